@@ -90,7 +90,19 @@ pm_apt_install() {
   if [ ! -f "$PM_STATE/.apt-updated" ] || [ -n "$(find "$PM_STATE/.apt-updated" -mmin +720 2>/dev/null)" ]; then
     apt-get update -qq && touch "$PM_STATE/.apt-updated"
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Packages with a service (docker.io, docker-registry, containerd, etcd-server) would start it from
+  # their init script; every daemon here is started by a part script instead, by a pid it records.
+  # A policy-rc.d that denies starts is put in place for the install unless one already exists.
+  local own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    own_policy=1
+    printf '#!/bin/sh\n# prod-mirror: no service starts during package installs\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+  return $rc
 }
 
 # pm_timed LABEL CMD... : runs CMD and logs how long it took (progress for long steps).
