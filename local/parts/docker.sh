@@ -68,7 +68,7 @@ cmd_status() {
   else
     local why="dockerd not running"
     pm_alive dockerd && why="dockerd running but not answering on $PM_DOCKER_HOST"
-    printf '%s  %s  %s\n' docker "$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null | cut -d+ -f1 || echo -)" "DOWN ($why)"
+    printf '%s  %s  %s\n' docker "$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null | sed 's/-[^-]*$//' || echo -)" "DOWN ($why)"
     return 1
   fi
 }
@@ -78,7 +78,7 @@ cmd_status() {
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address $CTR_SOCK" && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "-address $CTR_SOCK" && echo "${p#/proc/}"
   done
   return 0
 }
