@@ -1,0 +1,73 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { BuildSpec } from "./config";
+
+/** The placeholder a prebuilt image reference may carry for the branch's tag. */
+export const TAG_PLACEHOLDER = "{tag}";
+
+export interface AppImageArgs {
+    /** The service the image is for; the last segment of the repository path. */
+    service: string;
+    /** `<branch-slug>-<sha7>`, from naming.imageTag. */
+    tag: string;
+    /** Build and push this (exclusive with `image`). */
+    build?: BuildSpec;
+    /** A prebuilt reference to deploy as is, `{tag}` replaced by `tag` (exclusive with `build`). */
+    image?: string;
+    /** Registry to push to, with the same credentials the cluster pulls with. */
+    registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
+    /** Repository path under the registry. Default: `prod-mirror`. */
+    repository?: string;
+}
+
+/** The reference a built image is pushed as: `<server>/<repository>/<service>:<tag>`. */
+export function builtImageName(server: string, repository: string, service: string, tag: string): string {
+    return `${server}/${repository}/${service}:${tag}`;
+}
+
+/**
+ * A service's image: built and pushed with @pulumi/docker, or a prebuilt reference (CI built and
+ * pushed it; the mirror only deploys the tag).
+ */
+export class AppImage extends pulumi.ComponentResource {
+    /** What the Deployment runs: the pushed digest when built, otherwise the prebuilt reference. */
+    public readonly ref: pulumi.Output<string>;
+    /** True when this component builds and pushes the image. */
+    public readonly built: boolean;
+
+    constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("prod-mirror:image:AppImage", name, {}, opts);
+        if ((args.build === undefined) === (args.image === undefined)) {
+            throw new Error(`AppImage ${name}: set exactly one of build or image for service ${args.service}`);
+        }
+        const repository = args.repository ?? "prod-mirror";
+        this.built = args.build !== undefined;
+
+        if (args.build !== undefined) {
+            const imageName = builtImageName(args.registry.server, repository, args.service, args.tag);
+            const image = new docker.Image(
+                `${name}-image`,
+                {
+                    imageName,
+                    build: {
+                        context: args.build.context,
+                        dockerfile: args.build.dockerfile ?? `${args.build.context}/Dockerfile`,
+                        args: args.build.args,
+                        target: args.build.target,
+                    },
+                    registry: {
+                        server: args.registry.server,
+                        username: args.registry.username,
+                        password: pulumi.secret(args.registry.password),
+                    },
+                },
+                { parent: this },
+            );
+            // The digest pins exactly what was pushed; a re-push of the same tag cannot change a running mirror.
+            this.ref = image.repoDigest.apply((digest) => (digest ? digest : imageName));
+        } else {
+            this.ref = pulumi.output((args.image as string).split(TAG_PLACEHOLDER).join(args.tag));
+        }
+        this.registerOutputs({ ref: this.ref });
+    }
+}

@@ -1,0 +1,143 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { BranchContext } from "./branch-context";
+import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, QuotaSpec } from "./config";
+import { commonLabels, namespaceAnnotations, namespaceLabels } from "./manifests";
+
+export interface BranchNamespaceArgs {
+    /** The namespace's physical name, from naming.namespaceName. */
+    name: string;
+    context: BranchContext;
+    /** The Pulumi stack, kept in an annotation. */
+    stack: string;
+    /** ResourceQuota. Default: DEFAULT_QUOTA (4 CPU / 8Gi requested, 8 CPU / 16Gi limits, 50 pods). */
+    quota?: QuotaSpec;
+    /** LimitRange defaults. Default: DEFAULT_CONTAINER_DEFAULTS (50m/64Mi requested, 500m/256Mi limits). */
+    containerDefaults?: ContainerDefaults;
+    /**
+     * TCP ports pods may reach outside the cluster (real AWS needs 443). Default: none; traffic stays
+     * inside the namespace plus DNS.
+     */
+    externalEgressPorts?: number[];
+}
+
+/**
+ * A branch's namespace: labelled with branch, commit, owner and expiry, Pod Security `restricted`
+ * enforced, a ResourceQuota and LimitRange, and network policies that deny everything except
+ * traffic inside the namespace and DNS.
+ */
+export class BranchNamespace extends pulumi.ComponentResource {
+    public readonly namespace: k8s.core.v1.Namespace;
+    /** The namespace's name, known once it exists. */
+    public readonly name: pulumi.Output<string>;
+
+    constructor(name: string, args: BranchNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("prod-mirror:k8s:BranchNamespace", name, {}, opts);
+        const quota = args.quota ?? DEFAULT_QUOTA;
+        const defaults = args.containerDefaults ?? DEFAULT_CONTAINER_DEFAULTS;
+        const egressPorts = args.externalEgressPorts ?? [];
+
+        // The namespace is the one object that needs its physical name: every in-cluster URL uses it.
+        this.namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: args.name,
+                    labels: namespaceLabels(args.context),
+                    annotations: namespaceAnnotations(args.context, args.stack),
+                },
+            },
+            { parent: this, customTimeouts: { delete: "10m" } },
+        );
+        this.name = this.namespace.metadata.name;
+        const ns = this.name;
+        const labels = commonLabels(args.context);
+        const child = { parent: this };
+
+        new k8s.core.v1.ResourceQuota(
+            `${name}-quota`,
+            {
+                metadata: { namespace: ns, labels },
+                spec: {
+                    hard: {
+                        "requests.cpu": quota.requestsCpu,
+                        "requests.memory": quota.requestsMemory,
+                        "limits.cpu": quota.limitsCpu,
+                        "limits.memory": quota.limitsMemory,
+                        pods: String(quota.pods),
+                    },
+                },
+            },
+            child,
+        );
+        new k8s.core.v1.LimitRange(
+            `${name}-limits`,
+            {
+                metadata: { namespace: ns, labels },
+                spec: {
+                    limits: [
+                        {
+                            type: "Container",
+                            defaultRequest: { cpu: defaults.requestCpu, memory: defaults.requestMemory },
+                            default: { cpu: defaults.limitCpu, memory: defaults.limitMemory },
+                        },
+                    ],
+                },
+            },
+            child,
+        );
+
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-default-deny`,
+            { metadata: { namespace: ns, labels }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+            child,
+        );
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-allow-same-namespace`,
+            {
+                metadata: { namespace: ns, labels },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Ingress", "Egress"],
+                    ingress: [{ from: [{ podSelector: {} }] }],
+                    egress: [{ to: [{ podSelector: {} }] }],
+                },
+            },
+            child,
+        );
+        // DNS may be served from kube-system pods or from a node-local address, so only the port is fixed.
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-allow-dns`,
+            {
+                metadata: { namespace: ns, labels },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Egress"],
+                    egress: [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
+                },
+            },
+            child,
+        );
+        if (egressPorts.length > 0) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-allow-external`,
+                {
+                    metadata: { namespace: ns, labels },
+                    spec: {
+                        podSelector: {},
+                        policyTypes: ["Egress"],
+                        egress: [
+                            {
+                                to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+                                ports: egressPorts.map((port) => ({ protocol: "TCP", port })),
+                            },
+                        ],
+                    },
+                },
+                child,
+            );
+        }
+
+        this.registerOutputs({ name: this.name });
+    }
+}

@@ -1,0 +1,98 @@
+// What both cloud modes share: the args, the shape of their outputs, the physical names, the env
+// wiring a service gets, and the selector that picks a mode. Services are wired from this shape
+// only, so an application cannot tell `aws` from `emulated`.
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
+import type { CloudMode, CloudSpec, ServiceUses } from "./config";
+import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
+import { cloudResourceName, envStem } from "./naming";
+
+/** Physical names of the declared resources, keyed by their declared names. */
+export interface CloudNames {
+    queues: Record<string, string>;
+    buckets: Record<string, string>;
+    tables: Record<string, string>;
+}
+
+/** Derives every physical cloud name from the branch; both modes use the same names. */
+export function cloudNames(spec: CloudSpec, prefix: string, branch: string): CloudNames {
+    const map = (kind: "queue" | "bucket" | "table", names: string[]): Record<string, string> =>
+        Object.fromEntries(names.map((n) => [n, cloudResourceName(kind, prefix, branch, n)]));
+    return {
+        queues: map("queue", spec.queues.map((q) => q.name)),
+        buckets: map("bucket", spec.buckets.map((b) => b.name)),
+        tables: map("table", spec.tables.map((t) => t.name)),
+    };
+}
+
+/** Args common to both modes. */
+export interface CloudResourcesArgs {
+    spec: CloudSpec;
+    names: CloudNames;
+    /** Tags for every resource: branch, stack, expiry (manifests.awsTags). */
+    tags: Record<string, string>;
+    region: string;
+    /** The branch's namespace, where the workloads' credential Secret (and the emulator) live. */
+    namespace: pulumi.Input<string>;
+    /** Labels for Kubernetes objects. */
+    labels: Record<string, string>;
+}
+
+/** The per-branch cloud resources as services see them, whatever the mode. */
+export interface CloudResources extends pulumi.ComponentResource {
+    readonly mode: CloudMode;
+    readonly region: string;
+    /** The endpoint workloads use (AWS_ENDPOINT_URL); absent means real AWS's own endpoints. */
+    readonly endpoint?: pulumi.Output<string>;
+    readonly queues: Record<string, { name: pulumi.Output<string>; url: pulumi.Output<string> }>;
+    readonly buckets: Record<string, { name: pulumi.Output<string> }>;
+    readonly tables: Record<string, { name: pulumi.Output<string> }>;
+    /** A Secret in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, when there are keys to give. */
+    readonly credentialsSecretName?: pulumi.Output<string>;
+}
+
+/** Mode-specific settings, tagged by mode. */
+export type CloudSettings = ({ mode: "aws" } & AwsCloudSettings) | ({ mode: "emulated" } & EmulatedCloudSettings);
+
+/** Creates the cloud resources in the stack's mode. */
+export function createCloudResources(
+    name: string,
+    args: CloudResourcesArgs,
+    settings: CloudSettings,
+    opts?: pulumi.ComponentResourceOptions,
+): CloudResources {
+    return settings.mode === "aws"
+        ? new AwsCloudResources(name, { ...args, ...settings }, opts)
+        : new EmulatedCloudResources(name, { ...args, ...settings }, opts);
+}
+
+/**
+ * The environment a service gets for the cloud: region, endpoint, credentials, and for each resource
+ * it uses `<NAME>_QUEUE_URL`/`<NAME>_QUEUE_NAME`, `<NAME>_BUCKET`, `<NAME>_TABLE`.
+ */
+export function cloudEnv(cloud: CloudResources, uses: ServiceUses): k8s.types.input.core.v1.EnvVar[] {
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+        { name: "AWS_REGION", value: cloud.region },
+        { name: "AWS_DEFAULT_REGION", value: cloud.region },
+    ];
+    if (cloud.endpoint !== undefined) {
+        env.push({ name: "AWS_ENDPOINT_URL", value: cloud.endpoint });
+    }
+    if (cloud.credentialsSecretName !== undefined) {
+        for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+            env.push({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } });
+        }
+    }
+    for (const q of uses.queues) {
+        env.push({ name: `${envStem(q)}_QUEUE_URL`, value: cloud.queues[q].url });
+        env.push({ name: `${envStem(q)}_QUEUE_NAME`, value: cloud.queues[q].name });
+    }
+    for (const b of uses.buckets) {
+        env.push({ name: `${envStem(b)}_BUCKET`, value: cloud.buckets[b].name });
+    }
+    for (const t of uses.tables) {
+        env.push({ name: `${envStem(t)}_TABLE`, value: cloud.tables[t].name });
+    }
+    return env;
+}

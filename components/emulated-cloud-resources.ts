@@ -1,0 +1,240 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
+import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
+
+/** What `emulated` mode needs beyond the common args. */
+export interface EmulatedCloudSettings {
+    /** An image with `moto_server` and python3 + boto3 on PATH, runnable as any non-root uid. */
+    image: string;
+    /** Runs the emulator and the creation Job (it carries the registry pull secret). */
+    serviceAccountName: pulumi.Input<string>;
+    imagePullSecretName: pulumi.Input<string>;
+    /** The cluster's DNS domain, for the in-cluster endpoint. Default: `cluster.local`. */
+    clusterDomain?: string;
+}
+
+export type EmulatedCloudResourcesArgs = CloudResourcesArgs & EmulatedCloudSettings;
+
+/** The emulator's Service name and port; the endpoint is `http://aws-emulator.<ns>.svc.<domain>:4566`. */
+export const EMULATOR_NAME = "aws-emulator";
+export const EMULATOR_PORT = 4566;
+/** The account moto answers for; its queue URLs are `<endpoint>/<account>/<queue>`. */
+export const EMULATOR_ACCOUNT = "123456789012";
+/** moto accepts any key; these only exist so the wiring is the same as with real keys. */
+export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: "prod-mirror", AWS_SECRET_ACCESS_KEY: "prod-mirror" };
+
+/**
+ * The creation Job's program. It waits for the emulator, then creates every declared resource with
+ * the tags, tolerating ones that already exist, so a retried pod converges.
+ */
+export const CREATE_SCRIPT = `
+import json, os, sys, time
+import boto3
+
+spec = json.loads(os.environ["PROD_MIRROR_RESOURCES"])
+region = os.environ["AWS_REGION"]
+kw = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"], "region_name": region}
+sqs, s3, ddb = (boto3.client(s, **kw) for s in ("sqs", "s3", "dynamodb"))
+deadline = time.time() + 180
+while True:
+    try:
+        sqs.list_queues()
+        break
+    except Exception as err:
+        if time.time() > deadline:
+            sys.exit(f"the emulator at {kw['endpoint_url']} did not answer within 180 s: {err}")
+        print(f"waiting for the emulator: {err}", flush=True)
+        time.sleep(2)
+
+tags = spec["tags"]
+tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+for q in spec["queues"]:
+    sqs.create_queue(QueueName=q["name"], Attributes={"VisibilityTimeout": str(q["visibilityTimeoutSeconds"])}, tags=tags)
+    print("queue", q["name"], flush=True)
+for name in spec["buckets"]:
+    args = {"Bucket": name}
+    if region != "us-east-1":
+        args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**args)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list})
+    print("bucket", name, flush=True)
+for t in spec["tables"]:
+    keys = [{"AttributeName": t["hashKey"], "KeyType": "HASH"}]
+    attrs = [{"AttributeName": t["hashKey"], "AttributeType": t["hashKeyType"]}]
+    if t.get("rangeKey"):
+        keys.append({"AttributeName": t["rangeKey"], "KeyType": "RANGE"})
+        attrs.append({"AttributeName": t["rangeKey"], "AttributeType": t["rangeKeyType"]})
+    try:
+        ddb.create_table(TableName=t["name"], KeySchema=keys, AttributeDefinitions=attrs,
+                         BillingMode="PAY_PER_REQUEST", Tags=tag_list)
+    except ddb.exceptions.ResourceInUseException:
+        pass
+    print("table", t["name"], flush=True)
+`.trim();
+
+/**
+ * `emulated` mode: moto's server as a Deployment + Service in the branch's namespace, and a Job that
+ * creates the declared queues, buckets and tables in it with the same names and tags as `aws` mode.
+ * Everything lives in the namespace and goes with it. The emulator keeps state in memory, so a
+ * restarted emulator pod comes back empty until the next `pulumi up` re-creates the Job.
+ */
+export class EmulatedCloudResources extends pulumi.ComponentResource implements CloudResources {
+    public readonly mode = "emulated" as const;
+    public readonly region: string;
+    public readonly endpoint: pulumi.Output<string>;
+    public readonly queues: CloudResources["queues"] = {};
+    public readonly buckets: CloudResources["buckets"] = {};
+    public readonly tables: CloudResources["tables"] = {};
+    public readonly credentialsSecretName: pulumi.Output<string>;
+    /** The Job that created the resources; services depend on it. */
+    public readonly job: k8s.batch.v1.Job;
+
+    constructor(name: string, args: EmulatedCloudResourcesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("prod-mirror:cloud:EmulatedCloudResources", name, {}, opts);
+        const clusterDomain = args.clusterDomain ?? "cluster.local";
+        this.region = args.region;
+        const selector = { [KEYS.name]: EMULATOR_NAME, [KEYS.component]: "aws-emulator" };
+        const labels = { ...args.labels, ...selector };
+        const child = { parent: this };
+
+        const credentials = new k8s.core.v1.Secret(
+            `${name}-credentials`,
+            {
+                metadata: { namespace: args.namespace, labels: args.labels },
+                stringData: pulumi.secret(EMULATOR_CREDENTIALS),
+            },
+            child,
+        );
+        this.credentialsSecretName = credentials.metadata.name;
+        const credentialEnv = Object.keys(EMULATOR_CREDENTIALS).map((key) => ({
+            name: key,
+            valueFrom: { secretKeyRef: { name: this.credentialsSecretName, key } },
+        }));
+
+        const podSpec = {
+            serviceAccountName: args.serviceAccountName,
+            imagePullSecrets: [{ name: args.imagePullSecretName }],
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(),
+            volumes: [TMP_VOLUME],
+        };
+        const baseEnv = [
+            { name: "HOME", value: "/tmp" },
+            { name: "AWS_REGION", value: args.region },
+            { name: "AWS_DEFAULT_REGION", value: args.region },
+            ...credentialEnv,
+        ];
+
+        // Physical names: the Service's DNS name is the endpoint; the Deployment shares it for kubectl.
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-emulator`,
+            {
+                metadata: { name: EMULATOR_NAME, namespace: args.namespace, labels },
+                spec: {
+                    replicas: 1,
+                    selector: { matchLabels: selector },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            ...podSpec,
+                            containers: [
+                                {
+                                    name: "moto",
+                                    image: args.image,
+                                    command: ["moto_server", "-H", "0.0.0.0", "-p", String(EMULATOR_PORT)],
+                                    ports: [{ name: "http", containerPort: EMULATOR_PORT }],
+                                    env: baseEnv,
+                                    readinessProbe: {
+                                        httpGet: { path: "/moto-api/", port: EMULATOR_PORT },
+                                        periodSeconds: 2,
+                                        failureThreshold: 30,
+                                    },
+                                    resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+                                    securityContext: restrictedContainerSecurity(),
+                                    volumeMounts: [TMP_MOUNT],
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { ...child, customTimeouts: { create: "5m", update: "5m", delete: "2m" } },
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-emulator`,
+            {
+                metadata: { name: EMULATOR_NAME, namespace: args.namespace, labels },
+                spec: { selector, ports: [{ name: "http", port: EMULATOR_PORT, targetPort: EMULATOR_PORT }] },
+            },
+            child,
+        );
+        this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.${clusterDomain}:${EMULATOR_PORT}`;
+
+        const resources = {
+            tags: args.tags,
+            queues: args.spec.queues.map((q) => ({ name: args.names.queues[q.name], visibilityTimeoutSeconds: q.visibilityTimeoutSeconds })),
+            buckets: args.spec.buckets.map((b) => args.names.buckets[b.name]),
+            tables: args.spec.tables.map((t) => ({ ...t, name: args.names.tables[t.name] })),
+        };
+        this.job = new k8s.batch.v1.Job(
+            `${name}-create`,
+            {
+                metadata: {
+                    namespace: args.namespace,
+                    labels: { ...args.labels, [KEYS.component]: "aws-emulator-setup" },
+                    // A Job that failed once is replaced on the next `pulumi up` instead of awaited again.
+                    annotations: { "pulumi.com/replaceUnready": "true" },
+                },
+                spec: {
+                    backoffLimit: 4,
+                    activeDeadlineSeconds: 600,
+                    template: {
+                        metadata: { labels: { ...args.labels, [KEYS.component]: "aws-emulator-setup" } },
+                        spec: {
+                            ...podSpec,
+                            restartPolicy: "Never",
+                            containers: [
+                                {
+                                    name: "create",
+                                    image: args.image,
+                                    command: ["python3", "-c", CREATE_SCRIPT],
+                                    env: [
+                                        ...baseEnv,
+                                        { name: "AWS_ENDPOINT_URL", value: this.endpoint },
+                                        { name: "PROD_MIRROR_RESOURCES", value: JSON.stringify(resources) },
+                                    ],
+                                    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                                    securityContext: restrictedContainerSecurity(),
+                                    volumeMounts: [TMP_MOUNT],
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { ...child, dependsOn: [deployment], customTimeouts: { create: "10m", update: "10m", delete: "2m" } },
+        );
+
+        // Names are fixed before anything runs, so they are known even in preview; consumers that need
+        // the resources to exist depend on this component, which includes the Job.
+        for (const q of args.spec.queues) {
+            const physical = args.names.queues[q.name];
+            this.queues[q.name] = {
+                name: pulumi.output(physical),
+                url: pulumi.interpolate`${this.endpoint}/${EMULATOR_ACCOUNT}/${physical}`,
+            };
+        }
+        for (const b of args.spec.buckets) {
+            this.buckets[b.name] = { name: pulumi.output(args.names.buckets[b.name]) };
+        }
+        for (const t of args.spec.tables) {
+            this.tables[t.name] = { name: pulumi.output(args.names.tables[t.name]) };
+        }
+
+        this.registerOutputs({ endpoint: this.endpoint, queues: this.queues, buckets: this.buckets, tables: this.tables });
+    }
+}

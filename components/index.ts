@@ -1,0 +1,13 @@
+// The component library: every component and the pure modules they share.
+export * from "./app-image";
+export * from "./aws-cloud-resources";
+export * from "./branch-context";
+export * from "./branch-namespace";
+export * from "./cloud-resources";
+export * from "./config";
+export * from "./emulated-cloud-resources";
+export * from "./manifests";
+export * from "./mirror-service";
+export * from "./naming";
+export * from "./production-mirror";
+export * from "./registry-secret";

@@ -1,0 +1,108 @@
+// Manifest shaping shared by the components: labels, annotations, tags and the restricted
+// security settings. Plain functions, so tests check them without the engine.
+import type * as k8s from "@pulumi/kubernetes";
+import type { BranchContext } from "./branch-context";
+import type { ResourceRequirements } from "./config";
+import { awsTagValue, LABEL_PREFIX, labelValue, labelValueOrHash } from "./naming";
+
+/** The label and annotation keys a reaper or a human selects on. */
+export const KEYS = {
+    branch: `${LABEL_PREFIX}/branch`,
+    commit: `${LABEL_PREFIX}/commit`,
+    owner: `${LABEL_PREFIX}/owner`,
+    expiresAt: `${LABEL_PREFIX}/expires-at`,
+    stack: `${LABEL_PREFIX}/stack`,
+    service: `${LABEL_PREFIX}/service`,
+    managedBy: "app.kubernetes.io/managed-by",
+    name: "app.kubernetes.io/name",
+    component: "app.kubernetes.io/component",
+} as const;
+
+export const MANAGED_BY = "prod-mirror";
+
+/** The uid/gid every workload runs as: images made with debootstrap have no non-root user to name. */
+export const RUN_AS = 65532;
+
+/** Labels every object of a mirror carries: managed-by and the label-safe branch. */
+export function commonLabels(context: BranchContext): Record<string, string> {
+    return { [KEYS.managedBy]: MANAGED_BY, [KEYS.branch]: labelValue(context.branch) };
+}
+
+/** Namespace labels: who, what, until when (label-safe forms) plus Pod Security `restricted`. */
+export function namespaceLabels(context: BranchContext): Record<string, string> {
+    return {
+        ...commonLabels(context),
+        [KEYS.commit]: context.commit,
+        [KEYS.owner]: labelValueOrHash(context.owner),
+        [KEYS.expiresAt]: context.expiresAtLabel,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    };
+}
+
+/** Namespace annotations: the exact values the labels could only approximate. */
+export function namespaceAnnotations(context: BranchContext, stack: string): Record<string, string> {
+    return {
+        [KEYS.branch]: context.branch,
+        [KEYS.commit]: context.commit,
+        [KEYS.owner]: context.owner,
+        [KEYS.expiresAt]: context.expiresAt,
+        [KEYS.stack]: stack,
+    };
+}
+
+/** Tags for every AWS resource (the same set the emulator's creation Job applies). */
+export function awsTags(context: BranchContext, stack: string): Record<string, string> {
+    return {
+        "prod-mirror:branch": awsTagValue(context.branch),
+        "prod-mirror:commit": context.commit,
+        "prod-mirror:stack": awsTagValue(stack),
+        "prod-mirror:expires-at": context.expiresAt,
+        "prod-mirror:managed-by": MANAGED_BY,
+    };
+}
+
+/** Pod-level settings that pass Pod Security `restricted` with an explicit numeric user. */
+export function restrictedPodSecurity(): k8s.types.input.core.v1.PodSecurityContext {
+    return {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS,
+        runAsGroup: RUN_AS,
+        fsGroup: RUN_AS,
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+/** Container-level settings that pass Pod Security `restricted`; the root filesystem is read-only. */
+export function restrictedContainerSecurity(): k8s.types.input.core.v1.SecurityContext {
+    return {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS,
+        runAsGroup: RUN_AS,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+/** A writable /tmp (the root filesystem is read-only), which is also HOME. */
+export const TMP_VOLUME = { name: "tmp", emptyDir: { sizeLimit: "256Mi" } };
+export const TMP_MOUNT = { name: "tmp", mountPath: "/tmp" };
+
+/** A container's requests and limits as Kubernetes takes them; only the parts that are set. */
+export function containerResources(resources?: ResourceRequirements): k8s.types.input.core.v1.ResourceRequirements | undefined {
+    if (resources === undefined) {
+        return undefined;
+    }
+    const out: k8s.types.input.core.v1.ResourceRequirements = {};
+    if (resources.requests !== undefined) {
+        out.requests = { ...resources.requests };
+    }
+    if (resources.limits !== undefined) {
+        out.limits = { ...resources.limits };
+    }
+    return out;
+}

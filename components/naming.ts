@@ -1,0 +1,200 @@
+// Every physical name prod-mirror gives anything comes from this module, and this module is the only
+// place that knows each layer's name rules. All functions are pure and deterministic.
+//
+// The one rule that keeps branches apart: a branch used verbatim needs no marker, but as soon as
+// sanitising or truncating changes it, `-<hash8>` of the original branch is appended, so `feature/a`
+// and `feature-a`, or two 300-character branches that differ only after the cut, never meet. Cloud
+// resource names always carry the hash: they live in an account-wide (S3: global) namespace where
+// branch `a` + queue `b-c` and branch `a-b` + queue `c` would otherwise produce the same name.
+import { createHash } from "crypto";
+
+/** Length of the hex hash that keeps sanitised or truncated names apart. */
+export const HASH_LENGTH = 8;
+
+/** Prefix of every label and annotation key prod-mirror writes. */
+export const LABEL_PREFIX = "prod-mirror.dev";
+
+/** Thrown when a name cannot be derived; the message says what to change. */
+export class NamingError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "NamingError";
+    }
+}
+
+interface Layer {
+    /** What the name is for, as the error message says it. */
+    readonly what: string;
+    readonly maxLength: number;
+    readonly lowercase: boolean;
+    /** Matches one character the layer does not allow. */
+    readonly invalid: RegExp;
+    /** The allowed characters, as the error message says them. */
+    readonly allowed: string;
+}
+
+// Kubernetes DNS-1123 labels and every cloud name share one slug: lowercase letters, digits, hyphens.
+const DNS_CHARS = { lowercase: true, invalid: /[^a-z0-9-]/, allowed: "[a-z0-9-]" } as const;
+// Label values, Pulumi stack names and image tags also allow dots and underscores, and keep case.
+const TOKEN_CHARS = { lowercase: false, invalid: /[^A-Za-z0-9._-]/, allowed: "[A-Za-z0-9._-]" } as const;
+
+const LAYERS = {
+    namespace: { what: "Kubernetes namespace name", maxLength: 63, ...DNS_CHARS },
+    bucket: { what: "S3 bucket name", maxLength: 63, ...DNS_CHARS },
+    queue: { what: "SQS queue name", maxLength: 80, ...DNS_CHARS },
+    table: { what: "DynamoDB table name", maxLength: 255, ...DNS_CHARS },
+    iam: { what: "IAM role name", maxLength: 64, ...DNS_CHARS },
+    imageTag: { what: "image tag", maxLength: 128, ...DNS_CHARS },
+    stack: { what: "Pulumi stack name", maxLength: 100, ...TOKEN_CHARS },
+    label: { what: "Kubernetes label value", maxLength: 63, ...TOKEN_CHARS },
+} satisfies Record<string, Layer>;
+
+/** First HASH_LENGTH hex digits of the SHA-256 of `input`. */
+export function shortHash(input: string, length: number = HASH_LENGTH): string {
+    return createHash("sha256").update(input, "utf8").digest("hex").slice(0, length);
+}
+
+/** Strips leading/trailing characters that are not letters or digits. */
+function trimEdges(s: string): string {
+    return s.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
+}
+
+/**
+ * Maps `raw` onto the layer's alphabet: accents are folded (`é` → `e`), every run of other
+ * disallowed characters becomes one `-`, repeated separators collapse, and the edges are trimmed.
+ */
+function sanitise(raw: string, layer: Layer): string {
+    let s = raw.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
+    if (layer.lowercase) {
+        s = s.toLowerCase();
+    }
+    s = s.replace(new RegExp(`(?:${layer.invalid.source})+`, "g"), "-").replace(/([-._])[-._]+/g, "$1");
+    return trimEdges(s);
+}
+
+/**
+ * The branch's part of a name, at most `budget` characters: the branch itself when the layer can
+ * use it verbatim, otherwise its sanitised, cut form followed by `-<hash8>` of the original.
+ */
+function branchSegment(branch: string, layer: Layer, budget: number, alwaysHash: boolean): string {
+    const cleaned = sanitise(branch, layer);
+    if (cleaned === "") {
+        throw new NamingError(
+            `cannot derive a ${layer.what} from branch ${JSON.stringify(branch)}: nothing is left after ` +
+                `removing characters outside ${layer.allowed}. Use a branch name with at least one ASCII letter ` +
+                `or digit, or set prod-mirror:branch to one (example: "feature-login").`,
+        );
+    }
+    if (!alwaysHash && cleaned === branch && cleaned.length <= budget) {
+        return cleaned;
+    }
+    const hash = shortHash(branch);
+    const head = trimEdges(cleaned.slice(0, budget - hash.length - 1));
+    return head === "" ? hash : `${head}-${hash}`;
+}
+
+/** `prefix-<branch>`: the branch's namespace, a DNS-1123 label of at most 63 characters. */
+export function namespaceName(branch: string, prefix: string): string {
+    const layer = LAYERS.namespace;
+    return `${prefix}-${branchSegment(branch, layer, layer.maxLength - prefix.length - 1, false)}`;
+}
+
+/** The Pulumi stack for a branch: at most 100 characters of [A-Za-z0-9._-]. */
+export function stackName(branch: string): string {
+    return branchSegment(branch, LAYERS.stack, LAYERS.stack.maxLength, false);
+}
+
+/** A label-safe form of any value (branch, owner): at most 63 characters of [A-Za-z0-9._-]. */
+export function labelValue(value: string): string {
+    return branchSegment(value, LAYERS.label, LAYERS.label.maxLength, false);
+}
+
+/**
+ * Like `labelValue`, but a value with no usable character (an owner written in another script, say)
+ * becomes `x-<hash8>` instead of an error: the label only groups, the annotation keeps the original.
+ */
+export function labelValueOrHash(value: string): string {
+    if (sanitise(value, LAYERS.label) === "") {
+        return `x-${shortHash(value)}`;
+    }
+    return labelValue(value);
+}
+
+/** The image tag `<branch-slug>-<sha7>`, at most 128 characters. */
+export function imageTag(branch: string, commit: string): string {
+    const sha7 = commit.slice(0, 7).toLowerCase();
+    if (!/^[0-9a-f]{7}$/.test(sha7)) {
+        throw new NamingError(`cannot derive an image tag: commit ${JSON.stringify(commit)} is not a hex SHA`);
+    }
+    const layer = LAYERS.imageTag;
+    return `${branchSegment(branch, layer, layer.maxLength - 8, false)}-${sha7}`;
+}
+
+/** Kinds of per-branch cloud resource, each with its own length limit. */
+export type CloudKind = "bucket" | "queue" | "table" | "iam";
+
+// Prefixes and suffixes S3 reserves for its own names.
+const S3_RESERVED = /^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|--x-s3|--table-s3)$/;
+
+/**
+ * `<prefix>-<branch>-<hash8>-<resource>`: the physical name of a declared cloud resource, within the
+ * limits of its kind (S3 63, SQS 80, DynamoDB 255, IAM 64).
+ */
+export function cloudResourceName(kind: CloudKind, prefix: string, branch: string, resource: string): string {
+    const layer = LAYERS[kind];
+    const problem = resourceNameProblem(resource);
+    if (problem !== undefined) {
+        throw new NamingError(`cannot derive a ${layer.what} from resource name ${JSON.stringify(resource)}: ${problem}`);
+    }
+    const budget = layer.maxLength - prefix.length - resource.length - 2;
+    if (budget < HASH_LENGTH) {
+        throw new NamingError(
+            `cannot derive a ${layer.what}: prefix ${JSON.stringify(prefix)} and resource ` +
+                `${JSON.stringify(resource)} leave no room for the branch within ${layer.maxLength} characters`,
+        );
+    }
+    const name = `${prefix}-${branchSegment(branch, layer, budget, true)}-${resource}`;
+    if (kind === "bucket" && S3_RESERVED.test(name)) {
+        throw new NamingError(`the S3 bucket name ${name} uses a prefix or suffix S3 reserves; rename bucket ${resource}`);
+    }
+    return name;
+}
+
+/** Longest declared service or cloud resource name: leaves room for prefix, branch and hash. */
+export const MAX_RESOURCE_NAME_LENGTH = 24;
+
+/**
+ * Why `name` cannot name a declared service or cloud resource, or undefined if it can: a DNS-1035
+ * label (lowercase letter first, then [a-z0-9-], no trailing hyphen) of at most 24 characters.
+ */
+export function resourceNameProblem(name: string): string | undefined {
+    if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+        return "it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen";
+    }
+    if (name.length > MAX_RESOURCE_NAME_LENGTH) {
+        return `it must be at most ${MAX_RESOURCE_NAME_LENGTH} characters long`;
+    }
+    return undefined;
+}
+
+/** The environment-variable stem of a declared name: `deal-events` → `DEAL_EVENTS`. */
+export function envStem(name: string): string {
+    return name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+/** A label-safe form of an ISO timestamp, sortable as text: `2026-11-28T06:00:00.000Z` → `20261128T060000Z`. */
+export function timestampLabel(iso: string): string {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) {
+        throw new NamingError(`${JSON.stringify(iso)} is not an ISO timestamp`);
+    }
+    return date.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+}
+
+/**
+ * An AWS tag value: at most 256 characters of letters, digits, spaces and `_.:/=+-@` (other
+ * characters become `_`). Tags describe, they do not identify, so no hash is needed.
+ */
+export function awsTagValue(value: string): string {
+    return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "_").slice(0, 256);
+}

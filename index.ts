@@ -1,0 +1,111 @@
+// The prod-mirror Pulumi program: read and validate the stack config (only here), resolve the
+// branch, declare the mirror, export what a test runner needs. `pulumi up` creates the mirror,
+// `pulumi destroy` removes it.
+import * as fs from "fs";
+import * as path from "path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    ConfigError,
+    missingKeyError,
+    parseSettings,
+    PROJECT,
+    ProductionMirror,
+    readGitCheckout,
+    resolveBranchContext,
+    SETTINGS_KEYS,
+    stackFile,
+} from "./components";
+
+const config = new pulumi.Config(PROJECT);
+const stack = pulumi.getStack();
+// Pulumi runs the program from the project directory, which project-relative paths are relative to.
+const projectDir = process.cwd();
+
+const settings = parseSettings(Object.fromEntries(SETTINGS_KEYS.map((key) => [key, config.get(key)])), {
+    stack,
+    readFile: (relative) => fs.readFileSync(path.resolve(projectDir, relative), "utf8"),
+});
+
+/** A required credential: our message when it is missing, then requireSecret so it stays secret. */
+function requiredSecret(key: string, what: string, example: string): pulumi.Output<string> {
+    if (config.getSecret(key) === undefined) {
+        throw missingKeyError(stack, key, what, example, true);
+    }
+    return config.requireSecret(key);
+}
+
+const registryPassword = requiredSecret("registryPassword", `the password for ${settings.registryUsername} at ${settings.registryServer}`, "s3cr3t");
+
+const awsAccessKeyId = config.getSecret("awsAccessKeyId");
+const awsSecretAccessKey = config.getSecret("awsSecretAccessKey");
+if ((awsAccessKeyId === undefined) !== (awsSecretAccessKey === undefined)) {
+    const missing = awsAccessKeyId === undefined ? "awsAccessKeyId" : "awsSecretAccessKey";
+    throw new ConfigError(
+        `${PROJECT}:${missing} is missing from ${stackFile(stack)}: set both ${PROJECT}:awsAccessKeyId and ` +
+            `${PROJECT}:awsSecretAccessKey, or neither (to use the ambient AWS credentials). ` +
+            `Set it with: pulumi config set --secret ${PROJECT}:${missing} <value>`,
+    );
+}
+
+const context = resolveBranchContext({
+    stack,
+    configured: { branch: settings.branch, commit: settings.commit, owner: settings.owner },
+    env: process.env,
+    git: () => readGitCheckout(projectDir),
+    now: new Date(),
+    ttlHours: settings.ttlHours,
+    expiresAt: settings.expiresAt,
+});
+
+// Explicit, so the cluster is exactly the one the config names; unset keys mean the ambient
+// KUBECONFIG (which `npm run local:up` exports) and its current context.
+const kubernetes = new k8s.Provider("kubernetes", {
+    kubeconfig: settings.kubeconfig,
+    context: settings.kubeContext,
+    enableServerSideApply: true,
+});
+
+const mirror = new ProductionMirror(
+    "mirror",
+    {
+        context,
+        stack,
+        app: settings.app,
+        overrides: settings.overrides,
+        registry: { server: settings.registryServer, username: settings.registryUsername, password: registryPassword },
+        imageRepository: settings.imageRepository,
+        cloud:
+            settings.cloudMode === "aws"
+                ? {
+                      mode: "aws",
+                      region: settings.awsRegion,
+                      endpoint: settings.awsEndpoint,
+                      workloadEndpoint: settings.awsWorkloadEndpoint,
+                      accessKeyId: awsAccessKeyId,
+                      secretAccessKey: awsSecretAccessKey,
+                  }
+                : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage },
+        namePrefix: settings.namePrefix,
+        clusterDomain: settings.clusterDomain,
+        quota: settings.quota,
+        containerDefaults: settings.containerDefaults,
+    },
+    { providers: { kubernetes } },
+);
+
+/** The branch's namespace. */
+export const namespace = mirror.namespace;
+/** In-cluster URL per service. */
+export const serviceUrls = mirror.serviceUrls;
+/** Image reference per service. */
+export const images = mirror.images;
+/** Cloud mode, region, endpoint and the physical names/URLs of queues, buckets and tables. */
+export const cloud = mirror.cloud;
+/** When a reaper may delete this mirror (ISO 8601). */
+export const expiresAt = mirror.expiresAt;
+/** Environment variables for a test runner (write them as dotenv). */
+export const runnerEnv = mirror.runnerEnv;
+export const branch = context.branch;
+export const commit = context.commit;
+export const owner = context.owner;

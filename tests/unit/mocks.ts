@@ -1,0 +1,151 @@
+// The one place that sets Pulumi mocks. They record every registration, answer like the real
+// providers where the program reads an output (autonamed metadata.name, queue URLs, digests),
+// and fail loudly: an unmocked call, or two resources with the same type and name, is recorded
+// and makes `settle()` throw instead of turning into a hang or a silent default.
+import * as crypto from "crypto";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+export const PROJECT = "prod-mirror";
+export const STACK = "unit";
+
+/** One resource as the engine saw it. */
+export interface Registration {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** `<provider urn>::<provider id>`, when the resource has a provider reference. */
+    provider?: string;
+    custom: boolean;
+}
+
+function fakeHash(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly registrations: Registration[] = [];
+    readonly failures: string[] = [];
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        if (this.registrations.some((r) => r.type === args.type && r.name === args.name)) {
+            this.failures.push(`two resources share type ${args.type} and name ${args.name}`);
+        }
+        this.registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
+        return { id: `${args.name}-id`, state: stateFor(args) };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const message = `unmocked call ${args.token}(${JSON.stringify(args.inputs)}): the program must not call providers in unit tests, or tests/unit/mocks.ts must answer it`;
+        this.failures.push(message);
+        throw new Error(message);
+    }
+
+    /** Registrations of one type, optionally one name. */
+    ofType(type: string, name?: string): Registration[] {
+        return this.registrations.filter((r) => r.type === type && (name === undefined || r.name === name));
+    }
+
+    /** The single registration of this type and name; throws with the known names otherwise. */
+    one(type: string, name: string): Registration {
+        const found = this.ofType(type, name);
+        if (found.length !== 1) {
+            const known = this.ofType(type).map((r) => r.name);
+            throw new Error(`expected one ${type} named ${name}, found ${found.length}; registered: ${known.join(", ") || "none"}`);
+        }
+        return found[0];
+    }
+}
+
+/** What a provider would return, for the outputs the program reads. */
+function stateFor(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+    const inputs = args.inputs ?? {};
+    if (args.type.startsWith("kubernetes:") && args.custom !== false) {
+        const metadata = { ...(inputs.metadata ?? {}) };
+        // Autonaming as the provider does it: the logical name plus a random-looking suffix.
+        metadata.name = metadata.name ?? `${args.name}-${fakeHash(args.name).slice(0, 8)}`;
+        const state: Record<string, any> = { ...inputs, metadata };
+        if (args.type === "kubernetes:batch/v1:Job") {
+            state.status = { succeeded: 1 };
+        }
+        return state;
+    }
+    switch (args.type) {
+        case "docker:index/image:Image": {
+            const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
+            return { ...inputs, repoDigest: `${repo}@sha256:${fakeHash(inputs.imageName)}` };
+        }
+        case "aws:sqs/queue:Queue":
+            return { ...inputs, url: `https://sqs.us-east-1.amazonaws.com/000000000000/${inputs.name}`, arn: `arn:aws:sqs:us-east-1:000000000000:${inputs.name}` };
+        case "aws:s3/bucket:Bucket":
+            return { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` };
+        case "aws:dynamodb/table:Table":
+            return { ...inputs, arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${inputs.name}` };
+        default:
+            return inputs;
+    }
+}
+
+/** Installs fresh mocks in preview or update mode and returns them. */
+export async function useMocks(preview: boolean, stack: string = STACK): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks();
+    await pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
+    return mocks;
+}
+
+/**
+ * Waits until every registration and output resolution the program started has finished, then
+ * throws if the mocks saw anything wrong. `waitForRPCs` is the SDK's own drain used before
+ * disconnecting; it is internal, so its absence is an error, not a silent skip.
+ */
+export async function settle(mocks: RecordingMocks): Promise<void> {
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+    if (typeof waitForRPCs !== "function") {
+        throw new Error("@pulumi/pulumi no longer exports runtime.waitForRPCs; tests/unit/mocks.ts needs another way to drain registrations");
+    }
+    await waitForRPCs();
+    if (mocks.failures.length > 0) {
+        throw new Error(`the mocks saw problems:\n- ${mocks.failures.join("\n- ")}`);
+    }
+}
+
+/** URNs of everything registered with the mock monitor; a child's type is `<parent type>$<type>`. */
+export function registeredUrns(): string[] {
+    const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources?: () => Map<string, unknown> };
+    if (typeof monitor?.getRegisteredResources !== "function") {
+        throw new Error("the mock monitor no longer lists registered resources; tests/unit/mocks.ts needs another way to read URNs");
+    }
+    return [...monitor.getRegisteredResources().keys()];
+}
+
+/**
+ * The value of an Output (or plain Input) as a Promise. Fails instead of hanging when the value is
+ * unknown, which would otherwise show up as a mocha timeout.
+ */
+export async function valueOf<T>(input: pulumi.Input<T>): Promise<T> {
+    const output = pulumi.output(input) as unknown as { isKnown: Promise<boolean>; promise: () => Promise<T> };
+    if (!(await output.isKnown)) {
+        throw new Error("the Output's value is unknown");
+    }
+    return output.promise();
+}
+
+/** Whether an Output (at any depth of the value) is marked secret. */
+export function isSecret<T>(input: pulumi.Input<T>): Promise<boolean> {
+    return pulumi.isSecret(pulumi.output(input));
+}
+
+/** Resolves every Input inside a plain object (as `pulumi.output` would) to its value. */
+export function resolved<T>(input: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+    return valueOf(pulumi.output(input) as pulumi.Output<pulumi.Unwrap<T>>);
+}
+
+/** The repository root, for tests that read project files. */
+export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** Runs `fn` once per engine mode, so every assertion holds in preview and in update. */
+export function inBothModes(fn: (preview: boolean) => void): void {
+    for (const preview of [false, true]) {
+        describe(preview ? "in preview" : "in update", () => fn(preview));
+    }
+}
