@@ -39,7 +39,7 @@ class Where {
     ) {}
 
     field(name: string): Where {
-        return new Where(`${this.path}.${name}`, this.file);
+        return new Where(this.path === "" ? name : `${this.path}.${name}`, this.file);
     }
 
     item(index: number): Where {
@@ -48,9 +48,8 @@ class Where {
 
     /** `<path> in <file> is invalid: <problem>, got <value>. Example: <path>: <example>` */
     fail(problem: string, got: unknown, example: string): never {
-        throw new ConfigError(
-            `${this.path} in ${this.file} is invalid: ${problem}, got ${show(got)}. Example: ${this.path}: ${example}`,
-        );
+        const path = this.path === "" ? "the document" : this.path;
+        throw new ConfigError(`${path} in ${this.file} is invalid: ${problem}, got ${show(got)}. Example: ${path}: ${example}`);
     }
 }
 
@@ -686,7 +685,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
             const reason = err instanceof Error ? err.message : String(err);
             return at("appFile").fail(`expected a readable project-relative file (${reason})`, path, "production.yaml");
         }
-        const where = new Where(path, `${path} (named by ${PROJECT}:appFile in ${file})`);
+        const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`);
         app = parseApp(where, parseStructured(where, text, "services: [...]", "yaml"));
     }
 

@@ -9,11 +9,37 @@ import * as pulumi from "@pulumi/pulumi";
 export const PROJECT = "prod-mirror";
 export const STACK = "unit";
 
+/** How the engine marks a secret value inside resource inputs (the SDK's rpc.specialSigKey/specialSecretSig). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a value the engine received is marked secret. */
+export function isSecretValue(value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** The value with every secret marker removed, at any depth. */
+export function reveal(value: any): any {
+    if (isSecretValue(value)) {
+        return reveal(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(reveal);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+    }
+    return value;
+}
+
 /** One resource as the engine saw it. */
 export interface Registration {
     type: string;
     name: string;
+    /** The inputs with secret markers removed, for assertions on content. */
     inputs: Record<string, any>;
+    /** The inputs exactly as the engine received them, secret markers included. */
+    rawInputs: Record<string, any>;
     /** `<provider urn>::<provider id>`, when the resource has a provider reference. */
     provider?: string;
     custom: boolean;
@@ -31,8 +57,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         if (this.registrations.some((r) => r.type === args.type && r.name === args.name)) {
             this.failures.push(`two resources share type ${args.type} and name ${args.name}`);
         }
-        this.registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
-        return { id: `${args.name}-id`, state: stateFor(args) };
+        const inputs = reveal(args.inputs ?? {});
+        this.registrations.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs ?? {}, provider: args.provider, custom: args.custom ?? true });
+        return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, args.custom) };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
@@ -58,19 +85,18 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 }
 
 /** What a provider would return, for the outputs the program reads. */
-function stateFor(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
-    const inputs = args.inputs ?? {};
-    if (args.type.startsWith("kubernetes:") && args.custom !== false) {
+function stateFor(type: string, name: string, inputs: Record<string, any>, custom?: boolean): Record<string, any> {
+    if (type.startsWith("kubernetes:") && custom !== false) {
         const metadata = { ...(inputs.metadata ?? {}) };
         // Autonaming as the provider does it: the logical name plus a random-looking suffix.
-        metadata.name = metadata.name ?? `${args.name}-${fakeHash(args.name).slice(0, 8)}`;
+        metadata.name = metadata.name ?? `${name}-${fakeHash(name).slice(0, 8)}`;
         const state: Record<string, any> = { ...inputs, metadata };
-        if (args.type === "kubernetes:batch/v1:Job") {
+        if (type === "kubernetes:batch/v1:Job") {
             state.status = { succeeded: 1 };
         }
         return state;
     }
-    switch (args.type) {
+    switch (type) {
         case "docker:index/image:Image": {
             const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
             return { ...inputs, repoDigest: `${repo}@sha256:${fakeHash(inputs.imageName)}` };

@@ -1,0 +1,43 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { AppImage } from "../../components";
+import { PASSWORD } from "./fixtures";
+import { inBothModes, isSecretValue, settle, useMocks, valueOf } from "./mocks";
+
+const REGISTRY = { server: "127.0.0.1:5000", username: "ci-bot", password: pulumi.secret(PASSWORD) };
+
+describe("AppImage", () => {
+    inBothModes((preview) => {
+        it("builds and pushes <registry>/prod-mirror/<service>:<tag> with the mirror's credentials, and deploys the digest", async () => {
+            const mocks = await useMocks(preview);
+            const image = new AppImage("api", {
+                service: "api",
+                tag: "main-3f2a9c1",
+                build: { context: "app", dockerfile: "app/api/Dockerfile", args: { BASE: "b" } },
+                registry: REGISTRY,
+            });
+            await settle(mocks);
+            const built = mocks.one("docker:index/image:Image", "api-image").inputs;
+            assert.strictEqual(built.imageName, "127.0.0.1:5000/prod-mirror/api:main-3f2a9c1");
+            assert.deepStrictEqual(built.build, { context: "app", dockerfile: "app/api/Dockerfile", args: { BASE: "b" } });
+            assert.deepStrictEqual(built.registry, { server: "127.0.0.1:5000", username: "ci-bot", password: PASSWORD });
+            assert.ok(isSecretValue(mocks.one("docker:index/image:Image", "api-image").rawInputs.registry), "registry credentials reach the engine as a secret");
+            assert.ok(image.built);
+            assert.match(await valueOf(image.ref), /^127\.0\.0\.1:5000\/prod-mirror\/api@sha256:[0-9a-f]{64}$/);
+        });
+
+        it("takes a prebuilt reference with {tag} filled in, and builds nothing", async () => {
+            const mocks = await useMocks(preview);
+            const image = new AppImage("web", { service: "web", tag: "main-3f2a9c1", image: "ghcr.io/acme/web:{tag}", registry: REGISTRY });
+            await settle(mocks);
+            assert.strictEqual(await valueOf(image.ref), "ghcr.io/acme/web:main-3f2a9c1");
+            assert.strictEqual(image.built, false);
+            assert.deepStrictEqual(mocks.ofType("docker:index/image:Image"), []);
+        });
+    });
+
+    it("refuses to guess when given both or neither of build and image", async () => {
+        await useMocks(false);
+        assert.throws(() => new AppImage("x", { service: "x", tag: "t", registry: REGISTRY }), /set exactly one of build or image for service x/);
+    });
+});

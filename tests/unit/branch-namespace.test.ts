@@ -1,0 +1,85 @@
+import * as assert from "assert";
+import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
+import { CONTEXT } from "./fixtures";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
+
+const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+describe("BranchNamespace", () => {
+    inBothModes((preview) => {
+        async function create(extra: { externalEgressPorts?: number[] } = {}) {
+            const mocks = await useMocks(preview);
+            const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra });
+            await settle(mocks);
+            return { mocks, ns };
+        }
+
+        it("labels the namespace with branch, commit, owner, expiry and managed-by, and keeps exact values in annotations", async () => {
+            const { mocks, ns } = await create();
+            const { metadata } = mocks.one("kubernetes:core/v1:Namespace", "ns-namespace").inputs;
+            assert.strictEqual(metadata.name, "pm-feature-login");
+            assert.strictEqual(await valueOf(ns.name), "pm-feature-login");
+            assert.deepStrictEqual(
+                {
+                    branch: metadata.labels["prod-mirror.dev/branch"],
+                    commit: metadata.labels["prod-mirror.dev/commit"],
+                    expires: metadata.labels["prod-mirror.dev/expires-at"],
+                    managedBy: metadata.labels["app.kubernetes.io/managed-by"],
+                },
+                { branch: "feature-Login-Flow-" + metadata.labels["prod-mirror.dev/branch"].slice(-8), commit: CONTEXT.commit, expires: "20261128T060000Z", managedBy: "prod-mirror" },
+            );
+            assert.match(metadata.labels["prod-mirror.dev/owner"], /^[A-Za-z0-9._-]{1,63}$/);
+            for (const value of Object.values(metadata.labels) as string[]) {
+                assert.match(value, /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/, `label value ${value}`);
+            }
+            assert.deepStrictEqual(metadata.annotations, {
+                "prod-mirror.dev/branch": "feature/Login-Flow",
+                "prod-mirror.dev/commit": CONTEXT.commit,
+                "prod-mirror.dev/owner": "Jane Doe <jane@example.com>",
+                "prod-mirror.dev/expires-at": "2026-11-28T06:00:00.000Z",
+                "prod-mirror.dev/stack": "dev",
+            });
+        });
+
+        it("enforces Pod Security `restricted`", async () => {
+            const { mocks } = await create();
+            const { labels } = mocks.one("kubernetes:core/v1:Namespace", "ns-namespace").inputs.metadata;
+            assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
+            assert.strictEqual(labels["pod-security.kubernetes.io/enforce-version"], "latest");
+        });
+
+        it("sets a ResourceQuota and a LimitRange from the defaults, in the namespace", async () => {
+            const { mocks } = await create();
+            const quota = mocks.one("kubernetes:core/v1:ResourceQuota", "ns-quota").inputs;
+            assert.strictEqual(quota.metadata.namespace, "pm-feature-login");
+            assert.deepStrictEqual(quota.spec.hard, {
+                "requests.cpu": DEFAULT_QUOTA.requestsCpu,
+                "requests.memory": DEFAULT_QUOTA.requestsMemory,
+                "limits.cpu": DEFAULT_QUOTA.limitsCpu,
+                "limits.memory": DEFAULT_QUOTA.limitsMemory,
+                pods: String(DEFAULT_QUOTA.pods),
+            });
+            const [limit] = mocks.one("kubernetes:core/v1:LimitRange", "ns-limits").inputs.spec.limits;
+            assert.deepStrictEqual(limit, {
+                type: "Container",
+                defaultRequest: { cpu: DEFAULT_CONTAINER_DEFAULTS.requestCpu, memory: DEFAULT_CONTAINER_DEFAULTS.requestMemory },
+                default: { cpu: DEFAULT_CONTAINER_DEFAULTS.limitCpu, memory: DEFAULT_CONTAINER_DEFAULTS.limitMemory },
+            });
+        });
+
+        it("denies all traffic by default and allows only the namespace itself and DNS", async () => {
+            const { mocks } = await create();
+            assert.deepStrictEqual(mocks.ofType(POLICY).map((p) => p.name).sort(), ["ns-allow-dns", "ns-allow-same-namespace", "ns-default-deny"]);
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            const same = mocks.one(POLICY, "ns-allow-same-namespace").inputs.spec;
+            assert.deepStrictEqual([same.ingress, same.egress], [[{ from: [{ podSelector: {} }] }], [{ to: [{ podSelector: {} }] }]]);
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-dns").inputs.spec.egress, [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }]);
+        });
+
+        it("opens external egress only on the ports asked for", async () => {
+            const { mocks } = await create({ externalEgressPorts: [443, 4566] });
+            const egress = mocks.one(POLICY, "ns-allow-external").inputs.spec.egress;
+            assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }] }]);
+        });
+    });
+});

@@ -1,0 +1,167 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
+import { repoRoot } from "./mocks";
+
+const APP = {
+    services: [
+        { name: "api", port: 8080, image: "r/api:{tag}", uses: { tables: ["deals"], queues: ["deal-events"] } },
+        { name: "gateway", port: 8000, build: { context: "app" }, uses: { services: ["api"] } },
+    ],
+    cloud: { tables: [{ name: "deals", hashKey: "id" }], queues: [{ name: "deal-events" }] },
+};
+
+const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify(APP) };
+const noFiles = (p: string): string => {
+    throw new Error(`ENOENT: no such file, open '${p}'`);
+};
+
+function parse(raw: RawSettings, readFile: (p: string) => string = noFiles) {
+    return parseSettings(raw, { stack: "dev", readFile });
+}
+
+/** Asserts that parsing fails with exactly this message. */
+function rejects(raw: RawSettings, message: string, readFile?: (p: string) => string): void {
+    assert.throws(
+        () => parse(raw, readFile),
+        (err: Error) => {
+            assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+            assert.strictEqual(err.message, message);
+            return true;
+        },
+    );
+}
+
+function withApp(app: unknown): RawSettings {
+    return { ...BASE, app: JSON.stringify(app) };
+}
+
+describe("config", () => {
+    it("applies every documented default to a minimal stack", () => {
+        const s = parse(BASE);
+        assert.strictEqual(s.ttlHours, 72);
+        assert.strictEqual(s.namePrefix, "pm");
+        assert.strictEqual(s.registryServer, "127.0.0.1:5000");
+        assert.strictEqual(s.cloudMode, "emulated");
+        assert.strictEqual(s.awsRegion, "us-east-1");
+        assert.strictEqual(s.emulatorImage, `127.0.0.1:5000/prod-mirror/moto:${MOTO_VERSION}`);
+        assert.strictEqual(s.clusterDomain, "cluster.local");
+        assert.deepStrictEqual(s.quota, DEFAULT_QUOTA);
+        assert.deepStrictEqual(s.containerDefaults, DEFAULT_CONTAINER_DEFAULTS);
+        assert.deepStrictEqual(s.overrides, {});
+        const api = s.app.services[0];
+        assert.deepStrictEqual([api.replicas, api.readinessPath, api.env], [1, "/healthz", {}]);
+        assert.deepStrictEqual(s.app.cloud.tables[0], { name: "deals", hashKey: "id", hashKeyType: "S", rangeKeyType: "S" });
+        assert.strictEqual(s.app.cloud.queues[0].visibilityTimeoutSeconds, 30);
+        assert.strictEqual(s.branch, undefined);
+    });
+
+    it("derives the emulator image from a configured registry", () => {
+        assert.strictEqual(parse({ ...BASE, registryServer: "registry.internal:443" }).emulatorImage, `registry.internal:443/prod-mirror/moto:${MOTO_VERSION}`);
+    });
+
+    it("parses the CI stack file's own config (Pulumi.ci.yaml)", () => {
+        const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const raw: Record<string, string> = {};
+        for (const [key, value] of Object.entries(doc.config)) {
+            raw[key.replace(/^prod-mirror:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+        const s = parseSettings(raw, { stack: "ci", readFile: noFiles });
+        assert.deepStrictEqual(s.app.services.map((x) => x.name), ["api", "worker", "gateway"]);
+        assert.deepStrictEqual(s.overrides.gateway.replicas, 1);
+    });
+
+    it("reads a YAML production description from prod-mirror:appFile", () => {
+        const files: Record<string, string> = { "production.yaml": yaml.dump(APP) };
+        const s = parse({ registryUsername: "ci-bot", appFile: "production.yaml" }, (p) => files[p] ?? noFiles(p));
+        assert.strictEqual(s.app.services[1].build?.context, "app");
+    });
+
+    it("names the key, the stack file and an example when a required key is missing", () => {
+        rejects(
+            { app: BASE.app },
+            "prod-mirror:registryUsername is missing from Pulumi.dev.yaml: the user name for the registry at 127.0.0.1:5000. " +
+                "Set it with: pulumi config set prod-mirror:registryUsername prod-mirror-ci",
+        );
+    });
+
+    it("shows the bad value and an example for a malformed scalar", () => {
+        rejects({ ...BASE, ttlHours: "3 days" }, 'prod-mirror:ttlHours in Pulumi.dev.yaml is invalid: expected a whole number of hours from 1 to 720, got "3 days". Example: prod-mirror:ttlHours: "72"');
+        rejects({ ...BASE, cloudMode: "localstack" }, 'prod-mirror:cloudMode in Pulumi.dev.yaml is invalid: expected one of emulated, aws, got "localstack". Example: prod-mirror:cloudMode: emulated');
+        rejects({ ...BASE, commit: "HEAD" }, 'prod-mirror:commit in Pulumi.dev.yaml is invalid: expected a git commit SHA of 7 to 40 hex digits, got "HEAD". Example: prod-mirror:commit: 3f2a9c1');
+        rejects({ ...BASE, registryServer: "https://r:5000" }, 'prod-mirror:registryServer in Pulumi.dev.yaml is invalid: expected a registry host[:port] without a scheme, got "https://r:5000". Example: prod-mirror:registryServer: 127.0.0.1:5000');
+        rejects({ ...BASE, awsEndpoint: "localhost:4566" }, 'prod-mirror:awsEndpoint in Pulumi.dev.yaml is invalid: expected an http:// or https:// URL, got "localhost:4566". Example: prod-mirror:awsEndpoint: http://127.0.0.1:4566');
+    });
+
+    it("requires exactly one of app and appFile", () => {
+        rejects(
+            { registryUsername: "ci-bot" },
+            "prod-mirror:app is missing from Pulumi.dev.yaml: set either prod-mirror:app (the production description) or " +
+                "prod-mirror:appFile (a project-relative YAML/JSON file holding it). Example: prod-mirror:appFile: production.yaml",
+        );
+        rejects(
+            { ...BASE, appFile: "production.yaml" },
+            "prod-mirror:app and prod-mirror:appFile are both set in Pulumi.dev.yaml: keep exactly one of them. Example: prod-mirror:appFile: production.yaml",
+        );
+    });
+
+    it("names the nested path of a bad field in the description", () => {
+        rejects(
+            withApp({ ...APP, services: [{ ...APP.services[0], port: "http" }, APP.services[1]] }),
+            'prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a whole number from 1 to 65535, got "http". Example: prod-mirror:app.services[0].port: 8080',
+        );
+    });
+
+    it("rejects unknown fields instead of silently ignoring a typo", () => {
+        rejects(
+            withApp({ ...APP, services: [{ ...APP.services[0], replica: 2 }, APP.services[1]] }),
+            "prod-mirror:app.services[0].replica in Pulumi.dev.yaml is invalid: unknown field; known fields are name, port, image, build, env, replicas, resources, readinessPath, uses, got 2. " +
+                'Example: prod-mirror:app.services[0].replica: {"name": "api", "port": 8080, "image": "127.0.0.1:5000/prod-mirror/api:{tag}", "uses": {"tables": ["deals"]}}',
+        );
+    });
+
+    it("rejects a `uses` entry that names nothing declared", () => {
+        rejects(
+            withApp({ ...APP, services: [{ ...APP.services[0], uses: { buckets: ["receipts"] } }, APP.services[1]] }),
+            'prod-mirror:app.services[0].uses.buckets[0] in Pulumi.dev.yaml is invalid: a declared bucket (none declared), got "receipts". Example: prod-mirror:app.services[0].uses.buckets[0]: (declare it first under cloud.buckets)',
+        );
+    });
+
+    it("requires exactly one of image and build per service", () => {
+        assert.throws(() => parse(withApp({ ...APP, services: [{ name: "api", port: 1 }] })), /expected exactly one of image \(a prebuilt reference\) or build/);
+    });
+
+    it("rejects duplicate names, reserved names and env the mirror wires itself", () => {
+        assert.throws(() => parse(withApp({ ...APP, services: [APP.services[0], { ...APP.services[0] }] })), /services\[1\]\.name .* a service name used only once, got "api"/);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name the mirror does not use itself \(aws-emulator\)/);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), /env\.AWS_ENDPOINT_URL .* a variable the mirror does not wire itself/);
+    });
+
+    it("rejects overrides for a service the description does not declare", () => {
+        rejects(
+            { ...BASE, overrides: JSON.stringify({ web: { replicas: 1 } }) },
+            'prod-mirror:overrides.web in Pulumi.dev.yaml is invalid: a declared service (api, gateway), got "web". Example: prod-mirror:overrides.web: {"api": {"replicas": 1, "resources": {"limits": {"memory": "128Mi"}}}}',
+        );
+    });
+
+    it("validates quota quantities and keeps defaults for fields left out", () => {
+        const s = parse({ ...BASE, quota: JSON.stringify({ pods: 10 }) });
+        assert.deepStrictEqual(s.quota, { ...DEFAULT_QUOTA, pods: 10 });
+        assert.throws(() => parse({ ...BASE, quota: JSON.stringify({ limitsMemory: "lots" }) }), /prod-mirror:quota\.limitsMemory .* a Kubernetes quantity/);
+    });
+
+    it("names the app file, not the stack key, for errors inside it", () => {
+        const files: Record<string, string> = { "prod.yaml": "services:\n  - name: API\n    port: 1\n    image: x\n" };
+        rejects(
+            { registryUsername: "ci-bot", appFile: "prod.yaml" },
+            'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got "API". Example: services[0].name: "api"',
+            (p) => files[p] ?? noFiles(p),
+        );
+        rejects(
+            { registryUsername: "ci-bot", appFile: "missing.yaml" },
+            "prod-mirror:appFile in Pulumi.dev.yaml is invalid: expected a readable project-relative file (ENOENT: no such file, open 'missing.yaml'), got \"missing.yaml\". Example: prod-mirror:appFile: production.yaml",
+        );
+    });
+});

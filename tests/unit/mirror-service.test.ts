@@ -1,0 +1,85 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_TIMEOUTS, MirrorService, RUN_AS } from "../../components";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+
+describe("MirrorService", () => {
+    inBothModes((preview) => {
+        async function create() {
+            const mocks = await useMocks(preview);
+            const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            // A legacy transformation on the component sees each child's options, customTimeouts included.
+            const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+                timeouts[name] = opts.customTimeouts;
+                return undefined;
+            };
+            const svc = new MirrorService(
+                "api",
+                {
+                    namespace: "pm-main",
+                    serviceName: "api",
+                    image: "r/api@sha256:abc",
+                    port: 8080,
+                    replicas: 3,
+                    resources: { requests: { cpu: "100m" }, limits: { memory: "256Mi" } },
+                    readinessPath: "/ready",
+                    env: [{ name: "DEALS_TABLE", value: "pm-main-x-deals" }],
+                    serviceAccountName: "workloads",
+                    imagePullSecretName: "pull",
+                    labels: { "app.kubernetes.io/managed-by": "prod-mirror" },
+                },
+                { transformations: [record] },
+            );
+            await settle(mocks);
+            const deployment = mocks.one(DEPLOYMENT, "api-deployment").inputs;
+            return { mocks, svc, deployment, pod: deployment.spec.template.spec, timeouts };
+        }
+
+        it("runs the image with the mirror's replicas, resources, port and readiness probe", async () => {
+            const { deployment, pod } = await create();
+            const [container] = pod.containers;
+            assert.strictEqual(deployment.metadata.name, "api");
+            assert.strictEqual(deployment.spec.replicas, 3);
+            assert.strictEqual(container.image, "r/api@sha256:abc");
+            assert.deepStrictEqual(container.resources, { requests: { cpu: "100m" }, limits: { memory: "256Mi" } });
+            assert.deepStrictEqual(container.readinessProbe.httpGet, { path: "/ready", port: 8080 });
+            assert.deepStrictEqual(container.env.slice(0, 3), [{ name: "PORT", value: "8080" }, { name: "HOME", value: "/tmp" }, { name: "DEALS_TABLE", value: "pm-main-x-deals" }]);
+        });
+
+        it("passes Pod Security `restricted`: non-root numeric user, no escalation, ALL dropped, RuntimeDefault", async () => {
+            const { pod } = await create();
+            assert.deepStrictEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: "RuntimeDefault" } });
+            const sc = pod.containers[0].securityContext;
+            assert.strictEqual(sc.allowPrivilegeEscalation, false);
+            assert.deepStrictEqual(sc.capabilities, { drop: ["ALL"] });
+            assert.deepStrictEqual(sc.seccompProfile, { type: "RuntimeDefault" });
+            assert.strictEqual(sc.runAsNonRoot, true);
+            assert.strictEqual(pod.automountServiceAccountToken, false);
+        });
+
+        it("runs as the registry-bound ServiceAccount and names the pull secret", async () => {
+            const { pod } = await create();
+            assert.strictEqual(pod.serviceAccountName, "workloads");
+            assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "pull" }]);
+        });
+
+        it("fronts the pods with a Service whose selector matches them, and exports its in-cluster URL", async () => {
+            const { mocks, svc, deployment } = await create();
+            const service = mocks.one("kubernetes:core/v1:Service", "api-service").inputs;
+            assert.deepStrictEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+            for (const [k, v] of Object.entries(service.spec.selector)) {
+                assert.strictEqual(deployment.spec.template.metadata.labels[k], v);
+            }
+            assert.deepStrictEqual(service.spec.ports, [{ name: "http", port: 8080, targetPort: 8080 }]);
+            assert.strictEqual(await valueOf(svc.url), "http://api.pm-main.svc.cluster.local:8080");
+        });
+
+        it("gives the Deployment and Service explicit custom timeouts", async () => {
+            const { timeouts } = await create();
+            assert.deepStrictEqual(timeouts["api-deployment"], DEFAULT_TIMEOUTS);
+            assert.deepStrictEqual(timeouts["api-service"], DEFAULT_TIMEOUTS);
+        });
+    });
+});
