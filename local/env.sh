@@ -45,6 +45,7 @@ The local environment is up. To use it from a shell:
   export DOCKER_HOST="$PM_DOCKER_HOST"
   export PULUMI_BACKEND_URL="$PM_PULUMI_BACKEND_URL"
   export PULUMI_CONFIG_PASSPHRASE_FILE="$PM_STATE/pulumi-passphrase"
+  export PULUMI_HOME="$PM_PULUMI_HOME"
 Registry (htpasswd auth):   http://$PM_REGISTRY_ADDR  (credentials: $PM_STATE/registry/credentials.env)
 AWS emulator for tests:     $(part emulator endpoint 2>/dev/null || echo "see local/parts/emulator.sh")
 Or run 'eval "\$(bash local/env.sh shellenv)"'.
@@ -58,6 +59,7 @@ export KUBECONFIG="$PM_KUBECONFIG"
 export DOCKER_HOST="$PM_DOCKER_HOST"
 export PULUMI_BACKEND_URL="$PM_PULUMI_BACKEND_URL"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$PM_STATE/pulumi-passphrase"
+export PULUMI_HOME="$PM_PULUMI_HOME"
 export PULUMI_SKIP_UPDATE_CHECK=1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 SH

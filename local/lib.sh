@@ -23,6 +23,8 @@ PM_REGISTRY_ADDR=${PROD_MIRROR_REGISTRY_ADDR:-127.0.0.1:5000}
 PM_DOCKER_HOST=unix://$PM_STATE/docker/docker.sock
 PM_KUBECONFIG=$PM_STATE/kubernetes/admin.kubeconfig
 PM_PULUMI_BACKEND_URL=file://$PM_STATE/pulumi-backend
+# Pulumi's plugins and workspace files, kept apart from a user's own ~/.pulumi.
+PM_PULUMI_HOME=$PM_STATE/pulumi-home
 
 pm_log() { printf '[local %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 pm_die() { printf '[local %s] error: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
