@@ -45,6 +45,10 @@ cmd_start() {
     pm_wait_for "the engine's containerd on $CTR_SOCK" 30 test -S "$CTR_SOCK"
   fi
   if ! pm_alive dockerd; then
+    # dockerd sets the FORWARD policy to DROP when it has to turn IP forwarding on itself, which would
+    # also drop the Kubernetes part's pod traffic across its bridge; with forwarding already on, it
+    # leaves the policy alone and only adds its own chains for docker0.
+    [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 >/proc/sys/net/ipv4/ip_forward
     # A pidfile left by a killed dockerd makes the next one refuse to start.
     if [ -f "$D/dockerd.pid" ] && ! kill -0 "$(cat "$D/dockerd.pid")" 2>/dev/null; then rm -f "$D/dockerd.pid"; fi
     # --host with a unix:// address only: the engine is never reachable over TCP. --ip-forward and
