@@ -1,18 +1,19 @@
 import * as assert from "assert";
 import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
 import { CONTEXT } from "./fixtures";
-import { inBothModes, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
 
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 describe("BranchNamespace", () => {
     inBothModes((preview) => {
-        async function create(extra: { externalEgressPorts?: number[] } = {}) {
+        async function build(extra: { externalEgressPorts?: number[] } = {}) {
             const mocks = await useMocks(preview);
             const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra });
             await settle(mocks);
             return { mocks, ns };
         }
+        const create = once(() => build());
 
         it("labels the namespace with branch, commit, owner, expiry and managed-by, and keeps exact values in annotations", async () => {
             const { mocks, ns } = await create();
@@ -77,7 +78,7 @@ describe("BranchNamespace", () => {
         });
 
         it("opens external egress only on the ports asked for", async () => {
-            const { mocks } = await create({ externalEgressPorts: [443, 4566] });
+            const { mocks } = await build({ externalEgressPorts: [443, 4566] });
             const egress = mocks.one(POLICY, "ns-allow-external").inputs.spec.egress;
             assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }] }]);
         });

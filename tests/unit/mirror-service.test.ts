@@ -1,13 +1,13 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_TIMEOUTS, MirrorService, RUN_AS } from "../../components";
-import { inBothModes, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
 describe("MirrorService", () => {
     inBothModes((preview) => {
-        async function create() {
+        const create = once(async () => {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
             // A legacy transformation on the component sees each child's options, customTimeouts included.
@@ -35,7 +35,7 @@ describe("MirrorService", () => {
             await settle(mocks);
             const deployment = mocks.one(DEPLOYMENT, "api-deployment").inputs;
             return { mocks, svc, deployment, pod: deployment.spec.template.spec, timeouts };
-        }
+        });
 
         it("runs the image with the mirror's replicas, resources, port and readiness probe", async () => {
             const { deployment, pod } = await create();

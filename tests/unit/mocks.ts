@@ -175,3 +175,12 @@ export function inBothModes(fn: (preview: boolean) => void): void {
         describe(preview ? "in preview" : "in update", () => fn(preview));
     }
 }
+
+/**
+ * Memoises an async fixture: several `it`s assert on one construction instead of rebuilding it,
+ * which keeps the suite fast. The mocks a fixture made stay valid after others are installed.
+ */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+    let result: Promise<T> | undefined;
+    return () => (result ??= build());
+}

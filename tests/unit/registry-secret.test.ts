@@ -2,11 +2,11 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistrySecret } from "../../components";
 import { PASSWORD } from "./fixtures";
-import { inBothModes, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, once, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
 
 describe("RegistrySecret", () => {
     inBothModes((preview) => {
-        async function create() {
+        const create = once(async () => {
             const mocks = await useMocks(preview);
             const registry = new RegistrySecret("reg", {
                 namespace: "pm-main",
@@ -17,7 +17,7 @@ describe("RegistrySecret", () => {
             });
             await settle(mocks);
             return { mocks, registry };
-        }
+        });
 
         it("builds a kubernetes.io/dockerconfigjson Secret whose decoded content is exactly right", async () => {
             const { mocks } = await create();

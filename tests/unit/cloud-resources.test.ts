@@ -1,0 +1,192 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AWS_SERVICES,
+    awsProviderArgs,
+    awsTags,
+    cloudEnv,
+    cloudNames,
+    CloudResources,
+    CloudResourcesArgs,
+    CloudSettings,
+    CREATE_SCRIPT,
+    createCloudResources,
+    EMULATOR_ACCOUNT,
+    RUN_AS,
+} from "../../components";
+import { CONTEXT, sampleApp } from "./fixtures";
+import { inBothModes, isSecret, isSecretValue, RecordingMocks, settle, useMocks, valueOf } from "./mocks";
+
+const APP = sampleApp();
+const NAMES = cloudNames(APP.cloud, "pm", CONTEXT.branch);
+const TAGS = awsTags(CONTEXT, "dev");
+const ARGS: CloudResourcesArgs = { spec: APP.cloud, names: NAMES, tags: TAGS, region: "eu-west-1", namespace: "pm-feature", labels: { "app.kubernetes.io/managed-by": "prod-mirror" } };
+const AWS_TYPES = ["aws:sqs/queue:Queue", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table"];
+
+const EMULATED: CloudSettings = { mode: "emulated", image: "127.0.0.1:5000/prod-mirror/moto:5.2.5", serviceAccountName: "workloads", imagePullSecretName: "pull" };
+const AWS_ENDPOINT: CloudSettings = { mode: "aws", endpoint: "http://127.0.0.1:4566", workloadEndpoint: "http://10.0.0.1:4566", accessKeyId: pulumi.secret("AKIAEXAMPLE"), secretAccessKey: pulumi.secret("aws-secret-key") };
+
+const built = new Map<string, Promise<{ mocks: RecordingMocks; cloud: CloudResources }>>();
+
+/** One construction per (mode, settings), shared by the tests that only read it. */
+function create(preview: boolean, settings: CloudSettings): Promise<{ mocks: RecordingMocks; cloud: CloudResources }> {
+    const key = `${preview}:${settings === EMULATED ? "emulated" : settings === AWS_ENDPOINT ? "aws-endpoint" : "aws"}`;
+    let result = built.get(key);
+    if (result === undefined) {
+        result = (async () => {
+            const mocks = await useMocks(preview);
+            const cloud = createCloudResources("cloud", ARGS, settings);
+            await settle(mocks);
+            return { mocks, cloud };
+        })();
+        built.set(key, result);
+    }
+    return result;
+}
+
+/** The env var names (and how each is sourced) a service using everything would get. */
+async function wiring(cloud: CloudResources) {
+    const env = cloudEnv(cloud, { queues: ["deal-events"], buckets: ["receipts"], tables: ["deals"], services: [] });
+    return Promise.all(env.map(async (e) => `${e.name}=${e.valueFrom === undefined ? "value" : "secretKeyRef:" + (await valueOf(e.valueFrom as any)).secretKeyRef.key}`));
+}
+
+describe("cloud resources", () => {
+    describe("physical names", () => {
+        it("are the same in both modes and fit each service's limits", () => {
+            assert.match(NAMES.buckets.receipts, /^pm-feature-login-flow-[0-9a-f]{8}-receipts$/);
+            assert.ok(NAMES.buckets.receipts.length <= 63 && NAMES.queues["deal-events"].length <= 80);
+            assert.ok(NAMES.tables.deals.endsWith("-deals"));
+        });
+    });
+
+    describe("aws provider args", () => {
+        it("puts every service's endpoint in ONE element and sets the skip flags and path-style S3", () => {
+            const args = awsProviderArgs("eu-west-1", { endpoint: "http://127.0.0.1:4566" });
+            assert.deepStrictEqual(args.endpoints, [Object.fromEntries(AWS_SERVICES.map((s) => [s, "http://127.0.0.1:4566"]))]);
+            assert.deepStrictEqual(
+                [args.skipCredentialsValidation, args.skipRequestingAccountId, args.skipMetadataApiCheck, args.skipRegionValidation, args.s3UsePathStyle],
+                [true, true, true, true, true],
+            );
+        });
+
+        it("leaves real AWS alone: no endpoints, no skipped checks, ambient credentials", () => {
+            assert.deepStrictEqual(awsProviderArgs("eu-west-1", {}), { region: "eu-west-1" });
+        });
+    });
+
+    inBothModes((preview) => {
+        describe("aws mode", () => {
+            it("creates every queue, bucket and table through the explicit provider, all tagged", async () => {
+                const { mocks } = await create(preview, AWS_ENDPOINT);
+                const provider = mocks.one("pulumi:providers:aws", "cloud-provider");
+                assert.strictEqual(provider.inputs.region, "eu-west-1");
+                const resources = mocks.registrations.filter((r) => AWS_TYPES.includes(r.type));
+                assert.strictEqual(resources.length, 3);
+                for (const r of resources) {
+                    assert.match(r.provider ?? "", /[:$]pulumi:providers:aws::cloud-provider::cloud-provider-id$/, `${r.type} ${r.name} uses ${r.provider}`);
+                    assert.deepStrictEqual(r.inputs.tags, TAGS, `${r.type} ${r.name} tags`);
+                }
+                assert.deepStrictEqual(Object.keys(TAGS).sort(), ["prod-mirror:branch", "prod-mirror:commit", "prod-mirror:expires-at", "prod-mirror:managed-by", "prod-mirror:stack"]);
+            });
+
+            it("names resources from naming, empties buckets on destroy, and declares the table's keys", async () => {
+                const { mocks } = await create(preview, AWS_ENDPOINT);
+                assert.strictEqual(mocks.one("aws:sqs/queue:Queue", "cloud-queue-deal-events").inputs.name, NAMES.queues["deal-events"]);
+                const bucket = mocks.one("aws:s3/bucket:Bucket", "cloud-bucket-receipts").inputs;
+                assert.deepStrictEqual([bucket.bucket, bucket.forceDestroy], [NAMES.buckets.receipts, true]);
+                const table = mocks.one("aws:dynamodb/table:Table", "cloud-table-deals").inputs;
+                assert.deepStrictEqual([table.name, table.hashKey, table.billingMode, table.attributes], [NAMES.tables.deals, "id", "PAY_PER_REQUEST", [{ name: "id", type: "S" }]]);
+            });
+
+            it("keeps the keys secret in the provider and in the workloads' credential Secret", async () => {
+                const { mocks, cloud } = await create(preview, AWS_ENDPOINT);
+                const provider = mocks.one("pulumi:providers:aws", "cloud-provider");
+                assert.ok(isSecretValue(provider.rawInputs.accessKey) && isSecretValue(provider.rawInputs.secretKey));
+                const secret = mocks.one("kubernetes:core/v1:Secret", "cloud-credentials");
+                assert.deepStrictEqual(secret.inputs.stringData, { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "aws-secret-key" });
+                assert.ok(isSecretValue(secret.rawInputs.stringData));
+                assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://10.0.0.1:4566");
+            });
+        });
+
+        describe("emulated mode", () => {
+            it("runs moto's server in the namespace as a restricted Deployment behind the aws-emulator Service", async () => {
+                const { mocks, cloud } = await create(preview, EMULATED);
+                const deployment = mocks.one("kubernetes:apps/v1:Deployment", "cloud-emulator").inputs;
+                assert.strictEqual(deployment.metadata.namespace, "pm-feature");
+                const pod = deployment.spec.template.spec;
+                const [moto] = pod.containers;
+                assert.strictEqual(moto.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
+                assert.deepStrictEqual(moto.command, ["moto_server", "-H", "0.0.0.0", "-p", "4566"]);
+                assert.deepStrictEqual(moto.readinessProbe.httpGet, { path: "/moto-api/", port: 4566 });
+                assert.deepStrictEqual([pod.securityContext.runAsUser, pod.securityContext.runAsNonRoot, moto.securityContext.allowPrivilegeEscalation], [RUN_AS, true, false]);
+                assert.deepStrictEqual(moto.securityContext.capabilities, { drop: ["ALL"] });
+                assert.ok(moto.env.some((e: any) => e.name === "HOME" && e.value === "/tmp"));
+                assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets], ["workloads", [{ name: "pull" }]]);
+                const service = mocks.one("kubernetes:core/v1:Service", "cloud-emulator").inputs;
+                assert.deepStrictEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+                assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://aws-emulator.pm-feature.svc.cluster.local:4566");
+            });
+
+            it("creates the declared resources with a Job that reuses the image, with the same names and tags as aws mode", async () => {
+                const { mocks } = await create(preview, EMULATED);
+                const job = mocks.one("kubernetes:batch/v1:Job", "cloud-create").inputs;
+                const [container] = job.spec.template.spec.containers;
+                assert.strictEqual(container.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
+                assert.deepStrictEqual(container.command, ["python3", "-c", CREATE_SCRIPT]);
+                assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
+                assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
+                const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+                assert.strictEqual(env.AWS_ENDPOINT_URL, "http://aws-emulator.pm-feature.svc.cluster.local:4566");
+                assert.deepStrictEqual(JSON.parse(env.PROD_MIRROR_RESOURCES), {
+                    tags: TAGS,
+                    queues: [{ name: NAMES.queues["deal-events"], visibilityTimeoutSeconds: 30 }],
+                    buckets: [NAMES.buckets.receipts],
+                    tables: [{ name: NAMES.tables.deals, hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }],
+                });
+                for (const call of ["create_queue(", "create_bucket(", "put_bucket_tagging(", "create_table("]) {
+                    assert.ok(CREATE_SCRIPT.includes(call), call);
+                }
+            });
+
+            it("exports moto's queue URL form and keeps the dummy credentials in a secret", async () => {
+                const { mocks, cloud } = await create(preview, EMULATED);
+                assert.strictEqual(
+                    await valueOf(cloud.queues["deal-events"].url),
+                    `http://aws-emulator.pm-feature.svc.cluster.local:4566/${EMULATOR_ACCOUNT}/${NAMES.queues["deal-events"]}`,
+                );
+                assert.strictEqual(await valueOf(cloud.buckets.receipts.name), NAMES.buckets.receipts);
+                assert.ok(isSecretValue(mocks.one("kubernetes:core/v1:Secret", "cloud-credentials").rawInputs.stringData));
+                assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws")), []);
+            });
+        });
+
+        it("wires services identically in both modes", async () => {
+            const emulated = await create(preview, EMULATED);
+            const emulatedEnv = await wiring(emulated.cloud);
+            const aws = await create(preview, AWS_ENDPOINT);
+            const awsEnv = await wiring(aws.cloud);
+            assert.deepStrictEqual(emulatedEnv, awsEnv);
+            assert.deepStrictEqual(emulatedEnv, [
+                "AWS_REGION=value",
+                "AWS_DEFAULT_REGION=value",
+                "AWS_ENDPOINT_URL=value",
+                "AWS_ACCESS_KEY_ID=secretKeyRef:AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY=secretKeyRef:AWS_SECRET_ACCESS_KEY",
+                "DEAL_EVENTS_QUEUE_URL=value",
+                "DEAL_EVENTS_QUEUE_NAME=value",
+                "RECEIPTS_BUCKET=value",
+                "DEALS_TABLE=value",
+            ]);
+        });
+
+        it("gives real AWS no endpoint and no key Secret when none are configured", async () => {
+            const { mocks, cloud } = await create(preview, { mode: "aws" });
+            assert.strictEqual(cloud.endpoint, undefined);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret"), []);
+            const names = cloudEnv(cloud, { queues: [], buckets: [], tables: [], services: [] }).map((e) => e.name);
+            assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION"]);
+            assert.strictEqual(await isSecret(cloud.queues["deal-events"].url), false);
+        });
+    });
+});

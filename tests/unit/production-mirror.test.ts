@@ -1,0 +1,191 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { cloudNames, externalEgressPorts, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
+import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
+import { inBothModes, isSecretValue, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
+
+const NS = namespaceName(CONTEXT.branch, "pm");
+const NAMES = cloudNames(sampleApp().cloud, "pm", CONTEXT.branch);
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+
+function args(overrides: Partial<ProductionMirrorArgs> = {}): ProductionMirrorArgs {
+    return {
+        context: CONTEXT,
+        stack: "dev",
+        app: sampleApp(),
+        overrides: { gateway: { replicas: 1, resources: { limits: { cpu: "250m", memory: "128Mi" } } } },
+        registry: { server: "127.0.0.1:5000", username: "ci-bot", password: pulumi.secret(PASSWORD) },
+        cloud: { mode: "emulated", region: "us-east-1", image: "127.0.0.1:5000/prod-mirror/moto:5.2.5" },
+        ...overrides,
+    };
+}
+
+/** env of a Deployment's first container as name -> value (or `secret:<key>` for secretKeyRefs). */
+function envOf(mocks: RecordingMocks, deployment: string): Record<string, string> {
+    const [container] = mocks.one(DEPLOYMENT, deployment).inputs.spec.template.spec.containers;
+    return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? `secret:${e.valueFrom.secretKeyRef.key}`]));
+}
+
+/** Every path in `value` where a string contains `needle` outside a secret marker. */
+function plaintextPaths(value: any, needle: string, path = ""): string[] {
+    if (isSecretValue(value)) {
+        return [];
+    }
+    if (typeof value === "string") {
+        return value.includes(needle) ? [path] : [];
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.entries(value).flatMap(([k, v]) => plaintextPaths(v, needle, `${path}.${k}`));
+    }
+    return [];
+}
+
+describe("ProductionMirror", () => {
+    inBothModes((preview) => {
+        const emulated = once(async () => {
+            const mocks = await useMocks(preview);
+            const mirror = new ProductionMirror("mirror", args());
+            await settle(mocks);
+            return { mocks, mirror, urns: registeredUrns() };
+        });
+
+        it("parents every child under a prod-mirror component and names it after its parent", async () => {
+            const { mocks, urns } = await emulated();
+            assert.strictEqual(urns.length, mocks.registrations.length);
+            for (const urn of urns) {
+                const [, , qualifiedType, name] = urn.split("::");
+                if (name === "mirror") {
+                    assert.strictEqual(qualifiedType, "prod-mirror:mirror:ProductionMirror");
+                    continue;
+                }
+                assert.match(qualifiedType, /^prod-mirror:[a-z0-9]+:[A-Za-z]+\$/, `${urn} has no prod-mirror parent`);
+                assert.ok(name.startsWith("mirror-"), `${name} is not named after its parent`);
+            }
+            const parentOf = (type: string, name: string) => urns.find((u) => u.endsWith(`$${type}::${name}`))?.split("::")[2].split("$")[0];
+            assert.strictEqual(parentOf("kubernetes:core/v1:Namespace", "mirror-ns-namespace"), "prod-mirror:k8s:BranchNamespace");
+            assert.strictEqual(parentOf(DEPLOYMENT, "mirror-api-deployment"), "prod-mirror:app:MirrorService");
+            assert.strictEqual(parentOf("kubernetes:batch/v1:Job", "mirror-cloud-create"), "prod-mirror:cloud:EmulatedCloudResources");
+            assert.strictEqual(parentOf("docker:index/image:Image", "mirror-worker-image"), "prod-mirror:image:AppImage");
+        });
+
+        it("declares the namespace, pull secret, emulator, creation Job and one Deployment + Service per service", async () => {
+            const { mocks } = await emulated();
+            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name), [NS]);
+            assert.deepStrictEqual(mocks.ofType(DEPLOYMENT).map((r) => r.inputs.metadata.name).sort(), ["api", "aws-emulator", "gateway", "worker"]);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Service").map((r) => r.inputs.metadata.name).sort(), ["api", "aws-emulator", "gateway", "worker"]);
+            assert.strictEqual(mocks.ofType("kubernetes:batch/v1:Job").length, 1);
+            assert.strictEqual(mocks.ofType("kubernetes:core/v1:ServiceAccount").length, 1);
+            for (const r of mocks.registrations.filter((x) => x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:Namespace")) {
+                assert.strictEqual(r.inputs.metadata.namespace, NS, `${r.type} ${r.name}`);
+            }
+        });
+
+        it("runs every pod restricted, as the registry-bound ServiceAccount", async () => {
+            const { mocks } = await emulated();
+            const account = mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs;
+            const pods = [...mocks.ofType(DEPLOYMENT), ...mocks.ofType("kubernetes:batch/v1:Job")].map((r) => ({ r, pod: r.inputs.spec.template.spec }));
+            assert.strictEqual(pods.length, 5);
+            for (const { r, pod } of pods) {
+                assert.match(pod.serviceAccountName, /^mirror-registry-workloads-/, r.name);
+                assert.deepStrictEqual(pod.imagePullSecrets, account.imagePullSecrets, r.name);
+                assert.deepStrictEqual([pod.securityContext.runAsNonRoot, pod.securityContext.runAsUser, pod.securityContext.seccompProfile], [true, RUN_AS, { type: "RuntimeDefault" }], r.name);
+                for (const c of pod.containers) {
+                    assert.deepStrictEqual([c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities], [false, { drop: ["ALL"] }], `${r.name}/${c.name}`);
+                }
+            }
+        });
+
+        it("applies the mirror's overrides over production's replicas and resources", async () => {
+            const { mocks } = await emulated();
+            const gateway = mocks.one(DEPLOYMENT, "mirror-gateway-deployment").inputs.spec;
+            assert.strictEqual(gateway.replicas, 1);
+            assert.deepStrictEqual(gateway.template.spec.containers[0].resources, { limits: { cpu: "250m", memory: "128Mi" } });
+            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-api-deployment").inputs.spec.replicas, 1);
+        });
+
+        it("wires each service to exactly the resources and services it uses", async () => {
+            const { mocks } = await emulated();
+            const endpoint = `http://aws-emulator.${NS}.svc.cluster.local:4566`;
+            const common = { PORT: "8080", HOME: "/tmp", AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "us-east-1", AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "secret:AWS_ACCESS_KEY_ID", AWS_SECRET_ACCESS_KEY: "secret:AWS_SECRET_ACCESS_KEY" };
+            assert.deepStrictEqual(envOf(mocks, "mirror-api-deployment"), {
+                ...common,
+                DEAL_EVENTS_QUEUE_URL: `${endpoint}/123456789012/${NAMES.queues["deal-events"]}`,
+                DEAL_EVENTS_QUEUE_NAME: NAMES.queues["deal-events"],
+                DEALS_TABLE: NAMES.tables.deals,
+            });
+            assert.deepStrictEqual(envOf(mocks, "mirror-gateway-deployment"), {
+                ...common,
+                PORT: "8000",
+                API_URL: `http://api.${NS}.svc.cluster.local:8080`,
+                WORKER_URL: `http://worker.${NS}.svc.cluster.local:8081`,
+                LOG_LEVEL: "debug",
+            });
+        });
+
+        it("deploys prebuilt images by branch tag and built ones by digest", async () => {
+            const { mocks, mirror } = await emulated();
+            const images = await valueOf(mirror.images);
+            assert.strictEqual(images.api, `127.0.0.1:5000/prod-mirror/api:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.match(images.worker, /^127\.0\.0\.1:5000\/prod-mirror\/worker@sha256:[0-9a-f]{64}$/);
+            assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, images.worker);
+        });
+
+        it("exports what a test runner needs", async () => {
+            const { mirror } = await emulated();
+            assert.strictEqual(await valueOf(mirror.namespace), NS);
+            assert.deepStrictEqual(await valueOf(mirror.serviceUrls), {
+                api: `http://api.${NS}.svc.cluster.local:8080`,
+                worker: `http://worker.${NS}.svc.cluster.local:8081`,
+                gateway: `http://gateway.${NS}.svc.cluster.local:8000`,
+            });
+            const cloud = await valueOf(mirror.cloud);
+            assert.deepStrictEqual([cloud.mode, cloud.endpoint, cloud.tables.deals.name, cloud.buckets.receipts.name], ["emulated", `http://aws-emulator.${NS}.svc.cluster.local:4566`, NAMES.tables.deals, NAMES.buckets.receipts]);
+            assert.strictEqual(await valueOf(mirror.expiresAt), CONTEXT.expiresAt);
+            const env = await valueOf(mirror.runnerEnv);
+            assert.deepStrictEqual(Object.keys(env).sort(), [
+                "API_URL", "AWS_ENDPOINT_URL", "AWS_REGION", "DEALS_TABLE", "DEAL_EVENTS_QUEUE_NAME", "DEAL_EVENTS_QUEUE_URL",
+                "GATEWAY_URL", "PROD_MIRROR_BRANCH", "PROD_MIRROR_EXPIRES_AT", "PROD_MIRROR_NAMESPACE", "RECEIPTS_BUCKET", "WORKER_URL",
+            ]);
+        });
+
+        it("sends the registry password to the engine only inside secrets", async () => {
+            const { mocks } = await emulated();
+            const leaks = mocks.registrations.flatMap((r) => plaintextPaths(r.rawInputs, PASSWORD).map((p) => `${r.type} ${r.name}${p}`));
+            assert.deepStrictEqual(leaks, []);
+            const base64 = Buffer.from(`ci-bot:${PASSWORD}`).toString("base64");
+            assert.deepStrictEqual(mocks.registrations.flatMap((r) => plaintextPaths(r.rawInputs, base64)), []);
+        });
+
+        it("lets two mirrors live in one program without a single name collision", async () => {
+            const mocks = await useMocks(preview);
+            new ProductionMirror("one", args());
+            new ProductionMirror("two", args({ context: { ...CONTEXT, branch: "feature/other" } }));
+            await settle(mocks);
+            const urns = registeredUrns();
+            assert.strictEqual(new Set(urns).size, urns.length);
+            const namespaces = mocks.ofType("kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name);
+            assert.strictEqual(new Set(namespaces).size, 2);
+        });
+
+        it("in aws mode, uses the explicit provider, opens egress to the endpoint and keeps the wiring", async () => {
+            const mocks = await useMocks(preview);
+            new ProductionMirror(
+                "mirror",
+                args({ cloud: { mode: "aws", region: "eu-west-1", endpoint: "http://127.0.0.1:4566", workloadEndpoint: "http://10.0.0.1:4566", accessKeyId: pulumi.secret("AKIA"), secretAccessKey: pulumi.secret("sk") } }),
+            );
+            await settle(mocks);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:batch/v1:Job"), []);
+            assert.ok(mocks.registrations.filter((r) => r.type.startsWith("aws:")).every((r) => /pulumi:providers:aws::mirror-cloud-provider::/.test(r.provider ?? "")));
+            assert.deepStrictEqual(mocks.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "mirror-ns-allow-external").inputs.spec.egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }]);
+            const env = envOf(mocks, "mirror-api-deployment");
+            assert.deepStrictEqual([env.AWS_ENDPOINT_URL, env.AWS_ACCESS_KEY_ID, env.DEALS_TABLE], ["http://10.0.0.1:4566", "secret:AWS_ACCESS_KEY_ID", NAMES.tables.deals]);
+        });
+    });
+
+    it("needs no external egress when emulated, 443 for real AWS", () => {
+        assert.deepStrictEqual(externalEgressPorts({ mode: "emulated", region: "us-east-1", image: "x" }), []);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1" }), [443]);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://moto.example" }), [80, 443]);
+    });
+});
