@@ -52,7 +52,7 @@ function fails(config: Record<string, string>, message: string): Promise<void> {
 
 describe("program (index.ts)", () => {
     inBothModes((preview) => {
-        const emulated = once(() => run(preview, BASE_CONFIG));
+        const emulated = once(() => run(preview, { ...BASE_CONFIG, kubeconfig: "/tmp/kubeconfig", kubeContext: "prod-mirror-local" }));
 
         it("exports namespace, service URLs, images, cloud names, expiry and runner env", async () => {
             const { program } = await emulated();
@@ -95,7 +95,7 @@ describe("program (index.ts)", () => {
         });
 
         it("passes kubeconfig and context from config to the provider", async () => {
-            const { mocks } = await run(preview, { ...BASE_CONFIG, kubeconfig: "/tmp/kubeconfig", kubeContext: "prod-mirror-local" });
+            const { mocks } = await emulated();
             const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes").inputs;
             assert.deepStrictEqual([provider.kubeconfig, provider.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
         });
