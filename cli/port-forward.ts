@@ -1,0 +1,106 @@
+// Host access to a mirror: one `kubectl port-forward` per service on a free 127.0.0.1 port, left
+// running after `up` returns and stopped by `down` through the pid it recorded. The pid files use
+// local/lib.sh's format (`pid starttime`) so a recycled pid is never mistaken for ours.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+
+export interface Forward {
+    service: string;
+    port: number;
+    url: string;
+}
+
+/** Field 22 of /proc/PID/stat: the process start time, which pairs with the pid to identify it. */
+function startTime(pid: number): string | undefined {
+    try {
+        return fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[19];
+    } catch {
+        return undefined;
+    }
+}
+
+function pidFile(runDir: string, stackName: string, service: string): string {
+    return path.join(runDir, `forward-${stackName}-${service}.pid`);
+}
+
+async function freeLoopbackPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const open = await new Promise<boolean>((resolve) => {
+            const socket = net.connect(port, "127.0.0.1");
+            socket.once("connect", () => { socket.destroy(); resolve(true); });
+            socket.once("error", () => resolve(false));
+        });
+        if (open) {
+            return true;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+}
+
+/** Starts a forward for each service (stopping older ones of this stack first). */
+export async function startForwards(opts: {
+    runDir: string;
+    logDir: string;
+    stackName: string;
+    namespace: string;
+    services: Array<{ name: string; port: number }>;
+    env: NodeJS.ProcessEnv;
+}): Promise<Forward[]> {
+    stopForwards(opts.runDir, opts.stackName);
+    const forwards: Forward[] = [];
+    for (const service of opts.services) {
+        const port = await freeLoopbackPort();
+        const log = fs.openSync(path.join(opts.logDir, `forward-${opts.stackName}-${service.name}.log`), "a");
+        const child = spawn("kubectl", ["port-forward", "-n", opts.namespace, "--address", "127.0.0.1", `svc/${service.name}`, `${port}:${service.port}`], {
+            env: opts.env,
+            detached: true,
+            stdio: ["ignore", log, log],
+        });
+        child.unref();
+        fs.closeSync(log);
+        const pid = child.pid as number;
+        fs.writeFileSync(pidFile(opts.runDir, opts.stackName, service.name), `${pid} ${startTime(pid) ?? ""}\n`);
+        if (!(await waitForPort(port, 15_000))) {
+            throw new Error(`kubectl port-forward for service ${service.name} did not open 127.0.0.1:${port}; see ${opts.logDir}`);
+        }
+        forwards.push({ service: service.name, port, url: `http://127.0.0.1:${port}` });
+    }
+    return forwards;
+}
+
+/** Stops every forward recorded for the stack; returns how many were running. */
+export function stopForwards(runDir: string, stackName: string): number {
+    if (!fs.existsSync(runDir)) {
+        return 0;
+    }
+    let stopped = 0;
+    for (const file of fs.readdirSync(runDir).filter((f) => f.startsWith(`forward-${stackName}-`) && f.endsWith(".pid"))) {
+        const [pidText, recordedStart] = fs.readFileSync(path.join(runDir, file), "utf8").trim().split(" ");
+        const pid = Number(pidText);
+        if (pid > 0 && recordedStart && startTime(pid) === recordedStart) {
+            try {
+                process.kill(-pid, "SIGTERM");
+            } catch {
+                process.kill(pid, "SIGTERM");
+            }
+            stopped++;
+        }
+        fs.rmSync(path.join(runDir, file), { force: true });
+    }
+    return stopped;
+}

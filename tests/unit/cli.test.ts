@@ -1,0 +1,123 @@
+import * as assert from "assert";
+import * as path from "path";
+import { plannedImageBuilds } from "../../cli/app-images";
+import { DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
+import { parseDotenvFile, parseShellEnv } from "../../cli/local-environment";
+import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
+import type { AppSpec } from "../../components/config";
+
+describe("cli: arguments", () => {
+    it("defaults: 72 h TTL, JSON, port-forwards on", () => {
+        assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true });
+    });
+
+    it("reads flags in both --flag value and --flag=value forms", () => {
+        const args = parseArgs(["up", "--branch", "feature/x", "--commit=3F2A9C1", "--ttl", "3d", "--no-forward", "--out-dir=/tmp/o"]);
+        assert.deepStrictEqual(args, { command: "up", branch: "feature/x", commit: "3f2a9c1", ttlHours: 72, format: "json", forward: false, outDir: "/tmp/o" });
+    });
+
+    it("keeps an = inside a --branch value", () => {
+        assert.strictEqual(parseArgs(["down", "--branch=a=b"]).branch, "a=b");
+    });
+
+    it("names the unknown command and prints the usage", () => {
+        assert.throws(() => parseArgs(["deploy"]), (err: Error) => err instanceof UsageError && /^unknown command "deploy"\nusage: prod-mirror/.test(err.message));
+    });
+
+    it("rejects a flag the command does not take", () => {
+        assert.throws(() => parseArgs(["down", "--ttl", "3h"]), { message: /^down does not take "--ttl"/ });
+    });
+
+    it("rejects a flag without its value", () => {
+        assert.throws(() => parseArgs(["up", "--branch"]), { message: /^--branch needs a value/ });
+    });
+
+    it("rejects a commit that is not a SHA, naming the fix", () => {
+        assert.throws(() => parseArgs(["up", "--commit", "main"]), { message: /^--commit "main" is not a commit SHA: give 7 to 40 hex digits, e.g. --commit 3f2a9c1/ });
+    });
+
+    it("rejects an unknown output format", () => {
+        assert.throws(() => parseArgs(["outputs", "--format", "yaml"]), { message: /^--format "yaml" is not known: use --format json or --format dotenv/ });
+    });
+});
+
+describe("cli: TTL and expiry", () => {
+    it("parses minutes, hours, days and bare hours", () => {
+        assert.strictEqual(parseTtl("90m"), 1.5);
+        assert.strictEqual(parseTtl("72h"), 72);
+        assert.strictEqual(parseTtl("3d"), 72);
+        assert.strictEqual(parseTtl("12"), 12);
+    });
+
+    it("rejects what is not a duration or out of range", () => {
+        assert.throws(() => parseTtl("soon"), { message: /--ttl "soon" is not a duration/ });
+        assert.throws(() => parseTtl("0h"), { message: /out of range/ });
+        assert.throws(() => parseTtl("91d"), { message: /out of range/ });
+    });
+
+    it("stamps the expiry to the second in UTC", () => {
+        assert.strictEqual(expiryFrom(new Date("2026-11-25T06:00:00.400Z"), 72), "2026-11-28T06:00:00Z");
+        assert.strictEqual(expiryFrom(new Date("2026-12-31T23:30:00Z"), 1.5), "2027-01-01T01:00:00Z");
+    });
+});
+
+describe("cli: outputs for test runners", () => {
+    const outputs = {
+        namespace: { value: "pm-feature-x", secret: false },
+        registryAuth: { value: "hunter2", secret: true },
+        runnerEnv: { value: { GATEWAY_URL: "http://gateway.pm-x.svc.cluster.local:8000", NOTE: "two words" }, secret: false },
+    };
+
+    it("masks every secret output in JSON", () => {
+        const plain = plainOutputs(outputs);
+        assert.strictEqual(plain.registryAuth, SECRET_MASK);
+        assert.ok(!JSON.stringify(plain).includes("hunter2"));
+        assert.strictEqual(plain.namespace, "pm-feature-x");
+    });
+
+    it("writes runnerEnv as dotenv, quoting what needs it", () => {
+        assert.strictEqual(toDotenv(runnerEnvOf(outputs)), 'GATEWAY_URL=http://gateway.pm-x.svc.cluster.local:8000\nNOTE="two words"\n');
+    });
+
+    it("refuses a variable name a dotenv parser cannot read", () => {
+        assert.throws(() => toDotenv({ "BAD-NAME": "x" }), { message: /"BAD-NAME" .* not a valid variable name/ });
+    });
+
+    it("refuses to write a secret runnerEnv", () => {
+        assert.throws(() => runnerEnvOf({ runnerEnv: { value: { A: "b" }, secret: true } }), { message: /runnerEnv output is secret/ });
+    });
+
+    it("gives no variables for a stack without runnerEnv", () => {
+        assert.deepStrictEqual(runnerEnvOf({}), {});
+    });
+});
+
+describe("cli: local environment description", () => {
+    it("expands $PATH in shellenv lines and ignores other lines", () => {
+        const vars = parseShellEnv('export PATH="/c/bin:$PATH"\n# note\nexport KUBECONFIG="/s/k"\nexport N=1\n', "/usr/bin");
+        assert.deepStrictEqual(vars, { PATH: "/c/bin:/usr/bin", KUBECONFIG: "/s/k", N: "1" });
+    });
+
+    it("reads credentials.env lines, unquoting values", () => {
+        assert.deepStrictEqual(parseDotenvFile("REGISTRY_USERNAME=prod-mirror\n\nREGISTRY_PASSWORD='p=w'\n"), { REGISTRY_USERNAME: "prod-mirror", REGISTRY_PASSWORD: "p=w" });
+    });
+});
+
+describe("cli: image step", () => {
+    const app = {
+        services: [
+            { name: "api", port: 8080, build: { context: "app", dockerfile: "app/api/Dockerfile", args: { A: "1" } } },
+            { name: "web", port: 80, image: "nginx:{tag}" },
+            { name: "worker", port: 8081, build: { context: "app/worker", args: {} } },
+        ],
+        cloud: { queues: [], buckets: [], tables: [] },
+    } as unknown as AppSpec;
+
+    it("plans one build per service with a build section, pushed under the branch tag", () => {
+        const builds = plannedImageBuilds(app, "127.0.0.1:5000", "prod-mirror", "feature-x-3f2a9c1", "/repo");
+        assert.deepStrictEqual(builds, [
+            { service: "api", context: "/repo/app", dockerfile: "/repo/app/api/Dockerfile", args: { A: "1" }, ref: "127.0.0.1:5000/prod-mirror/api:feature-x-3f2a9c1" },
+            { service: "worker", context: "/repo/app/worker", dockerfile: path.join("/repo/app/worker", "Dockerfile"), args: {}, ref: "127.0.0.1:5000/prod-mirror/worker:feature-x-3f2a9c1" },
+        ]);
+    });
+});
