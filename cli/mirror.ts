@@ -1,0 +1,120 @@
+// The steps of a mirror's life, shared by the CLI commands and the integration tests: prepare the
+// branch's stack (config, images), deploy it, open host access, destroy it.
+import * as fs from "fs";
+import * as path from "path";
+import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { detectCi, readGitCheckout } from "../components/branch-context";
+import { parseSettings, PROJECT, SETTINGS_KEYS, type MirrorSettings } from "../components/config";
+import { imageTag, stackName as stackNameFor } from "../components/naming";
+import { buildAndPushImages, plannedImageBuilds } from "./app-images";
+import { expiryFrom, UsageError } from "./args";
+import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
+import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
+import { startForwards, stopForwards, type Forward } from "./port-forward";
+import { configureStack, findStack, openStack } from "./stack";
+
+export type Log = (line: string) => void;
+
+export interface BranchRef {
+    branch: string;
+    commit?: string;
+}
+
+/** Branch and commit: explicit values › CI variables › the git checkout. */
+export function resolveBranch(explicit: Partial<BranchRef>): BranchRef {
+    const ci = detectCi(process.env);
+    const git = readGitCheckout(repoRoot);
+    const branch = explicit.branch ?? ci?.branch ?? git?.branch;
+    if (branch === undefined) {
+        throw new UsageError("no branch: pass --branch B, run inside a CI job, or check out a branch (HEAD is detached)");
+    }
+    return { branch, commit: explicit.commit ?? ci?.commit ?? git?.commit };
+}
+
+/** The local environment, with its variables applied to this process (the Automation API spawns `pulumi`). */
+export function useLocalEnvironment(): LocalEnvironment {
+    const local = ensureLocalEnvironment();
+    Object.assign(process.env, local.env);
+    return local;
+}
+
+export async function readSettings(stack: Stack): Promise<MirrorSettings> {
+    const all = await stack.getAllConfig();
+    const raw = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, all[`${PROJECT}:${key}`]?.value]));
+    return parseSettings(raw, { stack: stack.name, readFile: (relative) => fs.readFileSync(path.resolve(repoRoot, relative), "utf8") });
+}
+
+export interface PreparedMirror {
+    stack: Stack;
+    stackName: string;
+    branch: string;
+    settings: MirrorSettings;
+    local: LocalEnvironment;
+}
+
+/** Selects or creates the branch's stack, stamps its config and expiry, builds and pushes its images. */
+export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log): Promise<PreparedMirror> {
+    if (ref.commit === undefined) {
+        throw new UsageError(`no commit for branch ${ref.branch}: pass --commit SHA or run in a git checkout`);
+    }
+    const stackName = stackNameFor(ref.branch);
+    log(`mirror of branch ${ref.branch} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
+    const stack = await openStack(stackName);
+    // The docker provider plugin cannot be built here, so the image step builds and pushes, and
+    // the program deploys the exact references it pushed.
+    await configureStack(stack, {
+        branch: ref.branch,
+        commit: ref.commit,
+        expiresAt: expiryFrom(new Date(), ttlHours),
+        registryUsername: local.registry.username,
+        registryPassword: local.registry.password,
+        imageBuilder: "external",
+    });
+    const settings = await readSettings(stack);
+    const tag = imageTag(ref.branch, ref.commit);
+    buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
+    return { stack, stackName, branch: ref.branch, settings, local };
+}
+
+/** Writes outputs.json (secrets masked) and outputs.env (runnerEnv) for test runners. */
+export function writeOutputFiles(outDir: string, outputs: OutputMap): { json: string; dotenv: string } {
+    fs.mkdirSync(outDir, { recursive: true });
+    const json = path.join(outDir, "outputs.json");
+    const dotenv = path.join(outDir, "outputs.env");
+    fs.writeFileSync(json, `${JSON.stringify(plainOutputs(outputs), null, 2)}\n`);
+    fs.writeFileSync(dotenv, toDotenv(runnerEnvOf(outputs)));
+    return { json, dotenv };
+}
+
+export function defaultOutDir(stackName: string): string {
+    return path.join(repoRoot, ".prod-mirror-out", stackName);
+}
+
+/** One port-forward per service of the mirror, on free 127.0.0.1 ports. */
+export async function forwardServices(mirror: PreparedMirror, namespace: string): Promise<Forward[]> {
+    return startForwards({
+        runDir: path.join(mirror.local.stateDir, "run"),
+        logDir: path.join(mirror.local.stateDir, "logs"),
+        stackName: mirror.stackName,
+        namespace,
+        services: mirror.settings.app.services.map((s) => ({ name: s.name, port: s.port })),
+        env: process.env,
+    });
+}
+
+/** Closes the port-forwards, destroys the mirror and removes its stack; false when there was none. */
+export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log): Promise<boolean> {
+    const stackName = stackNameFor(branch);
+    const closed = stopForwards(path.join(local.stateDir, "run"), stackName);
+    if (closed > 0) {
+        log(`closed ${closed} port-forward(s) of ${stackName}`);
+    }
+    const stack = await findStack(stackName);
+    if (stack === undefined) {
+        return false;
+    }
+    await stack.destroy({ onOutput: (out) => process.stderr.write(out) });
+    await stack.workspace.removeStack(stackName);
+    fs.rmSync(defaultOutDir(stackName), { recursive: true, force: true });
+    return true;
+}
