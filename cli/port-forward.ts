@@ -21,8 +21,10 @@ function startTime(pid: number): string | undefined {
     }
 }
 
-function pidFile(runDir: string, stackName: string, service: string): string {
-    return path.join(runDir, `forward-${stackName}-${service}.pid`);
+// One folder per stack: a prefix match on file names would let `down` of stack `a` close the
+// forwards of stack `a-b`.
+function forwardDir(runDir: string, stackName: string): string {
+    return path.join(runDir, "forwards", stackName);
 }
 
 async function freeLoopbackPort(): Promise<number> {
@@ -62,6 +64,8 @@ export async function startForwards(opts: {
     env: NodeJS.ProcessEnv;
 }): Promise<Forward[]> {
     stopForwards(opts.runDir, opts.stackName);
+    const dir = forwardDir(opts.runDir, opts.stackName);
+    fs.mkdirSync(dir, { recursive: true });
     const forwards: Forward[] = [];
     for (const service of opts.services) {
         const port = await freeLoopbackPort();
@@ -74,7 +78,7 @@ export async function startForwards(opts: {
         child.unref();
         fs.closeSync(log);
         const pid = child.pid as number;
-        fs.writeFileSync(pidFile(opts.runDir, opts.stackName, service.name), `${pid} ${startTime(pid) ?? ""}\n`);
+        fs.writeFileSync(path.join(dir, `${service.name}.pid`), `${pid} ${startTime(pid) ?? ""}\n`);
         if (!(await waitForPort(port, 15_000))) {
             throw new Error(`kubectl port-forward for service ${service.name} did not open 127.0.0.1:${port}; see ${opts.logDir}`);
         }
@@ -85,12 +89,13 @@ export async function startForwards(opts: {
 
 /** Stops every forward recorded for the stack; returns how many were running. */
 export function stopForwards(runDir: string, stackName: string): number {
-    if (!fs.existsSync(runDir)) {
+    const dir = forwardDir(runDir, stackName);
+    if (!fs.existsSync(dir)) {
         return 0;
     }
     let stopped = 0;
-    for (const file of fs.readdirSync(runDir).filter((f) => f.startsWith(`forward-${stackName}-`) && f.endsWith(".pid"))) {
-        const [pidText, recordedStart] = fs.readFileSync(path.join(runDir, file), "utf8").trim().split(" ");
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".pid"))) {
+        const [pidText, recordedStart] = fs.readFileSync(path.join(dir, file), "utf8").trim().split(" ");
         const pid = Number(pidText);
         if (pid > 0 && recordedStart && startTime(pid) === recordedStart) {
             try {
@@ -100,7 +105,8 @@ export function stopForwards(runDir: string, stackName: string): number {
             }
             stopped++;
         }
-        fs.rmSync(path.join(runDir, file), { force: true });
+        fs.rmSync(path.join(dir, file), { force: true });
     }
+    fs.rmSync(dir, { recursive: true, force: true });
     return stopped;
 }

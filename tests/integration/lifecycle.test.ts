@@ -1,0 +1,189 @@
+// Pulumi's integration-test lifecycle on the real local environment, for one fresh branch stack:
+// preview, up, assert the live objects, the e2e flow, up again and refresh with no changes,
+// destroy and stack rm leaving nothing behind.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
+import { repoRoot } from "../../cli/local-environment";
+import { destroyMirror, forwardServices, prepareMirror, useLocalEnvironment, type PreparedMirror } from "../../cli/mirror";
+import { startForwards, stopForwards } from "../../cli/port-forward";
+import { findStack } from "../../cli/stack";
+import { eventually, kubectl, kubectlJson } from "./cluster";
+import { walkDealFlow } from "./deal-flow";
+
+const timings: Array<[string, number]> = [];
+async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+        return await fn();
+    } finally {
+        timings.push([step, (Date.now() - started) / 1000]);
+    }
+}
+
+const log = (line: string): void => {
+    process.stderr.write(`      ${line}\n`);
+};
+const quiet = { onOutput: (): void => undefined };
+
+function nonSameChanges(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
+    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+describe("mirror lifecycle on the local environment", function () {
+    const branch = `it/lifecycle-${crypto.randomBytes(3).toString("hex")}`;
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
+    let env: NodeJS.ProcessEnv;
+    let mirror: PreparedMirror;
+    let up: UpResult;
+    let outputs: OutputMap;
+    let namespace: string;
+    let destroyed = false;
+
+    before(async function () {
+        this.timeout(90 * 60_000);
+        const local = useLocalEnvironment();
+        env = process.env;
+        mirror = await timed("prepare (config + images)", () => prepareMirror({ branch, commit }, 1, local, log));
+    });
+
+    after(async function () {
+        this.timeout(15 * 60_000);
+        log(`lifecycle timings: ${timings.map(([s, t]) => `${s} ${t.toFixed(1)}s`).join(", ")}`);
+        if (!destroyed && mirror !== undefined) {
+            // A failed step must not leave a mirror behind: say what was there, then remove it.
+            const left = namespace ? kubectl(env, "get", "all", "-n", namespace, "--ignore-not-found").trim() : "";
+            log(`cleaning up after a failure; left in ${namespace}:\n${left}`);
+            await destroyMirror(branch, mirror.local, log);
+        }
+    });
+
+    it("previews the mirror it is about to create", async function () {
+        this.timeout(10 * 60_000);
+        const preview = await timed("preview", () => mirror.stack.preview(quiet));
+        assert.ok((preview.changeSummary.create ?? 0) >= 20, `preview plans to create ${JSON.stringify(preview.changeSummary)}`);
+    });
+
+    it("creates it with up", async function () {
+        this.timeout(20 * 60_000);
+        up = await timed("up", () => mirror.stack.up(quiet));
+        assert.strictEqual(up.summary.result, "succeeded");
+        outputs = up.outputs;
+        namespace = String(outputs.namespace.value);
+        assert.match(namespace, /^pm-it-lifecycle-[0-9a-f]{6}/);
+    });
+
+    it("labels the namespace and enforces Pod Security restricted", function () {
+        const ns = kubectlJson(env, "get", "namespace", namespace);
+        assert.strictEqual(ns.metadata.labels["app.kubernetes.io/managed-by"], "prod-mirror");
+        assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.strictEqual(ns.metadata.labels["prod-mirror.dev/commit"], commit);
+        assert.strictEqual(ns.metadata.annotations["prod-mirror.dev/branch"], branch);
+        const privileged = JSON.stringify({
+            apiVersion: "v1", kind: "Pod", metadata: { name: "privileged", namespace },
+            spec: { containers: [{ name: "c", image: "127.0.0.1:5000/prod-mirror/debian:bookworm", securityContext: { privileged: true } }] },
+        });
+        const file = path.join(fs.mkdtempSync("/tmp/pm-it-"), "pod.json");
+        fs.writeFileSync(file, privileged);
+        assert.throws(() => kubectl(env, "create", "--dry-run=server", "-f", file), /violates PodSecurity "restricted:latest"/);
+    });
+
+    it("has a dockerconfigjson pull secret with exactly the registry credentials, bound to the workloads", function () {
+        const secrets = kubectlJson(env, "get", "secrets", "-n", namespace).items.filter((s: { type: string }) => s.type === "kubernetes.io/dockerconfigjson");
+        assert.strictEqual(secrets.length, 1);
+        const config = JSON.parse(Buffer.from(secrets[0].data[".dockerconfigjson"], "base64").toString("utf8"));
+        const { server, username, password } = mirror.local.registry;
+        assert.deepStrictEqual(Object.keys(config.auths), [server]);
+        assert.strictEqual(config.auths[server].username, username);
+        assert.strictEqual(config.auths[server].password, password);
+        assert.strictEqual(config.auths[server].auth, Buffer.from(`${username}:${password}`).toString("base64"));
+        assert.ok(!JSON.stringify(secrets[0].metadata.annotations ?? {}).includes(password), "the password leaked into an annotation");
+    });
+
+    it("runs every pod Ready, from images in the authenticated registry, with the pull secret", async function () {
+        this.timeout(5 * 60_000);
+        const pods = await eventually("every pod Running and Ready", 180_000, () => {
+            const items = kubectlJson(env, "get", "pods", "-n", namespace).items.filter((p: { status: { phase: string } }) => p.status.phase !== "Succeeded");
+            const ready = items.every((p: { status: { conditions?: Array<{ type: string; status: string }> } }) =>
+                p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+            return items.length >= 4 && ready ? items : undefined;
+        });
+        for (const pod of pods) {
+            assert.ok(pod.spec.imagePullSecrets?.length > 0, `pod ${pod.metadata.name} has no imagePullSecrets`);
+            for (const c of pod.spec.containers) {
+                assert.ok(c.image.startsWith("127.0.0.1:5000/"), `${pod.metadata.name} runs ${c.image}`);
+            }
+        }
+    });
+
+    it("has the quota, the limit range and the network policies", function () {
+        assert.strictEqual(kubectlJson(env, "get", "resourcequota", "-n", namespace).items.length, 1);
+        assert.strictEqual(kubectlJson(env, "get", "limitrange", "-n", namespace).items.length, 1);
+        const policies = kubectlJson(env, "get", "networkpolicy", "-n", namespace).items;
+        assert.ok(policies.some((p: { spec: { podSelector: object; policyTypes: string[] } }) =>
+            Object.keys(p.spec.podSelector).length === 0 && p.spec.policyTypes.includes("Ingress") && p.spec.policyTypes.includes("Egress")),
+            "no default-deny policy");
+        assert.ok(policies.length >= 3, `only ${policies.length} network policies`);
+    });
+
+    it("creates every declared AWS resource in the namespace's emulator, tagged with branch and stack", async function () {
+        this.timeout(2 * 60_000);
+        const [forward] = await startForwards({
+            runDir: path.join(mirror.local.stateDir, "run"), logDir: path.join(mirror.local.stateDir, "logs"),
+            stackName: `${mirror.stackName}-emulator`, namespace, services: [{ name: "aws-emulator", port: 4566 }], env,
+        });
+        try {
+            const python = path.join(env.PROD_MIRROR_CACHE as string, "moto", fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8").match(/^MOTO_VERSION=(\S+)/m)![1], "bin", "python3");
+            const inventory = JSON.parse(execFileSync(python, [path.join(__dirname, "fixtures", "aws_inventory.py"), forward.url], { encoding: "utf8" }));
+            const cloud = outputs.cloud.value;
+            const expected = { queues: Object.values(cloud.queues ?? {}), buckets: Object.values(cloud.buckets ?? {}), tables: Object.values(cloud.tables ?? {}) };
+            for (const kind of ["queues", "buckets", "tables"] as const) {
+                const names = expected[kind].map((q: unknown) => (typeof q === "string" ? q : (q as { name: string }).name));
+                assert.ok(names.length > 0, `no ${kind} in the outputs: ${JSON.stringify(cloud)}`);
+                for (const name of names) {
+                    const tags = inventory[kind][name];
+                    assert.ok(tags, `${kind} ${name} is not in the emulator: ${JSON.stringify(inventory[kind])}`);
+                    assert.strictEqual(tags["prod-mirror:stack"], mirror.stackName, `${kind} ${name} tags: ${JSON.stringify(tags)}`);
+                    assert.ok(tags["prod-mirror:branch"], `${kind} ${name} has no branch tag`);
+                }
+            }
+        } finally {
+            stopForwards(path.join(mirror.local.stateDir, "run"), `${mirror.stackName}-emulator`);
+        }
+    });
+
+    it("serves the whole deal flow through the gateway (e2e)", async function () {
+        this.timeout(3 * 60_000);
+        const forwards = await forwardServices(mirror, namespace);
+        const gateway = forwards.find((f) => f.service === "gateway");
+        assert.ok(gateway, "no gateway service to forward to");
+        await timed("e2e flow", () => walkDealFlow(gateway.url, `lifecycle ${branch}`));
+    });
+
+    it("changes nothing on a second up", async function () {
+        this.timeout(10 * 60_000);
+        const again = await timed("up (no-op)", () => mirror.stack.up(quiet));
+        assert.deepStrictEqual(nonSameChanges(again.summary), {});
+    });
+
+    it("finds no drift on refresh", async function () {
+        this.timeout(10 * 60_000);
+        const refreshed = await timed("refresh", () => mirror.stack.refresh(quiet));
+        assert.deepStrictEqual(nonSameChanges(refreshed.summary), {});
+    });
+
+    it("destroys it and removes the stack, leaving nothing behind", async function () {
+        this.timeout(15 * 60_000);
+        assert.strictEqual(await timed("destroy + stack rm", () => destroyMirror(branch, mirror.local, log)), true);
+        destroyed = true;
+        assert.strictEqual(await findStack(mirror.stackName), undefined, "the stack is still on the backend");
+        assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "", "the namespace is still there");
+        const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+            "--all-namespaces", "-l", `prod-mirror.dev/stack=${mirror.stackName}`, "-o", "name").trim();
+        assert.strictEqual(labelled, "", `objects labelled with the stack remain:\n${labelled}`);
+        assert.ok(!fs.existsSync(path.join(mirror.local.stateDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");
+    });
+});
