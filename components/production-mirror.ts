@@ -75,6 +75,28 @@ export function externalEgressPorts(cloud: ProductionMirrorArgs["cloud"]): numbe
 }
 
 /**
+ * Why `app` cannot be mirrored, or undefined: every `uses` entry must name a declared resource or another
+ * service (config.parseApp checks the same for stack config; this guards direct callers).
+ */
+export function appProblem(app: AppSpec): string | undefined {
+    const declared = {
+        queues: app.cloud.queues.map((q) => q.name),
+        buckets: app.cloud.buckets.map((b) => b.name),
+        tables: app.cloud.tables.map((t) => t.name),
+        services: app.services.map((s) => s.name),
+    };
+    for (const service of app.services) {
+        for (const kind of ["queues", "buckets", "tables", "services"] as const) {
+            const missing = service.uses[kind].find((name) => !declared[kind].includes(name) || (kind === "services" && name === service.name));
+            if (missing !== undefined) {
+                return `service ${service.name} uses ${kind} ${JSON.stringify(missing)}, which the description does not declare (declared: ${declared[kind].join(", ") || "none"})`;
+            }
+        }
+    }
+    return undefined;
+}
+
+/**
  * A full production mirror for one branch: its namespace, the registry pull secret and the account
  * the workloads run as, the images, the cloud resources in the stack's mode, and every service
  * wired to them.
@@ -93,6 +115,10 @@ export class ProductionMirror extends pulumi.ComponentResource {
 
     constructor(name: string, args: ProductionMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
+        const problem = appProblem(args.app);
+        if (problem !== undefined) {
+            throw new Error(`ProductionMirror ${name}: ${problem}`);
+        }
         const prefix = args.namePrefix ?? "pm";
         const clusterDomain = args.clusterDomain ?? "cluster.local";
         const overrides = args.overrides ?? {};
@@ -142,7 +168,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             const env: k8s.types.input.core.v1.EnvVar[] = [
                 ...cloudEnv(cloud, service.uses),
                 ...service.uses.services.map((other) => {
-                    const port = args.app.services.find((s) => s.name === other)?.port as number;
+                    const port = (args.app.services.find((s) => s.name === other) as ServiceSpec).port;
                     return { name: `${envStem(other)}_URL`, value: serviceUrl(other, nsName, port, clusterDomain) };
                 }),
                 ...Object.entries(service.env).map(([k, v]) => ({ name: k, value: v })),

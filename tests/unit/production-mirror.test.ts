@@ -183,6 +183,16 @@ describe("ProductionMirror", () => {
         });
     });
 
+    it("refuses a description whose `uses` names something undeclared", async () => {
+        await useMocks(false);
+        const app = sampleApp();
+        app.services[0].uses.tables.push("ledger");
+        assert.throws(
+            () => new ProductionMirror("bad", args({ app })),
+            /^Error: ProductionMirror bad: service api uses tables "ledger", which the description does not declare \(declared: deals\)$/,
+        );
+    });
+
     it("needs no external egress when emulated, 443 for real AWS", () => {
         assert.deepStrictEqual(externalEgressPorts({ mode: "emulated", region: "us-east-1", image: "x" }), []);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1" }), [443]);
