@@ -7,7 +7,6 @@ export function kubectl(env: NodeJS.ProcessEnv, ...args: string[]): string {
     return execFileSync("kubectl", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function kubectlJson(env: NodeJS.ProcessEnv, ...args: string[]): any {
     return JSON.parse(kubectl(env, ...args, "-o", "json"));
 }
@@ -34,8 +33,7 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
 
 export interface HttpReply {
     status: number;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    body: any;
+        body: any;
 }
 
 /** A JSON request to a loopback URL (the port-forwards the CLI opened). */
