@@ -75,6 +75,7 @@ const mirror = new ProductionMirror(
         overrides: settings.overrides,
         registry: { server: settings.registryServer, username: settings.registryUsername, password: registryPassword },
         imageRepository: settings.imageRepository,
+        imageBuilder: settings.imageBuilder,
         cloud:
             settings.cloudMode === "aws"
                 ? {

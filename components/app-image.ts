@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { BuildSpec } from "./config";
+import { BuildSpec, IMAGE_BUILDERS, ImageBuilder } from "./config";
 
 /** The placeholder a prebuilt image reference may carry for the branch's tag. */
 export const TAG_PLACEHOLDER = "{tag}";
@@ -18,6 +18,12 @@ export interface AppImageArgs {
     registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
     /** Repository path under the registry. Default: `prod-mirror`. */
     repository?: string;
+    /**
+     * Who builds `build`: `docker` builds and pushes it here; `external` means it was pushed beforehand
+     * as builtImageName(registry.server, repository, service, tag), which is deployed as is. Ignored
+     * for `image`. Default: `docker`.
+     */
+    builder?: ImageBuilder;
 }
 
 /** The reference a built image is pushed as: `<server>/<repository>/<service>:<tag>`. */
@@ -26,13 +32,13 @@ export function builtImageName(server: string, repository: string, service: stri
 }
 
 /**
- * A service's image: built and pushed with @pulumi/docker, or a prebuilt reference (CI built and
- * pushed it; the mirror only deploys the tag).
+ * A service's image: built and pushed with @pulumi/docker, built and pushed outside Pulumi under the
+ * name builtImageName gives, or a prebuilt reference (the mirror only deploys the tag).
  */
 export class AppImage extends pulumi.ComponentResource {
-    /** What the Deployment runs: the pushed digest when built, otherwise the prebuilt reference. */
+    /** What the Deployment runs: the pushed digest when built here, otherwise the tagged reference. */
     public readonly ref: pulumi.Output<string>;
-    /** True when this component builds and pushes the image. */
+    /** True when this component builds and pushes the image (a docker resource exists). */
     public readonly built: boolean;
 
     constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -41,9 +47,16 @@ export class AppImage extends pulumi.ComponentResource {
             throw new Error(`AppImage ${name}: set exactly one of build or image for service ${args.service}`);
         }
         const repository = args.repository ?? "prod-mirror";
-        this.built = args.build !== undefined;
+        const builder = args.builder ?? "docker";
+        if (!IMAGE_BUILDERS.includes(builder)) {
+            throw new Error(`AppImage ${name}: builder must be one of ${IMAGE_BUILDERS.join(", ")}, got ${JSON.stringify(builder)}`);
+        }
+        this.built = args.build !== undefined && builder === "docker";
 
-        if (args.build !== undefined) {
+        if (args.build !== undefined && builder === "external") {
+            // The tag, not a digest: Pulumi never saw the push. The tag carries the commit, so it names one build.
+            this.ref = pulumi.output(builtImageName(args.registry.server, repository, args.service, args.tag));
+        } else if (args.build !== undefined) {
             const imageName = builtImageName(args.registry.server, repository, args.service, args.tag);
             const image = new docker.Image(
                 `${name}-image`,

@@ -68,6 +68,15 @@ function show(value: unknown): string {
 export type CloudMode = "aws" | "emulated";
 export const CLOUD_MODES: readonly CloudMode[] = ["emulated", "aws"];
 
+/**
+ * Who builds the images of services with a `build` section. `docker`: AppImage builds and pushes
+ * them with @pulumi/docker. `external`: something outside Pulumi (the CLI's image step, CI) already
+ * pushed them as `<registryServer>/<imageRepository>/<service>:<tag>`, and AppImage deploys exactly
+ * that reference. Services with a prebuilt `image` are deployed as they are either way.
+ */
+export type ImageBuilder = "docker" | "external";
+export const IMAGE_BUILDERS: readonly ImageBuilder[] = ["docker", "external"];
+
 /** CPU and memory as Kubernetes quantities. */
 export interface ResourceAmounts {
     cpu?: string;
@@ -225,6 +234,8 @@ export interface MirrorSettings {
     registryUsername: string;
     /** prod-mirror:imageRepository, the path under the registry. Default: `prod-mirror`. */
     imageRepository: string;
+    /** prod-mirror:imageBuilder. Default: `docker`. */
+    imageBuilder: ImageBuilder;
     /** prod-mirror:cloudMode. Default: `emulated`. */
     cloudMode: CloudMode;
     /** prod-mirror:awsRegion. Default: `us-east-1`. */
@@ -258,6 +269,7 @@ export const SETTINGS_KEYS = [
     "registryServer",
     "registryUsername",
     "imageRepository",
+    "imageBuilder",
     "cloudMode",
     "awsRegion",
     "awsEndpoint",
@@ -648,6 +660,16 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         at("cloudMode").fail(`expected one of ${CLOUD_MODES.join(", ")}`, cloudMode, "emulated");
     }
 
+    const imageBuilder = value("imageBuilder") ?? "docker";
+    if (!IMAGE_BUILDERS.includes(imageBuilder as ImageBuilder)) {
+        at("imageBuilder").fail(
+            `expected one of ${IMAGE_BUILDERS.join(", ")} (docker: Pulumi builds and pushes each service's build; ` +
+                "external: the images were pushed beforehand under <registryServer>/<imageRepository>/<service>:<tag>)",
+            imageBuilder,
+            "external",
+        );
+    }
+
     let expiresAt = value("expiresAt");
     if (expiresAt !== undefined) {
         const date = new Date(expiresAt);
@@ -697,6 +719,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         registryServer,
         registryUsername,
         imageRepository: str(at("imageRepository"), value("imageRepository") ?? "prod-mirror", "prod-mirror", REPOSITORY, "a lowercase repository path"),
+        imageBuilder: imageBuilder as ImageBuilder,
         cloudMode: cloudMode as CloudMode,
         awsRegion: str(at("awsRegion"), value("awsRegion") ?? "us-east-1", "eu-west-1", REGION, "an AWS region name"),
         emulatorImage: str(at("emulatorImage"), value("emulatorImage") ?? `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, /^\S+$/, "an image reference"),

@@ -5,7 +5,7 @@ import type { AwsCloudSettings } from "./aws-cloud-resources";
 import type { BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import type { AppSpec, ContainerDefaults, QuotaSpec, ServiceOverride, ServiceSpec } from "./config";
+import type { AppSpec, ContainerDefaults, ImageBuilder, QuotaSpec, ServiceOverride, ServiceSpec } from "./config";
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
 import { envStem, imageTag, namespaceName } from "./naming";
@@ -25,6 +25,11 @@ export interface ProductionMirrorArgs {
     registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
     /** Repository path for built images. Default: `prod-mirror`. */
     imageRepository?: string;
+    /**
+     * Who builds the services' `build` sections: `docker` (here, with @pulumi/docker) or `external`
+     * (already pushed under builtImageName; deployed by tag). Default: `docker`.
+     */
+    imageBuilder?: ImageBuilder;
     cloud: MirrorCloudSettings;
     /** Prefix of the namespace and cloud names. Default: `pm`. */
     namePrefix?: string;
@@ -162,7 +167,15 @@ export class ProductionMirror extends pulumi.ComponentResource {
             const service = applyOverride(declared, overrides[declared.name]);
             const image = new AppImage(
                 `${name}-${service.name}`,
-                { service: service.name, tag, build: service.build, image: service.image, registry: args.registry, repository: args.imageRepository },
+                {
+                    service: service.name,
+                    tag,
+                    build: service.build,
+                    image: service.image,
+                    registry: args.registry,
+                    repository: args.imageRepository,
+                    builder: args.imageBuilder,
+                },
                 child,
             );
             const env: k8s.types.input.core.v1.EnvVar[] = [

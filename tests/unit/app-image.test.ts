@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage } from "../../components";
+import { AppImage, builtImageName } from "../../components";
 import { PASSWORD } from "./fixtures";
 import { inBothModes, isSecretValue, settle, useMocks, valueOf } from "./mocks";
 
@@ -34,10 +34,43 @@ describe("AppImage", () => {
             assert.strictEqual(image.built, false);
             assert.deepStrictEqual(mocks.ofType("docker:index/image:Image"), []);
         });
+
+        it("with builder external, declares no docker resource and deploys exactly builtImageName(...)", async () => {
+            const mocks = await useMocks(preview);
+            const image = new AppImage("api", {
+                service: "api",
+                tag: "main-3f2a9c1",
+                build: { context: "app", dockerfile: "app/api/Dockerfile", args: {} },
+                registry: REGISTRY,
+                repository: "team/mirror",
+                builder: "external",
+            });
+            await settle(mocks);
+            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")), []);
+            assert.strictEqual(await valueOf(image.ref), builtImageName("127.0.0.1:5000", "team/mirror", "api", "main-3f2a9c1"));
+            assert.strictEqual(await valueOf(image.ref), "127.0.0.1:5000/team/mirror/api:main-3f2a9c1");
+            assert.strictEqual(image.built, false);
+        });
+
+        it("with builder external, still deploys a prebuilt image as given", async () => {
+            const mocks = await useMocks(preview);
+            const image = new AppImage("web", { service: "web", tag: "main-3f2a9c1", image: "ghcr.io/acme/web:{tag}", registry: REGISTRY, builder: "external" });
+            await settle(mocks);
+            assert.strictEqual(await valueOf(image.ref), "ghcr.io/acme/web:main-3f2a9c1");
+        });
     });
 
     it("refuses to guess when given both or neither of build and image", async () => {
         await useMocks(false);
         assert.throws(() => new AppImage("x", { service: "x", tag: "t", registry: REGISTRY }), /set exactly one of build or image for service x/);
+    });
+
+    it("refuses a builder it does not know", async () => {
+        await useMocks(false);
+        const build = { context: "app", args: {} };
+        assert.throws(
+            () => new AppImage("x", { service: "x", tag: "t", build, registry: REGISTRY, builder: "kaniko" as "docker" }),
+            /^Error: AppImage x: builder must be one of docker, external, got "kaniko"$/,
+        );
     });
 });

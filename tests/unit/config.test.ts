@@ -45,6 +45,7 @@ describe("config", () => {
         assert.strictEqual(s.namePrefix, "pm");
         assert.strictEqual(s.registryServer, "127.0.0.1:5000");
         assert.strictEqual(s.cloudMode, "emulated");
+        assert.strictEqual(s.imageBuilder, "docker");
         assert.strictEqual(s.awsRegion, "us-east-1");
         assert.strictEqual(s.emulatorImage, `127.0.0.1:5000/prod-mirror/moto:${MOTO_VERSION}`);
         assert.strictEqual(s.clusterDomain, "cluster.local");
@@ -77,6 +78,16 @@ describe("config", () => {
         const files: Record<string, string> = { "production.yaml": yaml.dump(APP) };
         const s = parse({ registryUsername: "ci-bot", appFile: "production.yaml" }, (p) => files[p] ?? noFiles(p));
         assert.strictEqual(s.app.services[1].build?.context, "app");
+    });
+
+    it("takes imageBuilder external, and names the key, the file and the allowed values for anything else", () => {
+        assert.strictEqual(parse({ ...BASE, imageBuilder: "external" }).imageBuilder, "external");
+        assert.strictEqual(parse({ ...BASE, imageBuilder: "docker" }).imageBuilder, "docker");
+        rejects(
+            { ...BASE, imageBuilder: "kaniko" },
+            "prod-mirror:imageBuilder in Pulumi.dev.yaml is invalid: expected one of docker, external (docker: Pulumi builds and pushes each service's build; " +
+                'external: the images were pushed beforehand under <registryServer>/<imageRepository>/<service>:<tag>), got "kaniko". Example: prod-mirror:imageBuilder: external',
+        );
     });
 
     it("names the key, the stack file and an example when a required key is missing", () => {

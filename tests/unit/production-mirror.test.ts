@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudNames, externalEgressPorts, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
+import { builtImageName, cloudNames, externalEgressPorts, imageTag, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isSecretValue, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
@@ -129,6 +129,20 @@ describe("ProductionMirror", () => {
             assert.match(images.worker, /^127\.0\.0\.1:5000\/prod-mirror\/worker@sha256:[0-9a-f]{64}$/);
             assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
             assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, images.worker);
+        });
+
+        it("with imageBuilder external, declares no docker resource and deploys the externally pushed tag", async () => {
+            const mocks = await useMocks(preview);
+            const mirror = new ProductionMirror("mirror", args({ imageBuilder: "external", imageRepository: "team/mirror" }));
+            await settle(mocks);
+            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
+            const tag = imageTag(CONTEXT.branch, CONTEXT.commit);
+            const worker = builtImageName("127.0.0.1:5000", "team/mirror", "worker", tag);
+            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
+            const images = await valueOf(mirror.images);
+            assert.strictEqual(images.worker, worker);
+            // Prebuilt references are unaffected by the builder.
+            assert.strictEqual(images.api, `127.0.0.1:5000/prod-mirror/api:${tag}`);
         });
 
         it("exports what a test runner needs", async () => {

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../components";
+import { builtImageName, ConfigError, imageTag } from "../../components";
 import { PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isSecret, isSecretValue, once, RecordingMocks, repoRoot, resolved, settle, STACK, useMocks } from "./mocks";
 
@@ -98,6 +98,14 @@ describe("program (index.ts)", () => {
             const { mocks } = await emulated();
             const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes").inputs;
             assert.deepStrictEqual([provider.kubeconfig, provider.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
+        });
+
+        it("deploys externally pushed images, declaring no docker resource, when imageBuilder is external", async () => {
+            const { mocks, program } = await run(preview, { ...BASE_CONFIG, imageBuilder: "external" });
+            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
+            const worker = builtImageName("127.0.0.1:5000", "prod-mirror", "worker", imageTag("feature/login", COMMIT));
+            assert.strictEqual((await resolved(program.images) as Record<string, string>).worker, worker);
+            assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
         });
 
         it("switches to aws mode from config, with the endpoint and the keys as secrets", async () => {
