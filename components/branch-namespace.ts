@@ -8,7 +8,7 @@ export interface BranchNamespaceArgs {
     /** The namespace's physical name, from naming.namespaceName. */
     name: string;
     context: BranchContext;
-    /** The Pulumi stack, kept in an annotation. */
+    /** The Pulumi stack: a label on every object (label-safe form) and an annotation (exact). */
     stack: string;
     /** ResourceQuota. Default: DEFAULT_QUOTA (4 CPU / 8Gi requested, 8 CPU / 16Gi limits, 50 pods). */
     quota?: QuotaSpec;
@@ -43,7 +43,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
             {
                 metadata: {
                     name: args.name,
-                    labels: namespaceLabels(args.context),
+                    labels: namespaceLabels(args.context, args.stack),
                     annotations: namespaceAnnotations(args.context, args.stack),
                 },
             },
@@ -51,7 +51,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
         );
         this.name = this.namespace.metadata.name;
         const ns = this.name;
-        const labels = commonLabels(args.context);
+        const labels = commonLabels(args.context, args.stack);
         const child = { parent: this };
 
         new k8s.core.v1.ResourceQuota(

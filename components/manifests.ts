@@ -23,15 +23,20 @@ export const MANAGED_BY = "prod-mirror";
 /** The uid/gid every workload runs as: images made with debootstrap have no non-root user to name. */
 export const RUN_AS = 65532;
 
-/** Labels every object of a mirror carries: managed-by and the label-safe branch. */
-export function commonLabels(context: BranchContext): Record<string, string> {
-    return { [KEYS.managedBy]: MANAGED_BY, [KEYS.branch]: labelValue(context.branch) };
+/**
+ * Labels every object of a mirror carries: managed-by, and the label-safe branch and stack. The
+ * stack label is what the reaper and the integration tests select leftovers by
+ * (`kubectl get all -A -l prod-mirror.dev/stack=<labelValue(stack)>`); a stack name longer than 63
+ * characters is cut and hashed like any other label value, the annotation keeps it whole.
+ */
+export function commonLabels(context: BranchContext, stack: string): Record<string, string> {
+    return { [KEYS.managedBy]: MANAGED_BY, [KEYS.branch]: labelValue(context.branch), [KEYS.stack]: labelValue(stack) };
 }
 
-/** Namespace labels: who, what, until when (label-safe forms) plus Pod Security `restricted`. */
-export function namespaceLabels(context: BranchContext): Record<string, string> {
+/** Namespace labels: who, what, which stack, until when (label-safe forms) plus Pod Security `restricted`. */
+export function namespaceLabels(context: BranchContext, stack: string): Record<string, string> {
     return {
-        ...commonLabels(context),
+        ...commonLabels(context, stack),
         [KEYS.commit]: context.commit,
         [KEYS.owner]: labelValueOrHash(context.owner),
         [KEYS.expiresAt]: context.expiresAtLabel,

@@ -16,7 +16,7 @@ export type MirrorCloudSettings = { region: string } & (({ mode: "aws" } & AwsCl
 
 export interface ProductionMirrorArgs {
     context: BranchContext;
-    /** The Pulumi stack, for annotations and tags. */
+    /** The Pulumi stack, for labels, annotations and tags. */
     stack: string;
     /** The production description. */
     app: AppSpec;
@@ -128,7 +128,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const clusterDomain = args.clusterDomain ?? "cluster.local";
         const overrides = args.overrides ?? {};
         const { context } = args;
-        const labels = commonLabels(context);
+        const labels = commonLabels(context, args.stack);
         const nsName = namespaceName(context.branch, prefix);
         const tag = imageTag(context.branch, context.commit);
         const child = { parent: this };

@@ -84,6 +84,22 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 }
 
+/**
+ * The labels of every Kubernetes object registered and of every pod template inside one, each with
+ * where it was found (`<type> <name>` or `<type> <name> pod template`).
+ */
+export function kubernetesLabelSets(mocks: RecordingMocks): Array<{ where: string; labels: Record<string, string> | undefined }> {
+    return mocks.registrations
+        .filter((r) => r.type.startsWith("kubernetes:") && r.custom)
+        .flatMap((r) => {
+            const sets = [{ where: `${r.type} ${r.name}`, labels: r.inputs.metadata?.labels }];
+            if (r.inputs.spec?.template !== undefined) {
+                sets.push({ where: `${r.type} ${r.name} pod template`, labels: r.inputs.spec.template.metadata?.labels });
+            }
+            return sets;
+        });
+}
+
 /** What a provider would return, for the outputs the program reads. */
 function stateFor(type: string, name: string, inputs: Record<string, any>, custom?: boolean): Record<string, any> {
     if (type.startsWith("kubernetes:") && custom !== false) {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { builtImageName, cloudNames, externalEgressPorts, imageTag, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
+import { builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
-import { inBothModes, isSecretValue, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, isSecretValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
 const NS = namespaceName(CONTEXT.branch, "pm");
 const NAMES = cloudNames(sampleApp().cloud, "pm", CONTEXT.branch);
@@ -24,6 +24,13 @@ function args(overrides: Partial<ProductionMirrorArgs> = {}): ProductionMirrorAr
 function envOf(mocks: RecordingMocks, deployment: string): Record<string, string> {
     const [container] = mocks.one(DEPLOYMENT, deployment).inputs.spec.template.spec.containers;
     return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? `secret:${e.valueFrom.secretKeyRef.key}`]));
+}
+
+/** Where a Kubernetes object or pod template lacks `prod-mirror.dev/stack: <value>`. */
+function missingStackLabel(mocks: RecordingMocks, value: string): string[] {
+    return kubernetesLabelSets(mocks)
+        .filter(({ labels }) => labels?.[KEYS.stack] !== value)
+        .map(({ where, labels }) => `${where}: ${JSON.stringify(labels?.[KEYS.stack])}`);
 }
 
 /** Every path in `value` where a string contains `needle` outside a secret marker. */
@@ -93,6 +100,22 @@ describe("ProductionMirror", () => {
                     assert.deepStrictEqual([c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities], [false, { drop: ["ALL"] }], `${r.name}/${c.name}`);
                 }
             }
+        });
+
+        it("labels every Kubernetes object and pod template with the stack, and leaves it out of the immutable selectors", async () => {
+            const { mocks } = await emulated();
+            assert.ok(kubernetesLabelSets(mocks).length >= 20);
+            assert.deepStrictEqual(missingStackLabel(mocks, "dev"), []);
+            // A Deployment's selector is immutable: adding a key would make every existing mirror fail to update.
+            for (const r of mocks.ofType(DEPLOYMENT)) {
+                assert.deepStrictEqual(Object.keys(r.inputs.spec.selector.matchLabels).sort(), [KEYS.name, r.inputs.metadata.name === "aws-emulator" ? KEYS.component : KEYS.service].sort(), r.name);
+            }
+            for (const r of mocks.ofType("kubernetes:core/v1:Service")) {
+                assert.ok(!(KEYS.stack in r.inputs.spec.selector), r.name);
+            }
+            const job = mocks.one("kubernetes:batch/v1:Job", "mirror-cloud-create").inputs.spec.template.spec.containers[0];
+            const resources = JSON.parse(job.env.find((e: { name: string }) => e.name === "PROD_MIRROR_RESOURCES").value);
+            assert.strictEqual(resources.tags["prod-mirror:stack"], "dev", "the emulator's resources are tagged with the stack");
         });
 
         it("applies the mirror's overrides over production's replicas and resources", async () => {
@@ -192,6 +215,9 @@ describe("ProductionMirror", () => {
             assert.deepStrictEqual(mocks.ofType("kubernetes:batch/v1:Job"), []);
             assert.ok(mocks.registrations.filter((r) => r.type.startsWith("aws:")).every((r) => /pulumi:providers:aws::mirror-cloud-provider::/.test(r.provider ?? "")));
             assert.deepStrictEqual(mocks.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "mirror-ns-allow-external").inputs.spec.egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }]);
+            assert.deepStrictEqual(missingStackLabel(mocks, "dev"), [], "the credentials Secret too");
+            const untagged = mocks.registrations.filter((r) => r.type.startsWith("aws:") && r.inputs.tags?.["prod-mirror:stack"] !== "dev");
+            assert.deepStrictEqual(untagged.map((r) => r.name), []);
             const env = envOf(mocks, "mirror-api-deployment");
             assert.deepStrictEqual([env.AWS_ENDPOINT_URL, env.AWS_ACCESS_KEY_ID, env.DEALS_TABLE], ["http://10.0.0.1:4566", "secret:AWS_ACCESS_KEY_ID", NAMES.tables.deals]);
         });

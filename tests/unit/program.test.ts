@@ -2,9 +2,9 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { builtImageName, ConfigError, imageTag } from "../../components";
+import { builtImageName, ConfigError, imageTag, KEYS, labelValue, stackName } from "../../components";
 import { PASSWORD, sampleApp } from "./fixtures";
-import { inBothModes, isSecret, isSecretValue, once, RecordingMocks, repoRoot, resolved, settle, STACK, useMocks } from "./mocks";
+import { inBothModes, isSecret, isSecretValue, kubernetesLabelSets, once, RecordingMocks, repoRoot, resolved, settle, STACK, useMocks } from "./mocks";
 
 const INDEX = path.join(repoRoot, "index.ts");
 const COMMIT = "3f2a9c1d4e5b6a7980112233445566778899aabb";
@@ -25,9 +25,9 @@ const SECRET_KEYS = ["registryPassword", "awsAccessKeyId", "awsSecretAccessKey"]
 
 type Program = Record<string, pulumi.Output<unknown>>;
 
-/** Runs index.ts afresh with this config (keys without the `prod-mirror:` prefix). */
-async function run(preview: boolean, config: Record<string, string>): Promise<{ mocks: RecordingMocks; program: Program }> {
-    const mocks = await useMocks(preview);
+/** Runs index.ts afresh with this config (keys without the `prod-mirror:` prefix) in this stack. */
+async function run(preview: boolean, config: Record<string, string>, stack = STACK): Promise<{ mocks: RecordingMocks; program: Program }> {
+    const mocks = await useMocks(preview, stack);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`prod-mirror:${k}`, v])),
         SECRET_KEYS.filter((k) => k in config).map((k) => `prod-mirror:${k}`),
@@ -92,6 +92,18 @@ describe("program (index.ts)", () => {
             for (const r of objects) {
                 assert.match(r.provider ?? "", new RegExp(`^urn:pulumi:${STACK}::prod-mirror::pulumi:providers:kubernetes::kubernetes::`), `${r.type} ${r.name}`);
             }
+        });
+
+        it("labels every Kubernetes object with its stack, so two stacks' objects never share a selector", async () => {
+            // A branch stack as the CLI names it, longer than a label value may be.
+            const long = stackName(`feature/${"very-long-branch-".repeat(5)}name`);
+            const other = await run(preview, { ...BASE_CONFIG, branch: "feature/other" }, long);
+            const { mocks } = await emulated();
+            const valuesOf = (m: RecordingMocks) => new Set(kubernetesLabelSets(m).map(({ labels }) => labels?.[KEYS.stack]));
+            assert.deepStrictEqual([...valuesOf(mocks)], [STACK]);
+            assert.deepStrictEqual([...valuesOf(other.mocks)], [labelValue(long)]);
+            assert.ok(long.length > 63 && labelValue(long).length <= 63);
+            assert.strictEqual(other.mocks.ofType("kubernetes:core/v1:Namespace")[0].inputs.metadata.annotations[KEYS.stack], long, "the annotation keeps the exact stack");
         });
 
         it("passes kubeconfig and context from config to the provider", async () => {
