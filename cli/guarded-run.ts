@@ -1,0 +1,109 @@
+// What every state-changing command does around its Pulumi operation: take the stack's run lock
+// (a queue for runs on the same branch), turn SIGINT/SIGTERM into a clean cancel of `pulumi`, and
+// recover a stack a killed run left locked or with pending operations.
+import * as path from "path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { PROJECT } from "../components/config";
+import { acquireRunLock, breakDeadBackendLocks, fileBackendDir } from "./run-lock";
+
+export type Log = (line: string) => void;
+
+/** A backend lock older than this is broken even when its holder cannot be checked (another host). */
+export const MAX_BACKEND_LOCK_AGE_MS = 6 * 3_600_000;
+
+export interface GuardedRun {
+    /** Aborted on the first SIGINT/SIGTERM: pass it to the Automation API, which sends `pulumi` SIGINT. */
+    signal: AbortSignal;
+}
+
+export class CancelledError extends Error {
+    constructor(what: string) {
+        super(`${what} was cancelled by a signal; the stack is unlocked and can be updated or destroyed again`);
+        this.name = "CancelledError";
+    }
+}
+
+/** Runs `body` holding the stack's run lock, with signals turned into a cancel. */
+export async function guardedRun<T>(
+    stateDir: string,
+    stackName: string,
+    command: string,
+    lockTimeoutMinutes: number,
+    log: Log,
+    body: (run: GuardedRun) => Promise<T>,
+): Promise<T> {
+    const lock = await acquireRunLock(path.join(stateDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => {
+        if (controller.signal.aborted) {
+            log(`${signal} again: still waiting for pulumi to stop cleanly`);
+            return;
+        }
+        log(`${signal}: cancelling ${command} of ${stackName}; pulumi finishes the steps in flight and unlocks the stack`);
+        controller.abort();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    try {
+        const result = await body({ signal: controller.signal });
+        if (controller.signal.aborted) {
+            throw new CancelledError(`${command} of ${stackName}`);
+        }
+        return result;
+    } catch (err) {
+        throw controller.signal.aborted ? new CancelledError(`${command} of ${stackName}`) : err;
+    } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        lock.release();
+    }
+}
+
+/**
+ * Makes a stack a killed run left behind usable again: breaks the file backend's update lock when
+ * its holder is provably dead, and clears pending operations with a refresh. Returns what it did.
+ */
+export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, signal?: AbortSignal): Promise<string[]> {
+    const done: string[] = [];
+    const backendDir = fileBackendDir(env.PULUMI_BACKEND_URL);
+    if (backendDir !== undefined) {
+        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stack.name, MAX_BACKEND_LOCK_AGE_MS)) {
+            const line = `broke the update lock of ${stack.name} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
+            log(line);
+            done.push(line);
+        }
+    }
+    const state = (await stack.exportStack()).deployment as { pending_operations?: unknown[] } | undefined;
+    const pending = state?.pending_operations?.length ?? 0;
+    if (pending > 0) {
+        log(`${stack.name} has ${pending} pending operation(s) from an interrupted run: refreshing to clear them`);
+        await stack.refresh({ clearPendingCreates: true, signal, onOutput: (out) => process.stderr.write(out) });
+        done.push(`cleared ${pending} pending operation(s) with a refresh`);
+    }
+    return done;
+}
+
+const LOCKED = /the stack is currently locked|currently locked by/i;
+
+/**
+ * Retries `operation` while the backend reports the stack locked by someone outside this CLI
+ * (a hand-run `pulumi up`, another host), until the deadline.
+ */
+export async function whileLocked<T>(operation: () => Promise<T>, deadline: number, log: Log, pollMs = 5000): Promise<T> {
+    let announced = false;
+    for (;;) {
+        try {
+            return await operation();
+        } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            if (!LOCKED.test(message) || Date.now() + pollMs > deadline) {
+                throw err;
+            }
+            if (!announced) {
+                log("the backend holds an update lock on this stack for another run; waiting for it");
+                announced = true;
+            }
+            await new Promise((resolve) => setTimeout(resolve, pollMs));
+        }
+    }
+}
