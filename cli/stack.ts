@@ -67,3 +67,30 @@ export function setSecretFromStdin(stackName: string, key: string, value: string
         throw new Error(`pulumi config set --secret ${key} failed for stack ${stackName}: ${result.stderr.trim()}`);
     }
 }
+
+/** Stack tags the CLI stamps, read back by `ls` and `reap` without opening the stack's state. */
+export const TAGS = {
+    branch: `${PROJECT}:branch`,
+    commit: `${PROJECT}:commit`,
+    createdAt: `${PROJECT}:createdAt`,
+    expiresAt: `${PROJECT}:expiresAt`,
+    entryUrl: `${PROJECT}:entryUrl`,
+} as const;
+
+/** Stamps branch, commit and expiry (each `up` extends it); createdAt only the first time. */
+export async function stampTags(stack: Stack, tags: { branch: string; commit: string; expiresAt: string; entryUrl?: string }, now = new Date()): Promise<void> {
+    const workspace = stack.workspace;
+    const existing = await workspace.listTags(stack.name);
+    const wanted: Record<string, string | undefined> = {
+        [TAGS.branch]: tags.branch,
+        [TAGS.commit]: tags.commit,
+        [TAGS.expiresAt]: tags.expiresAt,
+        [TAGS.entryUrl]: tags.entryUrl,
+        [TAGS.createdAt]: existing[TAGS.createdAt] ?? now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+    for (const [key, value] of Object.entries(wanted)) {
+        if (value !== undefined && existing[key] !== value) {
+            await workspace.setTag(stack.name, key, value);
+        }
+    }
+}

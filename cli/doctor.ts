@@ -1,0 +1,189 @@
+// `prod-mirror doctor`: checks every part a mirror needs, without starting or changing anything,
+// and says for each failure how to fix it.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { MOTO_VERSION } from "../components/config";
+import { describeLocalEnvironment, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
+import { fileBackendDir } from "./run-lock";
+
+export interface CheckResult {
+    ok: boolean;
+    /** What was found: a version, an address, the error. Never a secret. */
+    detail: string;
+    /** How to fix it, when not ok. */
+    fix?: string;
+}
+
+export interface Check {
+    name: string;
+    run: () => Promise<CheckResult>;
+}
+
+export interface DoctorReport {
+    results: { name: string; result: CheckResult }[];
+    ok: boolean;
+}
+
+/** Runs every check, even after a failure; a check that throws counts as failed. */
+export async function runChecks(checks: Check[]): Promise<DoctorReport> {
+    const results: DoctorReport["results"] = [];
+    for (const check of checks) {
+        let result: CheckResult;
+        try {
+            result = await check.run();
+        } catch (err) {
+            result = { ok: false, detail: err instanceof Error ? err.message : String(err), fix: "see the detail" };
+        }
+        results.push({ name: check.name, result });
+    }
+    return { results, ok: results.every((r) => r.result.ok) };
+}
+
+export function formatDoctorReport(report: DoctorReport): string {
+    const width = Math.max(...report.results.map((r) => r.name.length));
+    const lines = report.results.flatMap(({ name, result }) => [
+        `${result.ok ? "ok  " : "FAIL"}  ${name.padEnd(width)}  ${result.detail}`,
+        ...(result.ok || result.fix === undefined ? [] : [`      ${"".padEnd(width)}  fix: ${result.fix}`]),
+    ]);
+    const failed = report.results.filter((r) => !r.result.ok).length;
+    lines.push(failed === 0 ? "everything a mirror needs answers" : `${failed} check(s) failed`);
+    return `${lines.join("\n")}\n`;
+}
+
+function versionsEnv(): Record<string, string> {
+    return parseDotenvFile(fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8"));
+}
+
+function run(env: NodeJS.ProcessEnv, command: string, ...args: string[]): { ok: boolean; out: string } {
+    const result = spawnSync(command, args, { env, encoding: "utf8", timeout: 20_000 });
+    if (result.error !== undefined) {
+        return { ok: false, out: result.error.message };
+    }
+    return { ok: result.status === 0, out: `${result.stdout}${result.stderr}`.trim() };
+}
+
+/** GET on a loopback/local URL; resolves with the status code (0 when nothing answers). */
+function httpStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+    return new Promise((resolve) => {
+        const req = http.get(url, { headers, timeout: 5000 }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        });
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve(0));
+    });
+}
+
+const UP = "npm run local:up";
+
+/** The checks for the embedded local default. */
+export function localChecks(local: LocalEnvironment): Check[] {
+    const env = { ...process.env, ...local.env };
+    const versions = versionsEnv();
+    const registry = local.registry;
+    const basic = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
+    return [
+        {
+            name: "pulumi CLI",
+            run: () => {
+                const r = run(env, "pulumi", "version");
+                const want = `v${versions.PULUMI_CLI_VERSION}`;
+                if (!r.ok) return Promise.resolve({ ok: false, detail: r.out.split("\n")[0], fix: UP });
+                return Promise.resolve(r.out === want ? { ok: true, detail: r.out } : { ok: false, detail: `${r.out}, expected ${want}`, fix: UP });
+            },
+        },
+        {
+            name: "kubernetes plugin",
+            run: () => {
+                const want = versions.PULUMI_KUBERNETES_VERSION;
+                const r = run(env, "pulumi", "plugin", "ls", "--json");
+                if (!r.ok) return Promise.resolve({ ok: false, detail: r.out.split("\n")[0], fix: UP });
+                const plugins = JSON.parse(r.out || "[]") as { name: string; kind: string; version: string }[];
+                const found = plugins.filter((p) => p.name === "kubernetes" && p.kind === "resource").map((p) => p.version);
+                return Promise.resolve(
+                    found.includes(want)
+                        ? { ok: true, detail: `resource kubernetes ${want}` }
+                        : { ok: false, detail: `kubernetes ${want} not installed (found: ${found.join(", ") || "none"})`, fix: UP },
+                );
+            },
+        },
+        {
+            name: "state backend",
+            run: () => {
+                const dir = fileBackendDir(env.PULUMI_BACKEND_URL);
+                const passphrase = env.PULUMI_CONFIG_PASSPHRASE_FILE;
+                if (dir === undefined) {
+                    return Promise.resolve({ ok: true, detail: `${env.PULUMI_BACKEND_URL ?? "(Pulumi Cloud)"} (not a file backend: not checked further)` });
+                }
+                if (!fs.existsSync(dir)) return Promise.resolve({ ok: false, detail: `${dir} does not exist`, fix: UP });
+                if (passphrase === undefined || !fs.existsSync(passphrase)) {
+                    return Promise.resolve({ ok: false, detail: "no passphrase file for the secrets provider", fix: UP });
+                }
+                return Promise.resolve({ ok: true, detail: `file backend ${dir}, passphrase file present` });
+            },
+        },
+        {
+            name: "kubernetes cluster",
+            run: () => {
+                const ready = run(env, "kubectl", "get", "--raw", "/readyz");
+                if (!ready.ok) return Promise.resolve({ ok: false, detail: `API server: ${ready.out.split("\n")[0]}`, fix: UP });
+                const nodes = run(env, "kubectl", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}");
+                const readyNodes = nodes.out.split(" ").filter((n) => n.endsWith("=True"));
+                return Promise.resolve(
+                    readyNodes.length > 0
+                        ? { ok: true, detail: `API server ready, node(s) Ready: ${readyNodes.map((n) => n.split("=")[0]).join(", ")}` }
+                        : { ok: false, detail: `no Ready node (${nodes.out || "none"})`, fix: `${UP}; then kubectl describe nodes` },
+                );
+            },
+        },
+        {
+            name: "registry credentials",
+            run: async () => {
+                if (registry.password === "") {
+                    return { ok: false, detail: `no credentials in ${path.join(local.stateDir, "registry", "credentials.env")}`, fix: UP };
+                }
+                const anonymous = await httpStatus(`http://${registry.server}/v2/`);
+                const authed = await httpStatus(`http://${registry.server}/v2/`, { Authorization: basic });
+                if (anonymous === 0) return { ok: false, detail: `nothing answers on ${registry.server}`, fix: UP };
+                if (authed !== 200) return { ok: false, detail: `${registry.server} refuses user ${registry.username} (HTTP ${authed})`, fix: UP };
+                if (anonymous !== 401) return { ok: false, detail: `${registry.server} answers without credentials (HTTP ${anonymous}): auth is off`, fix: UP };
+                return { ok: true, detail: `${registry.server}: user ${registry.username} accepted, anonymous refused` };
+            },
+        },
+        {
+            name: "emulator image",
+            run: async () => {
+                const ref = `prod-mirror/moto/manifests/${MOTO_VERSION}`;
+                const status = await httpStatus(`http://${registry.server}/v2/${ref}`, {
+                    Authorization: basic,
+                    Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+                });
+                return status === 200
+                    ? { ok: true, detail: `${registry.server}/prod-mirror/moto:${MOTO_VERSION} in the registry (emulated mode)` }
+                    : { ok: false, detail: `${registry.server}/prod-mirror/moto:${MOTO_VERSION} missing (HTTP ${status})`, fix: UP };
+            },
+        },
+        {
+            name: "AWS emulator (host)",
+            run: async () => {
+                const status = await httpStatus("http://127.0.0.1:4566/moto-api/");
+                return status > 0 && status < 500
+                    ? { ok: true, detail: "moto answers on 127.0.0.1:4566" }
+                    : { ok: false, detail: "nothing answers on 127.0.0.1:4566", fix: UP };
+            },
+        },
+        {
+            name: "docker engine",
+            run: () => {
+                const r = run(env, "docker", "version", "--format", "{{.Server.Version}}");
+                return Promise.resolve(r.ok ? { ok: true, detail: `server ${r.out}` } : { ok: false, detail: r.out.split("\n").pop() ?? "", fix: UP });
+            },
+        },
+    ];
+}
+
+export async function doctor(): Promise<DoctorReport> {
+    return runChecks(localChecks(describeLocalEnvironment()));
+}
