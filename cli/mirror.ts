@@ -2,10 +2,12 @@
 // branch's stack (config, images), deploy it, open host access, destroy it.
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, readGitCheckout } from "../components/branch-context";
-import { parseSettings, PROJECT, SETTINGS_KEYS, type MirrorSettings } from "../components/config";
-import { imageTag, stackName as stackNameFor } from "../components/naming";
+import { parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { KEYS } from "../components/manifests";
+import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
 import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
@@ -60,6 +62,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
     const stackName = stackNameFor(ref.branch);
     log(`mirror of branch ${ref.branch} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
     const stack = await openStack(stackName);
+    await applyLocalDefaults(stack, local);
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
     // the program deploys the exact references it pushed.
     await configureStack(stack, {
@@ -102,8 +105,64 @@ export async function forwardServices(mirror: PreparedMirror, namespace: string)
     });
 }
 
-/** Closes the port-forwards, destroys the mirror and removes its stack; false when there was none. */
-export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log): Promise<boolean> {
+/** The production description a stack of the local default mirrors, unless its config names another. */
+export const LOCAL_APP_FILE = "app/production.yaml";
+
+/**
+ * A branch stack made by the CLI starts from the local default: the sample app's production
+ * description, emulated AWS, the local registry. Values a developer set are kept.
+ */
+async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promise<void> {
+    const config = await stack.getAllConfig();
+    const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
+    const defaults: Record<string, string> = {};
+    if (!has("app") && !has("appFile")) {
+        defaults.appFile = LOCAL_APP_FILE;
+    }
+    if (!has("cloudMode")) {
+        defaults.cloudMode = "emulated";
+    }
+    if (!has("registryServer")) {
+        defaults.registryServer = local.registry.server;
+    }
+    for (const [key, value] of Object.entries(defaults)) {
+        await stack.setConfig(`${PROJECT}:${key}`, { value });
+    }
+}
+
+/** The service a person or a test starts from: the first one no other service calls. */
+export function entryService(app: AppSpec): string {
+    const called = new Set(app.services.flatMap((s) => s.uses.services));
+    return (app.services.find((s) => !called.has(s.name)) ?? app.services[0]).name;
+}
+
+/** Objects of any kind still labelled with the stack, and the namespace if it survived. */
+export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
+    const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
+    const labelled = spawnSync("kubectl", ["get", kinds, "-A", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], { env, encoding: "utf8" });
+    if (labelled.status !== 0) {
+        return [`(could not list objects labelled ${KEYS.stack}=${labelValue(stackName)}: ${labelled.stderr.trim()})`];
+    }
+    const found = labelled.stdout.split("\n").filter((l) => l !== "");
+    const namespaces = spawnSync("kubectl", ["get", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], { env, encoding: "utf8" });
+    found.push(...namespaces.stdout.split("\n").filter((l) => l !== ""));
+    if (namespace !== undefined && namespace !== "" && !found.includes(`namespace/${namespace}`)) {
+        const ns = spawnSync("kubectl", ["get", "namespace", namespace, "-o", "name"], { env, encoding: "utf8" });
+        if (ns.status === 0) {
+            found.push(ns.stdout.trim());
+        }
+    }
+    return found;
+}
+
+export interface DestroyResult {
+    existed: boolean;
+    /** What is still there after the destroy (see survivorsOf). */
+    survivors: string[];
+}
+
+/** Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. */
+export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log, signal?: AbortSignal): Promise<DestroyResult> {
     const stackName = stackNameFor(branch);
     const closed = stopForwards(path.join(local.stateDir, "run"), stackName);
     if (closed > 0) {
@@ -111,10 +170,16 @@ export async function destroyMirror(branch: string, local: LocalEnvironment, log
     }
     const stack = await findStack(stackName);
     if (stack === undefined) {
-        return false;
+        return { existed: false, survivors: [] };
     }
-    await stack.destroy({ onOutput: (out) => process.stderr.write(out) });
+    const namespace = (await stack.outputs()).namespace?.value as string | undefined;
+    await stack.destroy({ onOutput: (out) => process.stderr.write(out), signal });
+    const survivors = survivorsOf(stackName, namespace, process.env);
+    if (survivors.length > 0) {
+        // Keep the stack: it is the record of what this mirror was, for a second `down` or the reaper.
+        return { existed: true, survivors };
+    }
     await stack.workspace.removeStack(stackName);
     fs.rmSync(defaultOutDir(stackName), { recursive: true, force: true });
-    return true;
+    return { existed: true, survivors: [] };
 }

@@ -11,6 +11,7 @@ import { repoRoot } from "../../cli/local-environment";
 import { destroyMirror, forwardServices, prepareMirror, useLocalEnvironment, type PreparedMirror } from "../../cli/mirror";
 import { startForwards, stopForwards } from "../../cli/port-forward";
 import { findStack } from "../../cli/stack";
+import { labelValue } from "../../components/naming";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 import { walkDealFlow } from "./deal-flow";
 
@@ -119,6 +120,20 @@ describe("mirror lifecycle on the local environment", function () {
         }
     });
 
+    it("labels every object it made with the stack, so a leftover can be found", function () {
+        const labelled = kubectl(env, "get", "all,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+            "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").split("\n").filter((l) => l !== "");
+        for (const kind of ["namespace/", "deployment.apps/", "service/", "secret/", "serviceaccount/", "networkpolicy.networking.k8s.io/", "resourcequota/", "limitrange/"]) {
+            assert.ok(labelled.some((l) => l.startsWith(kind)), `no ${kind} labelled with the stack among:\n${labelled.join("\n")}`);
+        }
+        const unlabelled = kubectlJson(env, "get", "deployments,services,secrets,serviceaccounts,networkpolicies", "-n", namespace).items
+            .filter((o: { kind: string; metadata: { name: string; labels?: Record<string, string> } }) =>
+                !(o.kind === "ServiceAccount" && o.metadata.name === "default") && !(o.kind === "Secret" && o.metadata.name.startsWith("default-token")) &&
+                o.metadata.labels?.["prod-mirror.dev/stack"] !== labelValue(mirror.stackName))
+            .map((o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`);
+        assert.deepStrictEqual(unlabelled, []);
+    });
+
     it("has the quota, the limit range and the network policies", function () {
         assert.strictEqual(kubectlJson(env, "get", "resourcequota", "-n", namespace).items.length, 1);
         assert.strictEqual(kubectlJson(env, "get", "limitrange", "-n", namespace).items.length, 1);
@@ -177,12 +192,12 @@ describe("mirror lifecycle on the local environment", function () {
 
     it("destroys it and removes the stack, leaving nothing behind", async function () {
         this.timeout(15 * 60_000);
-        assert.strictEqual(await timed("destroy + stack rm", () => destroyMirror(branch, mirror.local, log)), true);
+        assert.deepStrictEqual(await timed("destroy + stack rm", () => destroyMirror(branch, mirror.local, log)), { existed: true, survivors: [] });
         destroyed = true;
         assert.strictEqual(await findStack(mirror.stackName), undefined, "the stack is still on the backend");
         assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "", "the namespace is still there");
         const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
-            "--all-namespaces", "-l", `prod-mirror.dev/stack=${mirror.stackName}`, "-o", "name").trim();
+            "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").trim();
         assert.strictEqual(labelled, "", `objects labelled with the stack remain:\n${labelled}`);
         assert.ok(!fs.existsSync(path.join(mirror.local.stateDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");
     });

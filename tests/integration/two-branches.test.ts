@@ -74,7 +74,7 @@ describe("two mirrors side by side", function () {
 
     it("destroying one leaves the other working", async function () {
         this.timeout(20 * 60_000);
-        assert.strictEqual(await destroyMirror(mirrors[0].branch, mirrors[0].local, log), true);
+        assert.deepStrictEqual(await destroyMirror(mirrors[0].branch, mirrors[0].local, log), { existed: true, survivors: [] });
         alive.delete(mirrors[0].branch);
         assert.strictEqual(kubectl(env, "get", "namespace", namespaces[0], "--ignore-not-found").trim(), "");
         const gateway = (await forwardServices(mirrors[1], namespaces[1])).find((f) => f.service === "gateway");
