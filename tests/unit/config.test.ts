@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
+import { ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
+import { envStem } from "../../components/naming";
 import { repoRoot } from "./mocks";
 
 const APP = {
@@ -61,17 +62,6 @@ describe("config", () => {
 
     it("derives the emulator image from a configured registry", () => {
         assert.strictEqual(parse({ ...BASE, registryServer: "registry.internal:443" }).emulatorImage, `registry.internal:443/prod-mirror/moto:${MOTO_VERSION}`);
-    });
-
-    it("parses the CI stack file's own config (Pulumi.ci.yaml)", () => {
-        const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
-        const raw: Record<string, string> = {};
-        for (const [key, value] of Object.entries(doc.config)) {
-            raw[key.replace(/^prod-mirror:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
-        }
-        const s = parseSettings(raw, { stack: "ci", readFile: noFiles });
-        assert.deepStrictEqual(s.app.services.map((x) => x.name), ["api", "worker", "gateway"]);
-        assert.deepStrictEqual(s.overrides.gateway.replicas, 1);
     });
 
     it("reads a YAML production description from prod-mirror:appFile", () => {
@@ -176,3 +166,96 @@ describe("config", () => {
         );
     });
 });
+
+describe("the CI stack (Pulumi.ci.yaml) and production's description (app/production.yaml), as committed", () => {
+    const exists = (relative: string, kind: "file" | "directory"): boolean => {
+        const stat = fs.statSync(path.join(repoRoot, relative), { throwIfNoEntry: false });
+        return kind === "file" ? stat?.isFile() === true : stat?.isDirectory() === true;
+    };
+    let ci: { raw: Record<string, string>; settings: MirrorSettings };
+    before(() => {
+        const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
+        // As `pulumi.Config.get` hands values to index.ts: strings as they are, objects as JSON text.
+        const raw: Record<string, string> = {};
+        for (const [key, value] of Object.entries(doc.config)) {
+            raw[key.replace(/^prod-mirror:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+        // The same reader index.ts uses: project-relative paths resolved against the project root.
+        ci = { raw, settings: parseSettings(raw, { stack: "ci", readFile: (p) => fs.readFileSync(path.resolve(repoRoot, p), "utf8") }) };
+    });
+
+    it("keeps production's description out of the stack file and deploys the images CI pushed", () => {
+        const { raw, settings } = ci;
+        assert.strictEqual(raw.app, undefined, "the description belongs in app/production.yaml");
+        assert.strictEqual(raw.appFile, "app/production.yaml");
+        assert.strictEqual(settings.imageBuilder, "external");
+        assert.strictEqual(settings.cloudMode, "emulated");
+        assert.strictEqual(settings.registryServer, "127.0.0.1:5000");
+    });
+
+    it("describes api, worker and gateway, each built from a context and Dockerfile that exist", () => {
+        const { services } = ci.settings.app;
+        assert.deepStrictEqual(services.map((s) => [s.name, s.port]), [["api", 8080], ["worker", 8081], ["gateway", 8000]]);
+        for (const s of services) {
+            assert.ok(s.build !== undefined && s.image === undefined, `${s.name} is built, not a prebuilt image`);
+            const dockerfile = s.build.dockerfile ?? path.join(s.build.context, "Dockerfile");
+            assert.ok(exists(s.build.context, "directory"), `${s.name}: build.context ${s.build.context} is not a directory`);
+            assert.ok(exists(dockerfile, "file"), `${s.name}: build.dockerfile ${dockerfile} does not exist`);
+            for (const source of copySources(dockerfile)) {
+                assert.ok(exists(path.join(s.build.context, source), source.endsWith("/") ? "directory" : "file"), `${s.name}: ${dockerfile} copies ${source}, which is not in ${s.build.context}`);
+            }
+        }
+    });
+
+    it("resolves every `uses` entry, and wires every variable each service's main.py requires", () => {
+        const { app } = ci.settings;
+        const declared = {
+            queues: app.cloud.queues.map((q) => q.name),
+            buckets: app.cloud.buckets.map((b) => b.name),
+            tables: app.cloud.tables.map((t) => t.name),
+            services: app.services.map((s) => s.name),
+        };
+        for (const s of app.services) {
+            for (const kind of ["queues", "buckets", "tables", "services"] as const) {
+                for (const name of s.uses[kind]) {
+                    assert.ok(declared[kind].includes(name) && !(kind === "services" && name === s.name), `${s.name} uses ${kind} ${name}`);
+                }
+            }
+            const build = s.build as NonNullable<typeof s.build>;
+            const main = copySources(build.dockerfile ?? path.join(build.context, "Dockerfile")).find((src) => src.endsWith("main.py")) as string;
+            const source = fs.readFileSync(path.join(repoRoot, build.context, main), "utf8");
+            const required = [...source.matchAll(/require_env\("([A-Z0-9_]+)"\)/g)].map((m) => m[1]);
+            assert.ok(required.length > 0, `${s.name}: found no require_env in ${main}`);
+            const missing = required.filter((name) => !wiredEnv(s).includes(name));
+            assert.deepStrictEqual(missing, [], `${s.name} requires variables its uses do not wire`);
+        }
+    });
+
+    it("overrides only services the description declares", () => {
+        const { app, overrides } = ci.settings;
+        assert.deepStrictEqual(Object.keys(overrides), ["gateway"]);
+        for (const name of Object.keys(overrides)) {
+            assert.ok(app.services.some((s) => s.name === name), `override for undeclared service ${name}`);
+        }
+    });
+});
+
+/** Sources of a Dockerfile's COPY lines (flags skipped), relative to the build context. */
+function copySources(dockerfile: string): string[] {
+    return fs
+        .readFileSync(path.join(repoRoot, dockerfile), "utf8")
+        .split("\n")
+        .filter((line) => /^COPY\s/i.test(line))
+        .flatMap((line) => line.trim().split(/\s+/).slice(1).filter((word) => !word.startsWith("--")).slice(0, -1));
+}
+
+/** The variables a service's `uses` makes the mirror set (production-mirror.ts and cloudEnv). */
+function wiredEnv(service: MirrorSettings["app"]["services"][number]): string[] {
+    return [
+        "PORT",
+        ...service.uses.queues.flatMap((q) => [`${envStem(q)}_QUEUE_URL`, `${envStem(q)}_QUEUE_NAME`]),
+        ...service.uses.buckets.map((b) => `${envStem(b)}_BUCKET`),
+        ...service.uses.tables.map((t) => `${envStem(t)}_TABLE`),
+        ...service.uses.services.map((o) => `${envStem(o)}_URL`),
+    ];
+}
