@@ -94,30 +94,33 @@ describe("program (index.ts)", () => {
             }
         });
 
+        // A second stack, as the CLI names a branch's (longer than a label value may be), that deploys
+        // images pushed outside Pulumi: one run serves both tests below.
+        const otherStack = stackName(`feature/${"very-long-branch-".repeat(5)}name`);
+        const external = once(() => run(preview, { ...BASE_CONFIG, branch: "feature/other", imageBuilder: "external" }, otherStack));
+
         it("labels every Kubernetes object with its stack, so two stacks' objects never share a selector", async () => {
-            // A branch stack as the CLI names it, longer than a label value may be.
-            const long = stackName(`feature/${"very-long-branch-".repeat(5)}name`);
-            const other = await run(preview, { ...BASE_CONFIG, branch: "feature/other" }, long);
+            const other = await external();
             const { mocks } = await emulated();
             const valuesOf = (m: RecordingMocks) => new Set(kubernetesLabelSets(m).map(({ labels }) => labels?.[KEYS.stack]));
             assert.deepStrictEqual([...valuesOf(mocks)], [STACK]);
-            assert.deepStrictEqual([...valuesOf(other.mocks)], [labelValue(long)]);
-            assert.ok(long.length > 63 && labelValue(long).length <= 63);
-            assert.strictEqual(other.mocks.ofType("kubernetes:core/v1:Namespace")[0].inputs.metadata.annotations[KEYS.stack], long, "the annotation keeps the exact stack");
+            assert.deepStrictEqual([...valuesOf(other.mocks)], [labelValue(otherStack)]);
+            assert.ok(otherStack.length > 63 && labelValue(otherStack).length <= 63);
+            assert.strictEqual(other.mocks.ofType("kubernetes:core/v1:Namespace")[0].inputs.metadata.annotations[KEYS.stack], otherStack, "the annotation keeps the exact stack");
+        });
+
+        it("deploys externally pushed images, declaring no docker resource, when imageBuilder is external", async () => {
+            const { mocks, program } = await external();
+            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
+            const worker = builtImageName("127.0.0.1:5000", "prod-mirror", "worker", imageTag("feature/other", COMMIT));
+            assert.strictEqual(((await resolved(program.images)) as Record<string, string>).worker, worker);
+            assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
         });
 
         it("passes kubeconfig and context from config to the provider", async () => {
             const { mocks } = await emulated();
             const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes").inputs;
             assert.deepStrictEqual([provider.kubeconfig, provider.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
-        });
-
-        it("deploys externally pushed images, declaring no docker resource, when imageBuilder is external", async () => {
-            const { mocks, program } = await run(preview, { ...BASE_CONFIG, imageBuilder: "external" });
-            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
-            const worker = builtImageName("127.0.0.1:5000", "prod-mirror", "worker", imageTag("feature/login", COMMIT));
-            assert.strictEqual((await resolved(program.images) as Record<string, string>).worker, worker);
-            assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
         });
 
         it("switches to aws mode from config, with the endpoint and the keys as secrets", async () => {
