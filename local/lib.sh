@@ -30,8 +30,9 @@ pm_log() { printf '[local %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 pm_die() { printf '[local %s] error: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 
 # Field 22 of /proc/PID/stat is the start time in clock ticks; pairing it with the pid means a
-# recycled pid is never mistaken for the process we started.
-pm__starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+# recycled pid is never mistaken for the process we started. A zombie (state Z, field 3) counts as
+# gone: our daemons' parent is PID 1, which here reaps them only every second or two.
+pm__starttime() { awk '$3 != "Z" {print $22}' "/proc/$1/stat" 2>/dev/null; }
 
 # pm_pid NAME -> prints the recorded pid if that very process is still alive, else fails.
 pm_pid() {
