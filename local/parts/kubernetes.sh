@@ -268,11 +268,15 @@ start_control_plane() {
 }
 
 start_node() {
+  # A kubelet started now must report after now; one already running reports only on changes (the
+  # node lease is its heartbeat), so for it the Ready condition as it stands is the answer.
+  local since=0
+  pm_alive kubelet || since=$(date +%s)
   pm_start kubelet "$K_BIN/kubelet" --config "$K/kubelet/config.yaml" \
     --kubeconfig "$K/kubelet.kubeconfig" --root-dir "$K/kubelet/root" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
   pm_start kube-proxy "$K_BIN/kube-proxy" --config "$K/kube-proxy.yaml" --v=1
-  pm_wait_for "node $NODE_NAME Ready" 120 node_ready_since "$1"
+  pm_wait_for "node $NODE_NAME Ready" 120 node_ready_since "$since"
 }
 
 deploy_coredns() {
@@ -292,7 +296,7 @@ cmd_start() {
   pm_wait_for "containerd on $CTR_SOCK" 30 ctr --address "$CTR_SOCK" version
   import_images
   start_control_plane
-  start_node "$(date +%s)"
+  start_node
   deploy_coredns
 }
 
