@@ -1,6 +1,6 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
 
-export const COMMANDS = ["up", "down", "outputs"] as const;
+export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -13,7 +13,18 @@ export interface ParsedArgs {
     /** Start port-forwards to the services after `up`. */
     forward: boolean;
     outDir?: string;
+    /** How long `up`/`down` wait for another run on the same stack before giving up. */
+    lockTimeoutMinutes: number;
+    /** `ls --json`. */
+    json: boolean;
+    /** `reap --dry-run`: report what would be removed, remove nothing. */
+    dryRun: boolean;
+    /** `reap`: where to look for AWS resources tagged with a stack (default: none, or $AWS_ENDPOINT_URL). */
+    awsEndpoint?: string;
+    awsRegion?: string;
 }
+
+export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
 
 export const DEFAULT_TTL_HOURS = 72;
 
@@ -22,7 +33,12 @@ export const USAGE = `usage: prod-mirror <command> [options]
            create or update the mirror of a branch (default: the checked-out one)
   down     [--branch B]                 destroy the mirror and remove its stack
   outputs  [--branch B] [--format json|dotenv]
-                                        print the mirror's outputs for a test runner`;
+                                        print the mirror's outputs for a test runner
+  ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
+  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R]
+                                        destroy expired mirrors, orphan namespaces and orphan AWS resources
+  doctor                                check the toolchain, cluster, registry and emulator; say how to fix
+up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -32,14 +48,14 @@ export class UsageError extends Error {
 }
 
 /** `72h`, `3d`, `90m` or a bare number of hours, to hours. */
-export function parseTtl(text: string): number {
+export function parseTtl(text: string, flag = "--ttl"): number {
     const m = /^(\d+(?:\.\d+)?)([mhd]?)$/.exec(text.trim());
     if (!m) {
-        throw new UsageError(`--ttl ${JSON.stringify(text)} is not a duration: write it as minutes, hours or days, e.g. --ttl 90m, --ttl 72h, --ttl 3d`);
+        throw new UsageError(`${flag} ${JSON.stringify(text)} is not a duration: write it as minutes, hours or days, e.g. ${flag} 90m, ${flag} 72h, ${flag} 3d`);
     }
     const hours = Number(m[1]) * ({ m: 1 / 60, h: 1, d: 24, "": 1 } as Record<string, number>)[m[2]];
     if (hours <= 0 || hours > 24 * 90) {
-        throw new UsageError(`--ttl ${text} is out of range: a mirror lives more than 0 and at most 90 days, e.g. --ttl 72h`);
+        throw new UsageError(`${flag} ${text} is out of range: more than 0 and at most 90 days, e.g. ${flag} 72h`);
     }
     return hours;
 }
@@ -57,19 +73,38 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (!(COMMANDS as readonly string[]).includes(command)) {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
-    const parsed: ParsedArgs = { command: command as Command, ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true };
+    const parsed: ParsedArgs = {
+        command: command as Command,
+        ttlHours: DEFAULT_TTL_HOURS,
+        format: "json",
+        forward: true,
+        lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES,
+        json: false,
+        dryRun: false,
+    };
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir"],
-        down: ["--branch"],
+        up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
+        down: ["--branch", "--lock-timeout"],
         outputs: ["--branch", "--format"],
+        ls: ["--json"],
+        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout"],
+        doctor: [],
+    };
+    const switches: Record<string, (p: ParsedArgs) => void> = {
+        "--no-forward": (p) => (p.forward = false),
+        "--json": (p) => (p.json = true),
+        "--dry-run": (p) => (p.dryRun = true),
     };
     for (let i = 0; i < rest.length; i++) {
         const [flag, inline] = rest[i].split(/=(.*)/s, 2);
         if (!allowed[parsed.command].includes(flag)) {
             throw new UsageError(`${command} does not take ${JSON.stringify(rest[i])}`);
         }
-        if (flag === "--no-forward") {
-            parsed.forward = false;
+        if (flag in switches) {
+            if (inline !== undefined) {
+                throw new UsageError(`${flag} takes no value`);
+            }
+            switches[flag](parsed);
             continue;
         }
         const value = inline ?? rest[++i];
@@ -97,6 +132,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 break;
             case "--out-dir":
                 parsed.outDir = value;
+                break;
+            case "--lock-timeout":
+                parsed.lockTimeoutMinutes = value === "0" ? 0 : parseTtl(value, "--lock-timeout") * 60;
+                break;
+            case "--aws-endpoint":
+                if (!/^https?:\/\/[^\s/]+/.test(value)) {
+                    throw new UsageError(`--aws-endpoint ${JSON.stringify(value)} is not a URL: e.g. --aws-endpoint http://127.0.0.1:4566`);
+                }
+                parsed.awsEndpoint = value.replace(/\/+$/, "");
+                break;
+            case "--aws-region":
+                parsed.awsRegion = value;
                 break;
         }
     }

@@ -5,9 +5,14 @@
 // outputs for test runners and opening host access to the services.
 import { stackName as stackNameFor } from "../components/naming";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
-import { defaultOutDir, destroyMirror, forwardServices, prepareMirror, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
+import { doctor, formatDoctorReport } from "./doctor";
+import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
+import { formatMirrorTable, listMirrors } from "./inventory";
+import { describeLocalEnvironment } from "./local-environment";
+import { defaultOutDir, destroyMirror, entryService, forwardServices, prepareMirror, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
-import { findStack } from "./stack";
+import { formatReapReport, reap as reapMirrors } from "./reap";
+import { findStack, stampTags } from "./stack";
 
 const log = (line: string): void => {
     process.stderr.write(`[prod-mirror] ${line}\n`);
@@ -17,35 +22,56 @@ const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFi
 
 async function up(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
-    const mirror = await prepareMirror(resolveBranch(args), args.ttlHours, local, log);
-    const started = Date.now();
-    const result = await mirror.stack.up({ onOutput: (out) => process.stderr.write(out) });
-    log(`pulumi up ${result.summary.result} in ${seconds(started)}`);
+    const ref = resolveBranch(args);
+    const stackName = stackNameFor(ref.branch);
+    const deadline = Date.now() + args.lockTimeoutMinutes * 60_000;
+    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async ({ signal }) => {
+        const mirror = await prepareMirror(ref, args.ttlHours, local, log);
+        await recoverStack(mirror.stack, process.env, log, signal);
+        // A signal during the image step: do not start an update only to cancel it.
+        signal.throwIfAborted();
+        const started = Date.now();
+        const result = await whileLocked(() => mirror.stack.up({ onOutput: (out) => process.stderr.write(out), signal }), deadline, log);
+        log(`pulumi up ${result.summary.result} in ${seconds(started)}`);
 
-    const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), result.outputs);
-    const namespace = String(result.outputs.namespace?.value ?? "");
-    const lines = [`stack:     ${mirror.stackName}`, `namespace: ${namespace}`, `outputs:   ${files.json}`, `dotenv:    ${files.dotenv}`];
-    if (args.forward) {
-        const forwards = await forwardServices(mirror, namespace);
-        lines.push("reachable from this host (kubectl port-forward, closed by 'npm stop'):");
-        lines.push(...forwards.map((f) => `  ${f.service.padEnd(10)} ${f.url}`));
-    }
-    process.stdout.write(`${lines.join("\n")}\n`);
+        const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), result.outputs);
+        const namespace = String(result.outputs.namespace?.value ?? "");
+        const serviceUrls = (result.outputs.serviceUrls?.value ?? {}) as Record<string, string>;
+        const entry = entryService(mirror.settings.app);
+        let entryUrl = serviceUrls[entry];
+        const lines = [`stack:     ${mirror.stackName}`, `namespace: ${namespace}`, `outputs:   ${files.json}`, `dotenv:    ${files.dotenv}`];
+        if (args.forward) {
+            const forwards = await forwardServices(mirror, namespace);
+            entryUrl = forwards.find((f) => f.service === entry)?.url ?? entryUrl;
+            lines.push("reachable from this host (kubectl port-forward, closed by 'npm stop'):");
+            lines.push(...forwards.map((f) => `  ${f.service.padEnd(10)} ${f.url}`));
+        }
+        await stampTags(mirror.stack, { branch: ref.branch, commit: mirror.settings.commit ?? "", expiresAt: mirror.settings.expiresAt ?? "", entryUrl });
+        process.stdout.write(`${lines.join("\n")}\n`);
+    });
 }
 
 async function down(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const { branch } = resolveBranch(args);
-    const started = Date.now();
-    if (await destroyMirror(branch, local, log)) {
-        log(`mirror of ${branch} destroyed and stack ${stackNameFor(branch)} removed in ${seconds(started)}`);
-    } else {
-        log(`no mirror of branch ${branch} (no stack ${stackNameFor(branch)} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
-    }
+    const stackName = stackNameFor(branch);
+    await guardedRun(local.stateDir, stackName, "down", args.lockTimeoutMinutes, log, async ({ signal }) => {
+        const started = Date.now();
+        const result = await destroyMirror(branch, local, log, signal);
+        if (!result.existed) {
+            log(`no mirror of branch ${branch} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
+            return;
+        }
+        if (result.survivors.length > 0) {
+            throw new Error(`the mirror of ${branch} was destroyed but these objects survive:\n  ${result.survivors.join("\n  ")}\n` +
+                `delete them by hand (kubectl delete ...) or run 'prod-mirror reap'`);
+        }
+        log(`mirror of ${branch} destroyed and stack ${stackName} removed in ${seconds(started)}; nothing labelled with it is left`);
+    });
 }
 
 async function outputs(args: ParsedArgs): Promise<void> {
-    useLocalEnvironment();
+    Object.assign(process.env, describeLocalEnvironment().env);
     const { branch } = resolveBranch(args);
     const stack = await findStack(stackNameFor(branch));
     if (stack === undefined) {
@@ -55,11 +81,45 @@ async function outputs(args: ParsedArgs): Promise<void> {
     process.stdout.write(args.format === "json" ? `${JSON.stringify(plainOutputs(all), null, 2)}\n` : toDotenv(runnerEnvOf(all)));
 }
 
+async function ls(args: ParsedArgs): Promise<void> {
+    Object.assign(process.env, describeLocalEnvironment().env);
+    const now = new Date();
+    const rows = await listMirrors(now);
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMirrorTable(rows, now));
+}
+
+async function reap(args: ParsedArgs): Promise<void> {
+    const local = useLocalEnvironment();
+    const report = await reapMirrors({
+        dryRun: args.dryRun,
+        now: new Date(),
+        awsEndpoint: args.awsEndpoint ?? process.env.AWS_ENDPOINT_URL,
+        awsRegion: args.awsRegion ?? process.env.AWS_REGION ?? "us-east-1",
+        lockTimeoutMs: Math.min(args.lockTimeoutMinutes, 1) * 60_000,
+        log,
+        env: process.env,
+        lockDir: `${local.stateDir}/locks`,
+        runDir: `${local.stateDir}/run`,
+    });
+    process.stdout.write(formatReapReport(report));
+    if (report.failed > 0) {
+        process.exitCode = 1;
+    }
+}
+
+async function doctorCommand(): Promise<void> {
+    const report = await doctor();
+    process.stdout.write(formatDoctorReport(report));
+    if (!report.ok) {
+        process.exitCode = 1;
+    }
+}
+
 async function main(argv: string[]): Promise<number> {
     try {
         const args = parseArgs(argv);
-        await { up, down, outputs }[args.command](args);
-        return 0;
+        await { up, down, outputs, ls, reap, doctor: doctorCommand }[args.command](args);
+        return typeof process.exitCode === "number" ? process.exitCode : 0;
     } catch (err) {
         process.stderr.write(`prod-mirror: ${err instanceof Error ? err.message : String(err)}\n`);
         return err instanceof UsageError ? 2 : 1;

@@ -1,19 +1,46 @@
 import * as assert from "assert";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
-import { DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
+import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
 import { parseDotenvFile, parseShellEnv } from "../../cli/local-environment";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
 
 describe("cli: arguments", () => {
-    it("defaults: 72 h TTL, JSON, port-forwards on", () => {
-        assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true });
+    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false };
+
+    it("defaults: 72 h TTL, JSON, port-forwards on, 30 min lock wait", () => {
+        assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ...defaults });
+        assert.strictEqual(DEFAULT_LOCK_TIMEOUT_MINUTES, 30);
+    });
+
+    it("reads the switches of ls and reap, and rejects a value on a switch", () => {
+        assert.deepStrictEqual(parseArgs(["ls", "--json"]), { command: "ls", ...defaults, json: true });
+        assert.deepStrictEqual(parseArgs(["reap", "--dry-run", "--aws-endpoint", "http://127.0.0.1:4566/", "--aws-region=eu-west-1"]), {
+            command: "reap",
+            ...defaults,
+            dryRun: true,
+            awsEndpoint: "http://127.0.0.1:4566",
+            awsRegion: "eu-west-1",
+        });
+        assert.throws(() => parseArgs(["reap", "--dry-run=yes"]), { message: /^--dry-run takes no value/ });
+        assert.throws(() => parseArgs(["doctor", "--json"]), { message: /^doctor does not take "--json"/ });
+    });
+
+    it("reads --lock-timeout as a duration in minutes, 0 meaning no wait", () => {
+        assert.strictEqual(parseArgs(["up", "--lock-timeout", "90m"]).lockTimeoutMinutes, 90);
+        assert.strictEqual(parseArgs(["down", "--lock-timeout=2h"]).lockTimeoutMinutes, 120);
+        assert.strictEqual(parseArgs(["up", "--lock-timeout", "0"]).lockTimeoutMinutes, 0);
+        assert.throws(() => parseArgs(["up", "--lock-timeout", "later"]), { message: /^--lock-timeout "later" is not a duration: write it as minutes, hours or days, e.g. --lock-timeout 90m/ });
+    });
+
+    it("rejects an --aws-endpoint that is not a URL, with an example", () => {
+        assert.throws(() => parseArgs(["reap", "--aws-endpoint", "localhost:4566"]), { message: /^--aws-endpoint "localhost:4566" is not a URL: e.g. --aws-endpoint http:\/\/127.0.0.1:4566/ });
     });
 
     it("reads flags in both --flag value and --flag=value forms", () => {
         const args = parseArgs(["up", "--branch", "feature/x", "--commit=3F2A9C1", "--ttl", "3d", "--no-forward", "--out-dir=/tmp/o"]);
-        assert.deepStrictEqual(args, { command: "up", branch: "feature/x", commit: "3f2a9c1", ttlHours: 72, format: "json", forward: false, outDir: "/tmp/o" });
+        assert.deepStrictEqual(args, { command: "up", ...defaults, branch: "feature/x", commit: "3f2a9c1", forward: false, outDir: "/tmp/o" });
     });
 
     it("keeps an = inside a --branch value", () => {
