@@ -33,7 +33,7 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
 
 export interface HttpReply {
     status: number;
-        body: any;
+    body: any;
 }
 
 /** A JSON request to a loopback URL (the port-forwards the CLI opened). */
