@@ -310,7 +310,7 @@ async function destroyStack(workspace: LocalWorkspace, fullName: string, options
             options.log(`closed ${closed} port-forward(s) of ${name}`);
         }
         const stack = await Stack.select(fullName, workspace);
-        await stack.destroy({ onOutput: (out) => options.log(out.trimEnd()) });
+        await stack.destroy({ onOutput: (out) => out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)) });
         await workspace.removeStack(fullName);
         return "destroyed";
     } finally {
