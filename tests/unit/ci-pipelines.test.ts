@@ -1,0 +1,330 @@
+// The CI pipelines (.github/workflows/mirror.yml, .gitlab-ci.yml) parsed with js-yaml and checked
+// structurally. No npm package carries the official schemas as files: @schemastore/github-workflow
+// and @schemastore/gitlab-ci hold TypeScript types only, @action-validator/core a compiled wasm
+// validator, and @actions/workflow-parser (GitHub's own parser) is ESM-only and imports its schema
+// with a JSON import that Node 20 refuses without an import attribute. So each checker below returns
+// the problems it finds, the real files must have none, and a broken copy must show the problem.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { COMMANDS, parseArgs } from "../../cli/args";
+
+const root = path.resolve(__dirname, "..", "..");
+const githubFile = path.join(root, ".github", "workflows", "mirror.yml");
+const gitlabFile = path.join(root, ".gitlab-ci.yml");
+const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string>; bin?: Record<string, string> };
+
+/** Scripts the pipelines run that the project has not written yet; each must still be missing (see the test). */
+const PENDING_SCRIPTS = ["test:e2e"];
+
+/** Sample values for the variables the pipelines pass to the CLI, so that parseArgs sees real shapes. */
+const SAMPLES: Record<string, string> = {
+    BRANCH: "feature/login",
+    COMMIT: "3f2a9c1d0e4b5a6978877665544332211f0e0d0c",
+    CI_COMMIT_REF_NAME: "feature/login",
+    CI_COMMIT_SHA: "3f2a9c1d0e4b5a6978877665544332211f0e0d0c",
+};
+
+type Obj = Record<string, any>;
+const load = (file: string): Obj => yaml.load(fs.readFileSync(file, "utf8")) as Obj;
+const clone = (o: Obj): Obj => JSON.parse(JSON.stringify(o)) as Obj;
+
+/** Every shell line a pipeline runs, with where it comes from. */
+function shellLines(scripts: Array<{ where: string; text: string }>): Array<{ where: string; line: string }> {
+    return scripts.flatMap(({ where, text }) => text.split("\n").map((line) => ({ where, line: line.trim() })).filter((l) => l.line !== ""));
+}
+
+function githubScripts(wf: Obj): Array<{ where: string; text: string }> {
+    return Object.entries(wf.jobs as Obj).flatMap(([job, j]) =>
+        ((j.steps ?? []) as Obj[]).filter((s) => typeof s.run === "string").map((s, i) => ({ where: `jobs.${job}.steps[${i}]`, text: s.run as string })));
+}
+
+function gitlabScripts(ci: Obj): Array<{ where: string; text: string }> {
+    const out: Array<{ where: string; text: string }> = [];
+    for (const [name, job] of Object.entries(ci)) {
+        for (const key of ["before_script", "script", "after_script"]) {
+            const value = (job as Obj | null)?.[key];
+            if (Array.isArray(value)) {
+                value.forEach((text, i) => out.push({ where: `${name}.${key}[${i}]`, text: String(text) }));
+            }
+        }
+    }
+    return out;
+}
+
+/** `npx prod-mirror up --branch "$BRANCH" ... > f` → the CLI's argv, variables replaced by samples. */
+function cliArgv(line: string): string[] | undefined {
+    const m = /(?:^|\s)npx prod-mirror\s+(.*)$/.exec(line);
+    if (!m) {
+        return undefined;
+    }
+    const argv: string[] = [];
+    for (const token of m[1].match(/"[^"]*"|'[^']*'|\S+/g) ?? []) {
+        if ([">", ">>", "|", "&&", "||", ";"].includes(token)) {
+            break;
+        }
+        const unquoted = token.replace(/^(["'])(.*)\1$/, "$2");
+        argv.push(unquoted.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_whole, name: string) => {
+            if (!(name in SAMPLES)) {
+                throw new Error(`no sample value for $${name} in ${JSON.stringify(line)}: add one to SAMPLES`);
+            }
+            return SAMPLES[name];
+        }));
+    }
+    return argv;
+}
+
+/** Problems with the commands: CLI lines parseArgs rejects, npm scripts that do not exist, secrets in scripts. */
+function commandProblems(lines: Array<{ where: string; line: string }>): string[] {
+    const problems: string[] = [];
+    for (const { where, line } of lines) {
+        const argv = cliArgv(line);
+        if (argv !== undefined) {
+            try {
+                parseArgs(argv);
+            } catch (err) {
+                problems.push(`${where}: ${line}: ${(err as Error).message.split("\n")[0]}`);
+            }
+        }
+        for (const m of line.matchAll(/\bnpm (?:run(?:-script)?\s+(\S+)|(start|stop|test)\b)/g)) {
+            const script = m[1] ?? m[2];
+            if (!(script in pkg.scripts) && !PENDING_SCRIPTS.includes(script)) {
+                problems.push(`${where}: npm script ${script} is not in package.json`);
+            }
+        }
+        if (/REGISTRY_PASSWORD|secrets\./.test(line)) {
+            problems.push(`${where}: a script line names a secret: ${line}`);
+        }
+        if (/\$\{\{/.test(line)) {
+            problems.push(`${where}: an expression inside a script is pasted into the shell; pass it through env: ${line}`);
+        }
+    }
+    return problems;
+}
+
+const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
+const GITHUB_TOP = ["name", "run-name", "on", "permissions", "env", "defaults", "concurrency", "jobs"];
+const GITHUB_JOB = ["name", "needs", "permissions", "runs-on", "environment", "concurrency", "outputs", "env", "defaults", "if", "steps", "timeout-minutes", "strategy", "continue-on-error", "container", "services", "uses", "with", "secrets"];
+const GITHUB_STEP = ["id", "if", "name", "uses", "run", "working-directory", "shell", "with", "env", "continue-on-error", "timeout-minutes"];
+
+function githubProblems(wf: Obj): string[] {
+    const problems: string[] = [];
+    const unknown = (where: string, o: Obj, known: string[]): void => {
+        for (const key of Object.keys(o).filter((k) => !known.includes(k))) {
+            problems.push(`${where}: unknown key ${key}`);
+        }
+    };
+    unknown("workflow", wf, GITHUB_TOP);
+    const on = (wf.on ?? {}) as Obj;
+    const types = (on.pull_request?.types ?? []) as string[];
+    for (const t of ["opened", "synchronize", "reopened", "closed"]) {
+        if (!types.includes(t)) {
+            problems.push(`on.pull_request.types lacks ${t}`);
+        }
+    }
+    const crons = ((on.schedule ?? []) as Obj[]).map((s) => String(s.cron));
+    if (crons.length === 0) {
+        problems.push("on.schedule has no cron");
+    }
+    for (const cron of crons) {
+        const fields = cron.trim().split(/\s+/);
+        if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
+            problems.push(`on.schedule cron ${JSON.stringify(cron)} is not five cron fields`);
+        }
+    }
+    if (wf.concurrency?.group !== "prod-mirror-${{ github.head_ref || github.ref_name }}") {
+        problems.push(`concurrency.group is ${JSON.stringify(wf.concurrency?.group)}, want one group per branch`);
+    }
+    if (wf.concurrency?.["cancel-in-progress"] !== false) {
+        problems.push("concurrency.cancel-in-progress must be false: a cancelled up leaves a locked stack");
+    }
+    const jobs = (wf.jobs ?? {}) as Obj;
+    for (const [name, job] of Object.entries(jobs) as Array<[string, Obj]>) {
+        unknown(`jobs.${name}`, job, GITHUB_JOB);
+        if (job["runs-on"] === undefined) {
+            problems.push(`jobs.${name} has no runs-on`);
+        }
+        ((job.steps ?? []) as Obj[]).forEach((step, i) => {
+            unknown(`jobs.${name}.steps[${i}]`, step, GITHUB_STEP);
+            if ((step.uses === undefined) === (step.run === undefined)) {
+                problems.push(`jobs.${name}.steps[${i}] needs exactly one of uses and run`);
+            }
+        });
+        const used = new Set<string>();
+        for (const { line } of shellLines(githubScripts({ jobs: { [name]: job } }))) {
+            for (const m of line.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)) {
+                used.add(m[1]);
+            }
+        }
+        for (const v of [...used].filter((v) => v in SAMPLES && !(v in ((job.env ?? {}) as Obj)))) {
+            problems.push(`jobs.${name} uses $${v} but its env does not set it`);
+        }
+    }
+    const runs = (job: string, command: string): boolean => shellLines(githubScripts({ jobs: { [job]: jobs[job] ?? {} } })).some((l) => l.line.includes(command));
+    const expect = (job: string, condition: string, command: string): void => {
+        if (jobs[job] === undefined) {
+            problems.push(`no job ${job}`);
+            return;
+        }
+        if (jobs[job].if !== condition) {
+            problems.push(`jobs.${job}.if is ${JSON.stringify(jobs[job].if)}, want ${JSON.stringify(condition)}`);
+        }
+        if (!runs(job, command)) {
+            problems.push(`jobs.${job} does not run ${command}`);
+        }
+    };
+    expect("up", "github.event_name == 'pull_request' && github.event.action != 'closed'", "npx prod-mirror up ");
+    expect("down", "github.event_name == 'pull_request' && github.event.action == 'closed'", "npx prod-mirror down ");
+    expect("reap", "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'", "npx prod-mirror reap");
+    if (jobs.up !== undefined) {
+        const lines = shellLines(githubScripts({ jobs: { up: jobs.up } })).map((l) => l.line);
+        const order = ["npm ci", "npx prod-mirror up ", "npx prod-mirror outputs ", "npm run test:e2e"].map((c) => lines.findIndex((l) => l.includes(c)));
+        if (order.some((i) => i < 0) || order.some((i, k) => k > 0 && i < order[k - 1])) {
+            problems.push(`jobs.up must run npm ci, up, outputs, then the e2e tests, in that order (found at ${order.join(", ")})`);
+        }
+    }
+    return problems;
+}
+
+const GITLAB_TOP = ["stages", "workflow", "default", "variables", "include", "image", "services", "cache", "before_script", "after_script"];
+const GITLAB_JOB = ["script", "stage", "rules", "resource_group", "environment", "allow_failure", "variables", "tags", "before_script", "after_script",
+    "artifacts", "needs", "when", "image", "services", "cache", "timeout", "retry", "interruptible", "extends", "dependencies", "coverage", "parallel", "inherit", "id_tokens", "secrets"];
+const GITLAB_ENV = ["name", "url", "on_stop", "action", "auto_stop_in", "kubernetes", "deployment_tier"];
+
+function gitlabProblems(ci: Obj): string[] {
+    const problems: string[] = [];
+    const stages = (ci.stages ?? []) as string[];
+    const jobs = Object.entries(ci).filter(([k]) => !GITLAB_TOP.includes(k) && !k.startsWith(".")) as Array<[string, Obj]>;
+    for (const [name, job] of jobs) {
+        for (const key of Object.keys(job).filter((k) => !GITLAB_JOB.includes(k))) {
+            problems.push(`${name}: unknown key ${key}`);
+        }
+        if (!Array.isArray(job.script) || job.script.length === 0) {
+            problems.push(`${name}: no script`);
+        }
+        if (!stages.includes(job.stage as string)) {
+            problems.push(`${name}: stage ${JSON.stringify(job.stage)} is not among stages ${JSON.stringify(stages)}`);
+        }
+        if (job.rules !== undefined && job.when !== undefined) {
+            problems.push(`${name}: when and rules together are rejected by GitLab; put when inside a rule`);
+        }
+        const env = job.environment as Obj | undefined;
+        for (const key of Object.keys(env ?? {}).filter((k) => !GITLAB_ENV.includes(k))) {
+            problems.push(`${name}.environment: unknown key ${key}`);
+        }
+        if (env?.on_stop !== undefined) {
+            const stop = ci[env.on_stop as string] as Obj | undefined;
+            if (stop === undefined) {
+                problems.push(`${name}.environment.on_stop names ${env.on_stop}, which is not a job`);
+            } else {
+                if (stop.environment?.action !== "stop" || stop.environment?.name !== env.name) {
+                    problems.push(`${env.on_stop} must stop environment ${env.name} (environment: {name: ${env.name}, action: stop})`);
+                }
+                if (!((stop.rules ?? []) as Obj[]).every((r) => r.when === "manual")) {
+                    problems.push(`${env.on_stop} must be manual in every rule`);
+                }
+                if (stop.resource_group !== job.resource_group) {
+                    problems.push(`${env.on_stop} must share resource_group ${job.resource_group} with ${name}`);
+                }
+                if (stages.indexOf(stop.stage as string) < stages.indexOf(job.stage as string)) {
+                    problems.push(`${env.on_stop} runs in an earlier stage than ${name}`);
+                }
+            }
+        }
+        if (env?.auto_stop_in !== undefined && !/^(never|\d+\s*(minutes?|hours?|days?|weeks?))$/.test(String(env.auto_stop_in))) {
+            problems.push(`${name}.environment.auto_stop_in ${JSON.stringify(env.auto_stop_in)} is not a duration like "3 days"`);
+        }
+    }
+    const review = ci.review as Obj | undefined;
+    if (review?.environment?.name !== "review/$CI_COMMIT_REF_SLUG" || review.environment.on_stop !== "stop_review" || review.environment.auto_stop_in !== "3 days") {
+        problems.push("review must deploy environment review/$CI_COMMIT_REF_SLUG with on_stop stop_review and auto_stop_in 3 days");
+    }
+    if (review?.resource_group !== "mirror/$CI_COMMIT_REF_SLUG") {
+        problems.push("review must hold resource_group mirror/$CI_COMMIT_REF_SLUG");
+    }
+    const scheduled = (job: Obj | undefined): boolean => ((job?.rules ?? []) as Obj[]).some((r) => r.if === '$CI_PIPELINE_SOURCE == "schedule"' && r.when === undefined);
+    if (!scheduled(ci.reap as Obj | undefined) || !(ci.reap?.script as string[] | undefined)?.includes("npx prod-mirror reap")) {
+        problems.push("reap must run npx prod-mirror reap on a schedule");
+    }
+    return problems;
+}
+
+describe("CI pipelines", () => {
+    const github = load(githubFile);
+    const gitlab = load(gitlabFile);
+    const allLines = [...shellLines(githubScripts(github)), ...shellLines(gitlabScripts(gitlab))];
+
+    it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per branch", () => {
+        assert.deepStrictEqual(githubProblems(github), []);
+    });
+
+    it("GitLab: review environment stopped by a manual job, auto_stop_in, resource_group, scheduled reap", () => {
+        assert.deepStrictEqual(gitlabProblems(gitlab), []);
+    });
+
+    it("every prod-mirror line parses with the CLI's parseArgs, every npm script exists, no secret in a script", () => {
+        const cli = allLines.filter((l) => cliArgv(l.line) !== undefined);
+        assert.deepStrictEqual(
+            [...new Set(cli.map((l) => cliArgv(l.line)?.[0]))].sort(),
+            ["down", "outputs", "reap", "up"],
+            "both pipelines together use up, outputs, down and reap",
+        );
+        for (const c of cli.map((l) => cliArgv(l.line)?.[0])) {
+            assert.ok((COMMANDS as readonly (string | undefined)[]).includes(c));
+        }
+        assert.deepStrictEqual(commandProblems(allLines), []);
+        assert.strictEqual(pkg.bin?.["prod-mirror"], "bin/prod-mirror.js", "npx prod-mirror needs the bin entry in package.json");
+    });
+
+    it("runs up exactly as the README writes it, with the branch and commit of the pipeline", () => {
+        const ups = allLines.map((l) => cliArgv(l.line)).filter((a) => a?.[0] === "up");
+        assert.strictEqual(ups.length, 2);
+        for (const argv of ups) {
+            const parsed = parseArgs(argv as string[]);
+            assert.deepStrictEqual([parsed.branch, parsed.commit, parsed.ttlHours, parsed.forward], [SAMPLES.BRANCH, SAMPLES.COMMIT, 72, false]);
+        }
+    });
+
+    it("lists only scripts as pending that package.json still lacks (drop one from PENDING_SCRIPTS once it exists)", () => {
+        assert.deepStrictEqual(PENDING_SCRIPTS.filter((s) => s in pkg.scripts), []);
+    });
+
+    describe("the checkers catch what they are for", () => {
+        it("an on_stop naming a missing job, a stop job that is not manual, a bad auto_stop_in", () => {
+            const broken = clone(gitlab);
+            broken.review.environment.on_stop = "stop_reviw";
+            broken.review.environment.auto_stop_in = "three days";
+            assert.ok(gitlabProblems(broken).includes("review.environment.on_stop names stop_reviw, which is not a job"));
+            assert.ok(gitlabProblems(broken).some((p) => p.startsWith("review.environment.auto_stop_in")));
+            const automatic = clone(gitlab);
+            delete automatic.stop_review.rules[0].when;
+            assert.ok(gitlabProblems(automatic).includes("stop_review must be manual in every rule"));
+        });
+
+        it("a missing trigger, a cancelling concurrency group, an expression pasted into a script", () => {
+            const broken = clone(github);
+            broken.on.pull_request.types = ["opened", "synchronize"];
+            broken.concurrency["cancel-in-progress"] = true;
+            broken.jobs.down.steps[3].run = "npx prod-mirror down --branch ${{ github.head_ref }}";
+            const problems = [...githubProblems(broken), ...commandProblems(shellLines(githubScripts(broken)))];
+            assert.ok(problems.includes("on.pull_request.types lacks reopened"), problems.join("\n"));
+            assert.ok(problems.includes("on.pull_request.types lacks closed"));
+            assert.ok(problems.some((p) => p.startsWith("concurrency.cancel-in-progress")));
+            assert.ok(problems.some((p) => p.includes("pasted into the shell")));
+        });
+
+        it("a CLI flag the command does not take, an npm script that does not exist, a printed secret", () => {
+            const problems = commandProblems([
+                { where: "x", line: "npx prod-mirror down --ttl 3d" },
+                { where: "y", line: "npm run test:nope" },
+                { where: "z", line: "echo $REGISTRY_PASSWORD" },
+            ]);
+            assert.deepStrictEqual(problems, [
+                'x: npx prod-mirror down --ttl 3d: down does not take "--ttl"',
+                "y: npm script test:nope is not in package.json",
+                "z: a script line names a secret: echo $REGISTRY_PASSWORD",
+            ]);
+        });
+    });
+});
