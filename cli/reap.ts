@@ -57,7 +57,7 @@ export interface PlannedItem {
     action: PlannedAction;
 }
 
-export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "failed";
+export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "skipped: gone" | "failed";
 
 export interface ReapItem extends Omit<PlannedItem, "action"> {
     action: DoneAction;
@@ -178,17 +178,20 @@ function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
+/** The stack tag the CLI stamps on every `up`, else the config (a stack made with plain `pulumi`). */
+async function readExpiry(workspace: LocalWorkspace, name: string): Promise<string | undefined> {
+    const tagged = (await workspace.listTags(name))[TAGS.expiresAt];
+    if (tagged !== undefined) {
+        return tagged;
+    }
+    const stack = await Stack.select(name, workspace);
+    return (await stack.getAllConfig())[EXPIRES_AT_KEY]?.value;
+}
+
 async function listReapStacks(workspace: LocalWorkspace): Promise<ReapStack[]> {
     const stacks: ReapStack[] = [];
     for (const summary of await workspace.listStacks()) {
-        const tags = await workspace.listTags(summary.name);
-        let expiresAt = tags[TAGS.expiresAt];
-        if (expiresAt === undefined) {
-            const stack = await Stack.select(summary.name, workspace);
-            const all = await stack.getAllConfig();
-            expiresAt = all[EXPIRES_AT_KEY]?.value;
-        }
-        stacks.push({ name: summary.name, expiresAt });
+        stacks.push({ name: summary.name, expiresAt: await readExpiry(workspace, summary.name) });
     }
     return stacks;
 }
@@ -292,19 +295,30 @@ async function deleteAwsResource(c: AwsClients, item: PlannedItem): Promise<void
     }
 }
 
-/** Destroys one expired stack under its run lock; a busy stack is skipped, not waited on for long. */
-async function destroyStack(workspace: LocalWorkspace, fullName: string, options: ReapOptions): Promise<DoneAction> {
+/**
+ * Destroys one expired stack under its run lock; a busy stack is skipped, not waited on for long.
+ * The expiry is read again once the lock is held: an `up` that ran between the listing and the
+ * lock has extended it, and a `down` may have removed the stack.
+ */
+async function destroyStack(workspace: LocalWorkspace, fullName: string, options: ReapOptions): Promise<{ action: DoneAction; reason?: string }> {
     const name = shortName(fullName);
     let lock;
     try {
         lock = await acquireRunLock(options.lockDir, name, "reap", options.lockTimeoutMs, options.log);
     } catch (err) {
         if (err instanceof LockTimeoutError) {
-            return "skipped: busy";
+            return { action: "skipped: busy" };
         }
         throw err;
     }
     try {
+        if (!(await workspace.listStacks()).some((s) => s.name === fullName)) {
+            return { action: "skipped: gone", reason: "removed by another run meanwhile" };
+        }
+        const [again] = planReap([{ name: fullName, expiresAt: await readExpiry(workspace, fullName) }], [], [], options.now);
+        if (again.action !== "destroy") {
+            return { action: "kept", reason: `${again.reason} (changed while reap waited)` };
+        }
         const closed = stopForwards(options.runDir, name);
         if (closed > 0) {
             options.log(`closed ${closed} port-forward(s) of ${name}`);
@@ -312,7 +326,7 @@ async function destroyStack(workspace: LocalWorkspace, fullName: string, options
         const stack = await Stack.select(fullName, workspace);
         await stack.destroy({ onOutput: (out) => out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)) });
         await workspace.removeStack(fullName);
-        return "destroyed";
+        return { action: "destroyed" };
     } finally {
         lock.release();
     }
@@ -340,11 +354,11 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
             continue;
         }
         try {
-            const action = await destroyStack(workspace, fullNames.get(item.name) ?? item.name, options);
-            if (action === "destroyed") {
+            const done = await destroyStack(workspace, fullNames.get(item.name) ?? item.name, options);
+            if (done.action === "destroyed" || done.action === "skipped: gone") {
                 removed.add(item.name);
             }
-            items.push({ ...item, action });
+            items.push({ ...item, action: done.action, reason: done.reason ?? item.reason });
         } catch (err) {
             fail(item, err);
         }

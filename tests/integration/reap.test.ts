@@ -1,6 +1,7 @@
 // The reaper against the real local environment: the file backend, the cluster, and a private moto
 // on a loopback port. Every name carries a per-run suffix, and every test removes what it made even
-// when it fails. A live stack (expiry in the future, never updated) stands for "a stack that exists".
+// when it fails. A live stack (never updated) stands for "a stack that exists": its config expiry is
+// in the past and its tag in the future, so it also shows that the tag, which `up` stamps, wins.
 import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -40,6 +41,7 @@ function freePort(): Promise<number> {
 describe("reap on the local environment", function () {
     const suffix = `${Date.now().toString(36)}${crypto.randomBytes(2).toString("hex")}`;
     const liveStack = `reap-live-${suffix}`;
+    const liveUntil = new Date(Date.now() + 3_600_000).toISOString();
     const goneStack = `reap-gone-${suffix}`;
     let workspace: LocalWorkspace;
     let env: NodeJS.ProcessEnv;
@@ -80,7 +82,8 @@ describe("reap on the local environment", function () {
         stateDir = env.PROD_MIRROR_STATE ?? "";
         assert.ok(stateDir, "the local environment exported no PROD_MIRROR_STATE");
         workspace = await LocalWorkspace.create({ workDir: repoRoot });
-        await makeStack(liveStack, new Date(Date.now() + 3_600_000).toISOString());
+        await makeStack(liveStack, new Date(Date.now() - 3_600_000).toISOString());
+        await workspace.setTag(liveStack, "prod-mirror:expiresAt", liveUntil);
     });
 
     after(async function () {
@@ -224,7 +227,7 @@ describe("reap on the local environment", function () {
     describe("an expired stack", function () {
         const expired = `reap-expired-${suffix}`;
 
-        it("is reported but kept by --dry-run, skipped while busy, then destroyed and removed", async function () {
+        it("is reported but kept by --dry-run, skipped while busy, kept when extended while reap waited, then destroyed and removed", async function () {
             this.timeout(10 * 60_000);
             const past = new Date(Date.now() - 60_000).toISOString();
             await makeStack(expired, past);
@@ -235,7 +238,8 @@ describe("reap on the local environment", function () {
             assert.strictEqual(item(dry, liveStack).action, "kept");
             assert.ok((await stackNames()).includes(expired), "--dry-run removed the stack");
 
-            const lock = await acquireRunLock(path.join(stateDir, "locks"), expired, "test holds it", 0, log);
+            const locks = path.join(stateDir, "locks");
+            let lock = await acquireRunLock(locks, expired, "test holds it", 0, log);
             try {
                 const busy = await reap(options({ lockTimeoutMs: 500 }));
                 assert.strictEqual(item(busy, expired).action, "skipped: busy");
@@ -244,10 +248,30 @@ describe("reap on the local environment", function () {
                 lock.release();
             }
 
+            // An `up` between reap's listing and its lock extends the mirror: reap must look again.
+            lock = await acquireRunLock(locks, expired, "test holds it", 0, log);
+            const extendedTo = new Date(Date.now() + 3_600_000).toISOString();
+            const lines: string[] = [];
+            let waiting: Promise<ReapReport> | undefined;
+            try {
+                waiting = reap(options({ lockTimeoutMs: 60_000, log: (l) => lines.push(l) }));
+                await eventually("reap to wait for the lock", 60_000, () => (lines.some((l) => l.includes(`stack ${expired} is busy`)) ? true : undefined));
+                await workspace.setTag(expired, "prod-mirror:expiresAt", extendedTo);
+            } finally {
+                lock.release();
+            }
+            const extended = await waiting;
+            assert.deepStrictEqual(item(extended, expired), {
+                kind: "stack", name: expired, stack: expired, reason: `expires at ${extendedTo} (changed while reap waited)`, action: "kept",
+            });
+            assert.ok((await stackNames()).includes(expired), "an extended stack was removed");
+
+            const pastAgain = new Date(Date.now() - 1000).toISOString();
+            await workspace.setTag(expired, "prod-mirror:expiresAt", pastAgain);
             const report = await reap(options());
             assert.strictEqual(report.failed, 0, JSON.stringify(report.items));
-            assert.deepStrictEqual(item(report, expired), { kind: "stack", name: expired, stack: expired, reason: `expired at ${past}`, action: "destroyed" });
-            assert.strictEqual(item(report, liveStack).action, "kept");
+            assert.deepStrictEqual(item(report, expired), { kind: "stack", name: expired, stack: expired, reason: `expired at ${pastAgain}`, action: "destroyed" });
+            assert.deepStrictEqual(item(report, liveStack), { kind: "stack", name: liveStack, stack: liveStack, reason: `expires at ${liveUntil}`, action: "kept" });
             const left = await stackNames();
             assert.ok(!left.includes(expired), `stack ${expired} is still on the backend`);
             assert.ok(left.includes(liveStack), `stack ${liveStack} was removed`);
