@@ -224,10 +224,12 @@ interface AwsClients {
 }
 
 function awsClients(endpoint: string, region: string, env: NodeJS.ProcessEnv): AwsClients {
-    // An emulator takes any credentials; real AWS gets the caller's, never defaults made up here.
+    // Keys from the caller's environment when it has them; otherwise an emulator on this host takes
+    // any, and anything else gets the SDK's own chain (profile, SSO, instance role), never made-up keys.
+    const loopback = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(endpoint);
     const credentials = env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
         ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
-        : { accessKeyId: "test", secretAccessKey: "test" };
+        : loopback ? { accessKeyId: "test", secretAccessKey: "test" } : undefined;
     const common = { endpoint, region, credentials, maxAttempts: 2 };
     return { s3: new S3Client({ ...common, forcePathStyle: true }), sqs: new SQSClient(common), dynamo: new DynamoDBClient(common) };
 }
