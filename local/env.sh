@@ -13,8 +13,20 @@ PARTS_UP=(pulumi docker registry images kubernetes emulator)
 
 part() { bash "$PM_ROOT/local/parts/$1.sh" "$2"; }
 
+# Two `up`s at once (two pipelines, two test suites) would both configure the same bridge, ports
+# and daemons: `up` and `down` take turns on one lock file.
+serialize() {
+  mkdir -p "$PM_STATE"
+  exec 9>"$PM_STATE/env.lock"
+  if ! flock -n 9; then
+    pm_log "another 'local/env.sh up|down' is running; waiting for it"
+    flock 9
+  fi
+}
+
 cmd_up() {
   local t0=$SECONDS p
+  serialize
   for p in "${PARTS_UP[@]}"; do
     pm_timed "$p: install" part "$p" install
     pm_timed "$p: start" part "$p" start
@@ -32,6 +44,7 @@ cmd_status() {
 
 cmd_down() {
   local i
+  serialize
   for ((i = ${#PARTS_UP[@]} - 1; i >= 0; i--)); do part "${PARTS_UP[$i]}" stop; done
   pm_log "local environment stopped (caches kept in $PM_CACHE, state in $PM_STATE)"
 }
