@@ -1,0 +1,151 @@
+// The `prod-mirror` command as CI and developers run it, on the real local environment: up,
+// outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
+// `up`, each followed by a successful one.
+import * as assert from "assert";
+import { spawn, type ChildProcess } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
+import { backendLocks, fileBackendDir } from "../../cli/run-lock";
+import { stackName as stackNameFor } from "../../components/naming";
+import { ensureLocalEnv } from "../local/local-env";
+import { eventually, kubectl } from "./cluster";
+
+interface Run {
+    child: ChildProcess;
+    done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+    stderr: () => string;
+}
+
+/** Starts `prod-mirror ARGS` as a user would, in its own process group (so a test can kill all of it). */
+function start(env: NodeJS.ProcessEnv, ...args: string[]): Run {
+    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "prod-mirror.js"), ...args], { cwd: repoRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+    );
+    return { child, done, stderr: () => stderr };
+}
+
+async function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const result = await start(env, ...args).done;
+    return result;
+}
+
+function expectOk(what: string, r: { code: number | null; stderr: string }): void {
+    assert.strictEqual(r.code, 0, `${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+}
+
+describe("prod-mirror CLI on the local environment", function () {
+    const suffix = crypto.randomBytes(3).toString("hex");
+    const branch = `it/cli-${suffix}`;
+    const stack = stackNameFor(branch);
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    let env: NodeJS.ProcessEnv;
+    let backendDir: string;
+    let created = false;
+
+    before(function () {
+        this.timeout(90 * 60_000);
+        env = ensureLocalEnv();
+        backendDir = fileBackendDir(env.PULUMI_BACKEND_URL)!;
+    });
+
+    after(async function () {
+        this.timeout(15 * 60_000);
+        if (created) {
+            const r = await cli(env, "down", "--branch", branch);
+            if (r.code !== 0) {
+                process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
+            }
+        }
+    });
+
+    it("runs two concurrent ups of one branch in turn, both succeeding", async function () {
+        this.timeout(30 * 60_000);
+        const first = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
+        created = true;
+        // The second starts once the first holds the run lock.
+        await eventually("the first up to take the run lock", 120_000, () => (fs.existsSync(path.join(describeLocalEnvironment().stateDir, "locks", `${stack}.lock`)) ? true : undefined));
+        const second = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
+        const [a, b] = await Promise.all([first.done, second.done]);
+        expectOk("first up", a);
+        expectOk("second up", b);
+        assert.match(b.stderr, new RegExp(`stack ${stack} is busy with pid ${first.child.pid} \\(up, since `), "the second up did not wait for the first");
+        assert.match(a.stdout, new RegExp(`^stack: +${stack}$`, "m"));
+        assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), [], "an update lock was left behind");
+    });
+
+    it("prints the outputs for a test runner as dotenv and JSON, with no secret in plaintext", async function () {
+        this.timeout(2 * 60_000);
+        const dotenv = await cli(env, "outputs", "--branch", branch, "--format", "dotenv");
+        expectOk("outputs --format dotenv", dotenv);
+        assert.match(dotenv.stdout, /^GATEWAY_URL=http:\/\/gateway\.[a-z0-9-]+\.svc\.cluster\.local:8000$/m);
+        const json = await cli(env, "outputs", "--branch", branch);
+        expectOk("outputs", json);
+        const parsed = JSON.parse(json.stdout);
+        assert.match(parsed.namespace, /^pm-it-cli-/);
+        const password = describeLocalEnvironment().registry.password;
+        assert.ok(password.length > 8 && !json.stdout.includes(password) && !dotenv.stdout.includes(password), "the registry password is in the outputs");
+        const files = path.join(repoRoot, ".prod-mirror-out", stack);
+        assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(files, "outputs.json"), "utf8")), parsed);
+    });
+
+    it("lists the mirror with its branch, expiry and status", async function () {
+        this.timeout(2 * 60_000);
+        const r = await cli(env, "ls", "--json");
+        expectOk("ls --json", r);
+        const row = (JSON.parse(r.stdout) as Array<Record<string, unknown>>).find((m) => m.stack === stack);
+        assert.ok(row, `stack ${stack} is not listed: ${r.stdout}`);
+        assert.strictEqual(row.branch, branch);
+        assert.strictEqual(row.status, "live");
+        const left = Date.parse(String(row.expiresAt)) - Date.now();
+        assert.ok(left > 100 * 60_000 && left <= 120 * 60_000, `expiry ${String(row.expiresAt)} is not ~2h away`);
+        assert.match(String(row.entryUrl), /^http:\/\/gateway\./);
+    });
+
+    it("cancels an up on SIGINT and leaves the stack usable", async function () {
+        this.timeout(20 * 60_000);
+        // A new TTL changes the expiry labels: a real update with steps to interrupt.
+        const run = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "3h", "--no-forward");
+        await eventually("the update to start", 300_000, () => (/Updating \(|updating \(/i.test(run.stderr()) || backendLocks(backendDir, "prod-mirror", stack).length > 0 ? true : undefined));
+        process.kill(run.child.pid!, "SIGINT");
+        const r = await run.done;
+        assert.notStrictEqual(r.code, 0, "a cancelled up reported success");
+        assert.match(r.stderr, /SIGINT: cancelling up of/);
+        assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), [], "the cancelled up left its update lock");
+        expectOk("up after a cancelled one", await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward"));
+    });
+
+    it("recovers from an up killed with SIGKILL, pulumi and all", async function () {
+        this.timeout(20 * 60_000);
+        const run = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "4h", "--no-forward");
+        await eventually("pulumi to lock the stack", 300_000, () => (backendLocks(backendDir, "prod-mirror", stack).length > 0 ? true : undefined));
+        process.kill(-run.child.pid!, "SIGKILL");
+        await run.done;
+        assert.strictEqual(backendLocks(backendDir, "prod-mirror", stack).length, 1, "the killed run left no lock to recover from");
+        const again = await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
+        expectOk("up after a killed one", again);
+        assert.match(again.stderr, /broke the update lock of .* which is gone|taking it over/);
+        assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), []);
+    });
+
+    it("destroys the mirror with down, leaving no stack and no namespace", async function () {
+        this.timeout(15 * 60_000);
+        const namespace = JSON.parse((await cli(env, "outputs", "--branch", branch)).stdout).namespace as string;
+        const r = await cli(env, "down", "--branch", branch);
+        expectOk("down", r);
+        created = false;
+        assert.match(r.stderr, /nothing labelled with it is left/);
+        assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "");
+        const ls = await cli(env, "ls", "--json");
+        assert.ok(!(JSON.parse(ls.stdout) as Array<{ stack: string }>).some((m) => m.stack === stack), "the stack is still listed");
+        const again = await cli(env, "down", "--branch", branch);
+        expectOk("a second down", again);
+        assert.match(again.stderr, /nothing to destroy/);
+    });
+});
