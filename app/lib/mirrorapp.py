@@ -2,6 +2,7 @@
 tiny JSON HTTP server. Standard library plus boto3 only, so the images need nothing from PyPI."""
 import json
 import os
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +68,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 def serve(routes, port):
     handler = type("Handler", (JsonHandler,), {"routes": routes})
     server = ThreadingHTTPServer(("0.0.0.0", port), handler)
+    # PID 1 in its pod: without a handler SIGTERM is ignored and every rollout or namespace
+    # deletion waits out the grace period.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"listening on :{port}", flush=True)
     server.serve_forever()
 
