@@ -145,6 +145,9 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                 {
                                     name: "moto",
                                     image: args.image,
+                                    // Every pod start goes to the registry with the pull secret: a re-pushed tag (the emulator's
+                                    // version tag, a rebuilt branch image) is picked up, and the credential is exercised.
+                                    imagePullPolicy: "Always",
                                     command: ["moto_server", "-H", "0.0.0.0", "-p", String(EMULATOR_PORT)],
                                     ports: [{ name: "http", containerPort: EMULATOR_PORT }],
                                     env: baseEnv,
@@ -201,6 +204,9 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                 {
                                     name: "create",
                                     image: args.image,
+                                    // Every pod start goes to the registry with the pull secret: a re-pushed tag (the emulator's
+                                    // version tag, a rebuilt branch image) is picked up, and the credential is exercised.
+                                    imagePullPolicy: "Always",
                                     command: ["python3", "-c", CREATE_SCRIPT],
                                     env: [
                                         ...baseEnv,

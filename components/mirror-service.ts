@@ -73,6 +73,9 @@ export class MirrorService extends pulumi.ComponentResource {
                                 {
                                     name: args.serviceName,
                                     image: args.image,
+                                    // Every pod start goes to the registry with the pull secret: a re-pushed tag (the emulator's
+                                    // version tag, a rebuilt branch image) is picked up, and the credential is exercised.
+                                    imagePullPolicy: "Always",
                                     ports: [{ name: "http", containerPort: args.port }],
                                     env: [
                                         { name: "PORT", value: String(args.port) },

@@ -117,6 +117,7 @@ describe("cloud resources", () => {
                 const pod = deployment.spec.template.spec;
                 const [moto] = pod.containers;
                 assert.strictEqual(moto.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
+                assert.strictEqual(moto.imagePullPolicy, "Always");
                 assert.deepStrictEqual(moto.command, ["moto_server", "-H", "0.0.0.0", "-p", "4566"]);
                 assert.deepStrictEqual(moto.readinessProbe.httpGet, { path: "/moto-api/", port: 4566 });
                 assert.deepStrictEqual([pod.securityContext.runAsUser, pod.securityContext.runAsNonRoot, moto.securityContext.allowPrivilegeEscalation], [RUN_AS, true, false]);

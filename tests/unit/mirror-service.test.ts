@@ -63,6 +63,8 @@ describe("MirrorService", () => {
             const { pod } = await create();
             assert.strictEqual(pod.serviceAccountName, "workloads");
             assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "pull" }]);
+            // Every start pulls with the secret, so a re-pushed tag is picked up.
+            assert.deepStrictEqual(pod.containers.map((c: any) => c.imagePullPolicy), ["Always"]);
         });
 
         it("fronts the pods with a Service whose selector matches them, and exports its in-cluster URL", async () => {
