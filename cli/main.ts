@@ -46,6 +46,8 @@ async function up(args: ParsedArgs): Promise<void> {
             lines.push("reachable from this host (kubectl port-forward, closed by 'npm stop'):");
             lines.push(...forwards.map((f) => `  ${f.service.padEnd(10)} ${f.url}`));
         }
+        lines.push("stack outputs for test runners (also: npx prod-mirror outputs --format dotenv|json):");
+        lines.push(...toDotenv(runnerEnvOf(result.outputs)).trimEnd().split("\n").map((l) => `  ${l}`));
         await stampTags(mirror.stack, { branch: ref.branch, commit: mirror.settings.commit ?? "", expiresAt: mirror.settings.expiresAt ?? "", entryUrl });
         process.stdout.write(`${lines.join("\n")}\n`);
     });
