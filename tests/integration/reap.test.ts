@@ -6,7 +6,6 @@ import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { CreateBucketCommand, ListBucketsCommand, PutBucketTaggingCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -14,7 +13,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { reap, type ReapItem, type ReapOptions, type ReapReport } from "../../cli/reap";
 import { acquireRunLock } from "../../cli/run-lock";
-import { ensureLocalEnv, repoRoot } from "../local/local-env";
+import { ensureLocalEnv, freePort, repoRoot } from "../local/local-env";
 import { eventually, kubectl } from "./cluster";
 
 const log = (line: string): void => {
@@ -25,17 +24,6 @@ function item(report: ReapReport, name: string): ReapItem {
     const found = report.items.filter((i) => i.name === name);
     assert.strictEqual(found.length, 1, `want one item ${name} in the report:\n${JSON.stringify(report.items, null, 2)}`);
     return found[0];
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-        server.on("error", reject);
-    });
 }
 
 describe("reap on the local environment", function () {

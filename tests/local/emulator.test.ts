@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as net from "net";
 import * as path from "path";
 
-import { ensureLocalEnv, repoRoot } from "./local-env";
+import { ensureLocalEnv, freePort, repoRoot } from "./local-env";
 import { motoPython, pinned, registryAddr } from "./local-state";
 
 const smokeScript = path.join(__dirname, "fixtures", "aws_smoke.py");
@@ -57,18 +57,6 @@ function portFree(port: number): Promise<boolean> {
             resolve(false);
         });
         socket.on("error", () => resolve(true));
-    });
-}
-
-/** A free loopback port, chosen by the kernel. */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-        server.on("error", reject);
     });
 }
 

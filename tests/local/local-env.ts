@@ -1,6 +1,7 @@
 // The one way tests reach the local environment: the same code the CLI uses. It brings the
 // environment up (idempotent, builds what is missing) and hands back the variables a user would
 // export after `npm run local:up`.
+import * as net from "net";
 import { ensureLocalEnvironment, repoRoot } from "../../cli/local-environment";
 
 export { repoRoot };
@@ -15,3 +16,15 @@ export function ensureLocalEnv(): NodeJS.ProcessEnv {
     return cached;
 }
 
+
+/** A free loopback port, chosen by the kernel. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
+}
