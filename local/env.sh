@@ -11,7 +11,9 @@
 # by the images part; the emulator image is pushed to the registry.
 PARTS_UP=(pulumi docker registry images kubernetes emulator)
 
-part() { bash "$PM_ROOT/local/parts/$1.sh" "$2"; }
+# 9>&-: the lock is this script's alone; a daemon a part starts must not inherit it and hold it
+# for as long as it runs.
+part() { bash "$PM_ROOT/local/parts/$1.sh" "$2" 9>&-; }
 
 # Two `up`s at once (two pipelines, two test suites) would both configure the same bridge, ports
 # and daemons: `up` and `down` take turns on one lock file.
