@@ -10,17 +10,27 @@ HERE=$PM_ROOT/local/kubernetes
 IMAGES=$PM_CACHE/kubernetes/images
 mkdir -p "$IMAGES"
 
+# stale TAR SOURCE... : the archive is missing or was built from other sources. Compared by content,
+# not mtime: a fresh clone has new mtimes and must not rebuild (and re-import) the node's images.
+stale() {
+  local tar=$1; shift
+  [ -s "$tar" ] && [ "$(cat "$tar.key" 2>/dev/null)" = "$(cat "$@" | sha256sum | cut -c1-16)" ] && return 1
+  return 0
+}
+record_key() { local tar=$1; shift; cat "$@" | sha256sum | cut -c1-16 >"$tar.key"; }
+
 pause_tar=$IMAGES/pause-$PAUSE_TAG.tar
-if [ ! -s "$pause_tar" ] || [ "$HERE/pause/pause.c" -nt "$pause_tar" ]; then
+if stale "$pause_tar" "$HERE/pause/pause.c" "$HERE/oci-image.sh"; then
   root=$(mktemp -d)
   gcc -static -Os -s -o "$root/pause" "$HERE/pause/pause.c"
   bash "$HERE/oci-image.sh" "$pause_tar" "$PAUSE_IMAGE" "$root" '{"Entrypoint":["/pause"],"User":"65535:65535"}'
   rm -rf "$root"
+  record_key "$pause_tar" "$HERE/pause/pause.c" "$HERE/oci-image.sh"
   pm_log "kubernetes: built $PAUSE_IMAGE"
 fi
 
 coredns_tar=$IMAGES/coredns-$COREDNS_VERSION.tar
-if [ ! -s "$coredns_tar" ] || [ "$HERE/coredns/main.go" -nt "$coredns_tar" ]; then
+if stale "$coredns_tar" "$HERE/coredns/main.go" "$HERE/oci-image.sh"; then
   pm_go_env
   w=$PM_CACHE/kubernetes/coredns-$COREDNS_VERSION
   mkdir -p "$w/root"
@@ -34,5 +44,6 @@ if [ ! -s "$coredns_tar" ] || [ "$HERE/coredns/main.go" -nt "$coredns_tar" ]; th
     _ "$w" "$COREDNS_VERSION"
   bash "$HERE/oci-image.sh" "$coredns_tar" "$COREDNS_IMAGE" "$w/root" \
     '{"Entrypoint":["/coredns"],"User":"65532:65532","ExposedPorts":{"53/udp":{},"53/tcp":{},"8080/tcp":{},"8181/tcp":{}}}'
+  record_key "$coredns_tar" "$HERE/coredns/main.go" "$HERE/oci-image.sh"
   pm_log "kubernetes: built $COREDNS_IMAGE"
 fi

@@ -163,6 +163,14 @@ serializeImagePulls: false
 # The pause and CoreDNS images cannot be pulled again if garbage-collected.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
+# The node shares the machine's disk with the caches (tens of GB of Go builds): the default
+# percentage thresholds (imagefs.available<15%) tainted it with disk-pressure on a large, busy disk
+# that still had 35 GB free. Evict only when space is really short.
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 2Gi
+  nodefs.inodesFree: 5%
+  imagefs.available: 2Gi
 YAML
   put "$K/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
