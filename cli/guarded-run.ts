@@ -14,6 +14,8 @@ export const MAX_BACKEND_LOCK_AGE_MS = 6 * 3_600_000;
 export interface GuardedRun {
     /** Aborted on the first SIGINT/SIGTERM: pass it to the Automation API, which sends `pulumi` SIGINT. */
     signal: AbortSignal;
+    /** True once a signal asked to cancel, whether or not pulumi was sent one. */
+    cancelled: () => boolean;
 }
 
 export class CancelledError extends Error {
@@ -34,24 +36,31 @@ export async function guardedRun<T>(
 ): Promise<T> {
     const lock = await acquireRunLock(path.join(stateDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
     const controller = new AbortController();
+    let cancelled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-        if (controller.signal.aborted) {
+        if (cancelled) {
             log(`${signal} again: still waiting for pulumi to stop cleanly`);
             return;
         }
+        cancelled = true;
         log(`${signal}: cancelling ${command} of ${stackName}; pulumi finishes the steps in flight and unlocks the stack`);
-        controller.abort();
+        // Ctrl-C at a terminal reaches the whole foreground group, pulumi included: a second SIGINT
+        // from us would make it stop hard, without unlocking. Otherwise (SIGTERM from CI, a kill
+        // aimed at this process) pulumi has not seen it, and the abort sends it SIGINT.
+        if (!(signal === "SIGINT" && process.stdin.isTTY)) {
+            controller.abort();
+        }
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
-        const result = await body({ signal: controller.signal });
-        if (controller.signal.aborted) {
+        const result = await body({ signal: controller.signal, cancelled: () => cancelled });
+        if (cancelled) {
             throw new CancelledError(`${command} of ${stackName}`);
         }
         return result;
     } catch (err) {
-        throw controller.signal.aborted ? new CancelledError(`${command} of ${stackName}`) : err;
+        throw cancelled ? new CancelledError(`${command} of ${stackName}`) : err;
     } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

@@ -25,11 +25,13 @@ async function up(args: ParsedArgs): Promise<void> {
     const ref = resolveBranch(args);
     const stackName = stackNameFor(ref.branch);
     const deadline = Date.now() + args.lockTimeoutMinutes * 60_000;
-    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async ({ signal }) => {
+    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async ({ signal, cancelled }) => {
         const mirror = await prepareMirror(ref, args.ttlHours, local, log);
         await recoverStack(mirror.stack, process.env, log, signal);
         // A signal during the image step: do not start an update only to cancel it.
-        signal.throwIfAborted();
+        if (cancelled()) {
+            throw new Error("cancelled before the update started");
+        }
         const started = Date.now();
         const result = await whileLocked(() => mirror.stack.up({ onOutput: (out) => process.stderr.write(out), signal }), deadline, log);
         log(`pulumi up ${result.summary.result} in ${seconds(started)}`);

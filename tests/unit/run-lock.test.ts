@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CancelledError, guardedRun } from "../../cli/guarded-run";
 import { acquireRunLock, backendLocks, breakDeadBackendLocks, fileBackendDir, holderIsDead, LockTimeoutError, processStartOf } from "../../cli/run-lock";
 
 /** A pid that is certainly not running: a child that has already exited and been reaped. */
@@ -114,5 +115,55 @@ describe("cli: the file backend's update locks", () => {
 
     it("finds no locks on a backend that never locked anything", () => {
         assert.deepStrictEqual(backendLocks(backend, "prod-mirror", "pm-x"), []);
+    });
+});
+
+describe("cli: guarded run (lock + signals)", () => {
+    let dir: string;
+    const quiet = (): void => undefined;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-guard-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Runs a body that raises `signal` at itself (listeners only, no real signal) and reports what it saw. */
+    async function interrupted(signal: NodeJS.Signals, tty: boolean): Promise<{ aborted: boolean; error: unknown; lockLeft: boolean }> {
+        const wasTty = process.stdin.isTTY;
+        process.stdin.isTTY = tty;
+        let aborted = false;
+        let error: unknown;
+        try {
+            await guardedRun(dir, "pm-x", "up", 0, quiet, async (run) => {
+                process.emit(signal, signal);
+                aborted = run.signal.aborted;
+                assert.strictEqual(run.cancelled(), true);
+                return "done";
+            });
+        } catch (err) {
+            error = err;
+        } finally {
+            process.stdin.isTTY = wasTty;
+        }
+        return { aborted, error, lockLeft: fs.existsSync(path.join(dir, "locks", "pm-x.lock")) };
+    }
+
+    it("turns SIGTERM into an abort (pulumi gets SIGINT), reports the cancel and releases the lock", async () => {
+        const seen = await interrupted("SIGTERM", false);
+        assert.strictEqual(seen.aborted, true);
+        assert.ok(seen.error instanceof CancelledError);
+        assert.match((seen.error as Error).message, /^up of pm-x was cancelled by a signal; the stack is unlocked/);
+        assert.strictEqual(seen.lockLeft, false);
+    });
+
+    it("does not signal pulumi again after a terminal Ctrl-C, which reached it already", async () => {
+        const seen = await interrupted("SIGINT", true);
+        assert.strictEqual(seen.aborted, false);
+        assert.ok(seen.error instanceof CancelledError);
+    });
+
+    it("leaves no signal handler behind", async () => {
+        const before = [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
+        assert.strictEqual(await guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.resolve(7)), 7);
+        assert.deepStrictEqual([process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")], before);
     });
 });
