@@ -87,7 +87,7 @@ pm_wait_for() {
 # pm_apt_install PKG... : installs the Debian packages that are missing, running `apt-get update` once.
 pm_apt_install() {
   local missing=() p
-  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   pm_log "installing Debian packages: ${missing[*]}"
   if [ ! -f "$PM_STATE/.apt-updated" ] || [ -n "$(find "$PM_STATE/.apt-updated" -mmin +720 2>/dev/null)" ]; then

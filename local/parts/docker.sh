@@ -82,7 +82,7 @@ cmd_status() {
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "-address $CTR_SOCK" && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -- "-address $CTR_SOCK" >/dev/null && echo "${p#/proc/}"
   done
   return 0
 }

@@ -47,7 +47,9 @@ setup_host_network() {
   if ! ip link show "$POD_BRIDGE" >/dev/null 2>&1; then
     ip link add "$POD_BRIDGE" type bridge
   fi
-  ip addr show dev "$POD_BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/${POD_CIDR#*/}" dev "$POD_BRIDGE"
+  # `replace` is idempotent. (A `ip addr show | grep -q` test failed now and then under pipefail:
+  # grep exits at the first match, ip gets SIGPIPE, and the pipeline counts as false.)
+  ip addr replace "$NODE_IP/${POD_CIDR#*/}" dev "$POD_BRIDGE"
   ip link set "$POD_BRIDGE" up
   # The API server can bind one address or all of them, and it needs two (127.0.0.1 for the host,
   # $NODE_IP for pods); this chain keeps it off every other address of the machine.
@@ -331,7 +333,8 @@ cmd_status() {
 our_shims() {
   local pid
   for pid in $(pgrep -f containerd-shim-runc-v2 || true); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-address $CTR_SOCK " && echo "$pid"
+    # grep without -q reads all of its input: with -q, tr could die of SIGPIPE and fail the pipeline.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -- "-address $CTR_SOCK " >/dev/null && echo "$pid"
   done
 }
 
