@@ -3,10 +3,9 @@
 // Kubernetes' restricted profile does), and a private instance a test starts and stops by its pid.
 import * as assert from "assert";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import * as net from "net";
 import * as path from "path";
 
-import { ensureLocalEnv, freePort, repoRoot } from "./local-env";
+import { ensureLocalEnv, freePort, listening, repoRoot } from "./local-env";
 import { motoPython, pinned, registryAddr } from "./local-state";
 
 const smokeScript = path.join(__dirname, "fixtures", "aws_smoke.py");
@@ -50,14 +49,7 @@ function answersHttp(url: string): Promise<boolean> {
 }
 
 function portFree(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = net.connect(port, "127.0.0.1");
-        socket.on("connect", () => {
-            socket.destroy();
-            resolve(false);
-        });
-        socket.on("error", () => resolve(true));
-    });
+    return listening(port).then((busy) => !busy);
 }
 
 describe("local environment: AWS emulator", function () {

@@ -28,3 +28,15 @@ export function freePort(): Promise<number> {
         server.on("error", reject);
     });
 }
+
+/** True when something accepts connections on 127.0.0.1:port. */
+export function listening(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect(port, "127.0.0.1");
+        socket.on("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+    });
+}

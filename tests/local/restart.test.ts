@@ -4,9 +4,8 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
-import { ensureLocalEnv, repoRoot } from "./local-env";
+import { ensureLocalEnv, listening, repoRoot } from "./local-env";
 
 /** The daemons up recorded: name -> [pid, start time in clock ticks]. */
 function recorded(runDir: string): Map<string, [number, string]> {
@@ -27,17 +26,6 @@ function running(pid: number, start: string): boolean {
     } catch {
         return false;
     }
-}
-
-function listening(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = net.connect(port, "127.0.0.1");
-        socket.on("connect", () => {
-            socket.destroy();
-            resolve(true);
-        });
-        socket.on("error", () => resolve(false));
-    });
 }
 
 function envScript(command: string, env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
