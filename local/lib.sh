@@ -74,6 +74,17 @@ pm_stop() {
   rm -f "$PM_RUN/$name.pid"
 }
 
+# pm_status_line PART VERSION [WHY] : the one line `local/env.sh status` prints per part. With a
+# reason the part is DOWN and the call fails, so a part's status can end with it.
+pm_status_line() {
+  if [ -z "${3:-}" ]; then
+    printf '%s  %s  ok\n' "$1" "$2"
+    return 0
+  fi
+  printf '%s  %s  DOWN (%s)\n' "$1" "$2" "$3"
+  return 1
+}
+
 # pm_wait_for DESCRIPTION TIMEOUT_SECONDS CMD... : polls CMD until it succeeds.
 pm_wait_for() {
   local desc=$1 timeout=$2; shift 2

@@ -66,15 +66,13 @@ cmd_start() {
 }
 
 cmd_status() {
-  local v
-  if v=$(docker_cli version --format '{{.Server.Version}}' 2>/dev/null) && [ -n "$v" ]; then
-    printf '%s  %s  %s\n' docker "$v" ok
-  else
-    local why="dockerd not running"
+  local v why=""
+  if ! v=$(docker_cli version --format '{{.Server.Version}}' 2>/dev/null) || [ -z "$v" ]; then
+    why="dockerd not running"
     pm_alive dockerd && why="dockerd running but not answering on $PM_DOCKER_HOST"
-    printf '%s  %s  %s\n' docker "$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null | sed 's/-[^-]*$//' || echo -)" "DOWN ($why)"
-    return 1
+    v=$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null | sed 's/-[^-]*$//' || echo -)
   fi
+  pm_status_line docker "$v" "$why"
 }
 
 # Shims outlive a killed containerd (they run in their own process group): find the ones that belong

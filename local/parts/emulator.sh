@@ -31,12 +31,7 @@ cmd_status() {
   elif ! image_in_registry 2>/dev/null; then
     why="image $PM_REGISTRY_ADDR/prod-mirror/moto:$MOTO_VERSION not in the registry"
   fi
-  if [ -z "$why" ]; then
-    printf '%s  %s  %s\n' emulator "moto $MOTO_VERSION" ok
-  else
-    printf '%s  %s  %s\n' emulator "moto $MOTO_VERSION" "DOWN ($why)"
-    return 1
-  fi
+  pm_status_line emulator "moto $MOTO_VERSION" "$why"
 }
 
 case "${1:-}" in

@@ -148,12 +148,7 @@ cmd_status() {
     read -r name tag key <<<"$line"
     registry_has "$name" "$tag" "$key" 2>/dev/null || missing+=("prod-mirror/$name:$tag")
   done
-  if [ ${#missing[@]} -eq 0 ]; then
-    printf '%s  %s  %s\n' images "$DEBIAN_SUITE/moto-$MOTO_VERSION" ok
-  else
-    printf '%s  %s  %s\n' images "$DEBIAN_SUITE/moto-$MOTO_VERSION" "DOWN (not in the registry: ${missing[*]})"
-    return 1
-  fi
+  pm_status_line images "$DEBIAN_SUITE/moto-$MOTO_VERSION" "${missing[*]:+not in the registry: ${missing[*]}}"
 }
 
 case "${1:-}" in

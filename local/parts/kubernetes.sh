@@ -321,12 +321,7 @@ cmd_status() {
   elif ! node_ready; then why="node $NODE_NAME is not Ready"
   elif ! cluster_dns_answers 2>/dev/null; then why="cluster DNS does not answer on $DNS_IP"
   fi
-  if [ -z "$why" ]; then
-    printf 'kubernetes  v%s  ok\n' "$KUBERNETES_VERSION"
-  else
-    printf 'kubernetes  v%s  DOWN (%s)\n' "$KUBERNETES_VERSION" "$why"
-    return 1
-  fi
+  pm_status_line kubernetes "v$KUBERNETES_VERSION" "$why"
 }
 
 # Shims of OUR containerd: they name its socket on their command line.

@@ -154,12 +154,8 @@ cmd_status() {
   elif [ ! -s "$PASSPHRASE" ] || [ ! -d "$BACKEND_DIR" ]; then
     why="no passphrase or backend directory"
   fi
-  if [ -z "$why" ]; then
-    printf '%s  %s  %s\n' pulumi "$v (kubernetes $K8S_V, language-nodejs v$NODEJS_V)" ok
-  else
-    printf '%s  %s  %s\n' pulumi "v$CLI_V" "DOWN ($why)"
-    return 1
-  fi
+  if [ -z "$why" ]; then v="$v (kubernetes $K8S_V, language-nodejs v$NODEJS_V)"; else v="v$CLI_V"; fi
+  pm_status_line pulumi "$v" "$why"
 }
 
 case "${1:-}" in

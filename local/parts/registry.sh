@@ -104,12 +104,12 @@ cmd_status() {
   local v why
   v=$(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null | cut -d+ -f1) || v=-
   if why=$(registry_api probe 2>&1); then
-    printf '%s  %s  %s\n' registry "$v" ok
+    why=""
   else
     pm_alive registry || why="not running"
-    printf '%s  %s  %s\n' registry "$v" "DOWN (${why:-no answer on $PM_REGISTRY_ADDR})"
-    return 1
+    why=${why:-no answer on $PM_REGISTRY_ADDR}
   fi
+  pm_status_line registry "$v" "$why"
 }
 
 cmd_stop() {
