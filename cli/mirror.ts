@@ -172,14 +172,30 @@ export async function destroyMirror(branch: string, local: LocalEnvironment, log
     if (stack === undefined) {
         return { existed: false, survivors: [] };
     }
+    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, (out) => process.stderr.write(out), signal);
+    return { existed: true, survivors };
+}
+
+/**
+ * Destroys a mirror's stack and removes it (with its outputs files) only when nothing labelled
+ * with it survives; returns the survivors. Shared by `down` and `reap`. `stackName` is the short
+ * name the labels carry; `stack.name` may be qualified by organisation and project.
+ */
+export async function destroyAndRemoveStack(
+    stack: Stack,
+    stackName: string,
+    env: NodeJS.ProcessEnv,
+    onOutput: (out: string) => void,
+    signal?: AbortSignal,
+): Promise<string[]> {
     const namespace = (await stack.outputs()).namespace?.value as string | undefined;
-    await stack.destroy({ onOutput: (out) => process.stderr.write(out), signal });
-    const survivors = survivorsOf(stackName, namespace, process.env);
+    await stack.destroy({ onOutput, signal });
+    const survivors = survivorsOf(stackName, namespace, env);
     if (survivors.length > 0) {
         // Keep the stack: it is the record of what this mirror was, for a second `down` or the reaper.
-        return { existed: true, survivors };
+        return survivors;
     }
-    await stack.workspace.removeStack(stackName);
+    await stack.workspace.removeStack(stack.name);
     fs.rmSync(defaultOutDir(stackName), { recursive: true, force: true });
-    return { existed: true, survivors: [] };
+    return [];
 }

@@ -12,6 +12,7 @@ import { PROJECT } from "../components/config";
 import { KEYS, MANAGED_BY } from "../components/manifests";
 import { awsTagValue, labelValue } from "../components/naming";
 import { repoRoot } from "./local-environment";
+import { destroyAndRemoveStack } from "./mirror";
 import { stopForwards } from "./port-forward";
 import { acquireRunLock, LockTimeoutError } from "./run-lock";
 import { TAGS } from "./stack";
@@ -326,8 +327,12 @@ async function destroyStack(workspace: LocalWorkspace, fullName: string, options
             options.log(`closed ${closed} port-forward(s) of ${name}`);
         }
         const stack = await Stack.select(fullName, workspace);
-        await stack.destroy({ onOutput: (out) => out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)) });
-        await workspace.removeStack(fullName);
+        const survivors = await destroyAndRemoveStack(stack, name, options.env, (out) =>
+            out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)),
+        );
+        if (survivors.length > 0) {
+            throw new Error(`destroyed, but these survive (stack kept): ${survivors.join(", ")}`);
+        }
         return { action: "destroyed" };
     } finally {
         lock.release();
