@@ -24,12 +24,16 @@ export class LockTimeoutError extends Error {
     }
 }
 
-/** The start time of a live process, or undefined when there is none with this pid. */
+/**
+ * The start time of a live process, or undefined when there is none with this pid. A zombie
+ * counts as gone (as in local/lib.sh): it has exited, only its parent has not reaped it yet.
+ */
 export function processStartOf(pid: number): string | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         // The command name (field 2) may hold spaces and parentheses: count from the last ")".
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return fields[0] === "Z" ? undefined : fields[19];
     } catch {
         return undefined;
     }

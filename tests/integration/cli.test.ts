@@ -31,9 +31,8 @@ function start(env: NodeJS.ProcessEnv, ...args: string[]): Run {
     return { child, done, stderr: () => stderr };
 }
 
-async function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const result = await start(env, ...args).done;
-    return result;
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return start(env, ...args).done;
 }
 
 function expectOk(what: string, r: { code: number | null; stderr: string }): void {

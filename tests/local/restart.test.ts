@@ -5,6 +5,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { processStartOf } from "../../cli/run-lock";
 import { ensureLocalEnv, listening, repoRoot } from "./local-env";
 
 /** The daemons up recorded: name -> [pid, start time in clock ticks]. */
@@ -19,13 +20,7 @@ function recorded(runDir: string): Map<string, [number, string]> {
 
 /** True while that very process (pid and start time) runs and is not a zombie. */
 function running(pid: number, start: string): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return fields[0] !== "Z" && fields[19] === start;
-    } catch {
-        return false;
-    }
+    return processStartOf(pid) === start;
 }
 
 function envScript(command: string, env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
