@@ -72,12 +72,13 @@ export async function guardedRun<T>(
  * Makes a stack a killed run left behind usable again: breaks the file backend's update lock when
  * its holder is provably dead, and clears pending operations with a refresh. Returns what it did.
  */
-export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, signal?: AbortSignal): Promise<string[]> {
+export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, signal?: AbortSignal, stackName = stack.name): Promise<string[]> {
     const done: string[] = [];
     const backendDir = fileBackendDir(env.PULUMI_BACKEND_URL);
     if (backendDir !== undefined) {
-        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stack.name, MAX_BACKEND_LOCK_AGE_MS)) {
-            const line = `broke the update lock of ${stack.name} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
+        // The backend's lock directory is named by the short stack name, not `org/project/stack`.
+        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS)) {
+            const line = `broke the update lock of ${stackName} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
             log(line);
             done.push(line);
         }
@@ -85,7 +86,7 @@ export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Lo
     const state = (await stack.exportStack()).deployment as { pending_operations?: unknown[] } | undefined;
     const pending = state?.pending_operations?.length ?? 0;
     if (pending > 0) {
-        log(`${stack.name} has ${pending} pending operation(s) from an interrupted run: refreshing to clear them`);
+        log(`${stackName} has ${pending} pending operation(s) from an interrupted run: refreshing to clear them`);
         await stack.refresh({ clearPendingCreates: true, signal, onOutput: (out) => process.stderr.write(out) });
         done.push(`cleared ${pending} pending operation(s) with a refresh`);
     }

@@ -9,6 +9,7 @@ import { parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSetting
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
+import { recoverStack } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
@@ -172,7 +173,7 @@ export async function destroyMirror(branch: string, local: LocalEnvironment, log
     if (stack === undefined) {
         return { existed: false, survivors: [] };
     }
-    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, (out) => process.stderr.write(out), signal);
+    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, log, (out) => process.stderr.write(out), signal);
     return { existed: true, survivors };
 }
 
@@ -185,9 +186,12 @@ export async function destroyAndRemoveStack(
     stack: Stack,
     stackName: string,
     env: NodeJS.ProcessEnv,
+    log: Log,
     onOutput: (out: string) => void,
     signal?: AbortSignal,
 ): Promise<string[]> {
+    // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
+    await recoverStack(stack, env, log, signal, stackName);
     const namespace = (await stack.outputs()).namespace?.value as string | undefined;
     await stack.destroy({ onOutput, signal });
     const survivors = survivorsOf(stackName, namespace, env);

@@ -327,7 +327,7 @@ async function destroyStack(workspace: LocalWorkspace, fullName: string, options
             options.log(`closed ${closed} port-forward(s) of ${name}`);
         }
         const stack = await Stack.select(fullName, workspace);
-        const survivors = await destroyAndRemoveStack(stack, name, options.env, (out) =>
+        const survivors = await destroyAndRemoveStack(stack, name, options.env, options.log, (out) =>
             out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)),
         );
         if (survivors.length > 0) {

@@ -133,12 +133,19 @@ describe("prod-mirror CLI on the local environment", function () {
         assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), []);
     });
 
-    it("destroys the mirror with down, leaving no stack and no namespace", async function () {
-        this.timeout(15 * 60_000);
+    it("destroys the mirror with down, even after a killed up, leaving no stack and no namespace", async function () {
+        this.timeout(20 * 60_000);
         const namespace = JSON.parse((await cli(env, "outputs", "--branch", branch)).stdout).namespace as string;
+        // A run killed mid-update leaves the backend locked: down must recover it as up does.
+        const run = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "5h", "--no-forward");
+        await eventually("pulumi to lock the stack", 300_000, () => (backendLocks(backendDir, "prod-mirror", stack).length > 0 ? true : undefined));
+        process.kill(-run.child.pid!, "SIGKILL");
+        await run.done;
+        assert.strictEqual(backendLocks(backendDir, "prod-mirror", stack).length, 1, "the killed run left no lock to recover from");
         const r = await cli(env, "down", "--branch", branch);
         expectOk("down", r);
         created = false;
+        assert.match(r.stderr, /broke the update lock of .* which is gone/);
         assert.match(r.stderr, /nothing labelled with it is left/);
         assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "");
         const ls = await cli(env, "ls", "--json");
