@@ -3,6 +3,7 @@
 // strings in and gets typed settings back. Every error names the key, the stack file, the bad
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
+import { envCollision, type DescriptionPath } from "./env-contract";
 import { resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -44,6 +45,16 @@ class Where {
 
     item(index: number): Where {
         return new Where(`${this.path}[${index}]`, this.file);
+    }
+
+    /** The path of a description's part, from this one. */
+    at(parts: DescriptionPath): Where {
+        return parts.reduce<Where>((w, part) => (typeof part === "number" ? w.item(part) : w.field(part)), this);
+    }
+
+    /** `<path> in <file> is invalid: <problem>`, for a problem that names its values and fix itself. */
+    invalid(problem: string): never {
+        throw new ConfigError(`${this.path === "" ? "the document" : this.path} in ${this.file} is invalid: ${problem}`);
     }
 
     /** `<path> in <file> is invalid: <problem>, got <value>. Example: <path>: <example>` */
@@ -445,16 +456,6 @@ const TABLE_EXAMPLE = '{"name": "deals", "hashKey": "id"}';
 /** Names the mirror itself uses in the namespace, so no service may take them. */
 export const RESERVED_SERVICE_NAMES: readonly string[] = ["aws-emulator"];
 
-/** Environment variables the mirror wires into every service; a service's env may not set them. */
-export const WIRED_ENV: readonly string[] = [
-    "PORT",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-];
-
 function parseBuild(where: Where, value: unknown): BuildSpec {
     const example = '{"context": "app", "dockerfile": "app/api/Dockerfile"}';
     const obj = object(where, value, example);
@@ -493,11 +494,6 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const usesObj = obj.uses === undefined ? {} : object(usesWhere, obj.uses, usesExample);
     onlyFields(usesWhere, usesObj, ["queues", "buckets", "tables", "services"], usesExample);
     const env = stringMap(where.field("env"), obj.env, '{"LOG_LEVEL": "debug"}', ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-    for (const key of Object.keys(env)) {
-        if (WIRED_ENV.includes(key)) {
-            where.field("env").field(key).fail("a variable the mirror does not wire itself (it sets this one)", env[key], '"debug"');
-        }
-    }
     const readinessPath = obj.readinessPath === undefined ? "/healthz" : str(where.field("readinessPath"), obj.readinessPath, '"/healthz"', /^\/\S*$/, "a path starting with /");
     const service: ServiceSpec = {
         name,
@@ -624,6 +620,10 @@ export function parseApp(where: Where, value: unknown): AppSpec {
             });
         }
     });
+    const collision = envCollision({ services, cloud });
+    if (collision !== undefined) {
+        where.at(collision.at).invalid(collision.problem);
+    }
     return { services, cloud };
 }
 

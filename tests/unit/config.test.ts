@@ -137,7 +137,11 @@ describe("config", () => {
     it("rejects duplicate names, reserved names and env the mirror wires itself", () => {
         assert.throws(() => parse(withApp({ ...APP, services: [APP.services[0], { ...APP.services[0] }] })), /services\[1\]\.name .* a service name used only once, got "api"/);
         assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name the mirror does not use itself \(aws-emulator\)/);
-        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), /env\.AWS_ENDPOINT_URL .* a variable the mirror does not wire itself/);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), {
+            message:
+                "prod-mirror:app.services[0].env.AWS_ENDPOINT_URL in Pulumi.dev.yaml is invalid: AWS_ENDPOINT_URL is set twice: by services[0].env as a value of its own, " +
+                "and by the mirror as the AWS endpoint of the mirror's queues, buckets and tables. Remove AWS_ENDPOINT_URL from services[0].env: the mirror sets it.",
+        });
     });
 
     it("rejects overrides for a service the description does not declare", () => {
