@@ -32,19 +32,24 @@ export function missingKeyError(stack: string, key: string, what: string, exampl
     return new ConfigError(`${full} is missing from ${stackFile(stack)}: ${what}. Set it with: ${command}`);
 }
 
-/** Where a value came from: a config key path and the file holding it. */
+/**
+ * Where a value came from: a config key path and the file holding it. `quiet` values come from a
+ * file (prod-mirror:appFile) and are described, never quoted: a path pointing at the wrong file
+ * (a credentials file, say) must not print its contents into a CI log.
+ */
 class Where {
     constructor(
         readonly path: string,
         readonly file: string,
+        readonly quiet = false,
     ) {}
 
     field(name: string): Where {
-        return new Where(this.path === "" ? name : `${this.path}.${name}`, this.file);
+        return new Where(this.path === "" ? name : `${this.path}.${name}`, this.file, this.quiet);
     }
 
     item(index: number): Where {
-        return new Where(`${this.path}[${index}]`, this.file);
+        return new Where(`${this.path}[${index}]`, this.file, this.quiet);
     }
 
     /** The path of a description's part, from this one. */
@@ -60,8 +65,25 @@ class Where {
     /** `<path> in <file> is invalid: <problem>, got <value>. Example: <path>: <example>` */
     fail(problem: string, got: unknown, example: string): never {
         const path = this.path === "" ? "the document" : this.path;
-        throw new ConfigError(`${path} in ${this.file} is invalid: ${problem}, got ${show(got)}. Example: ${path}: ${example}`);
+        throw new ConfigError(`${path} in ${this.file} is invalid: ${problem}, got ${this.quiet ? describe(got) : show(got)}. Example: ${path}: ${example}`);
     }
+}
+
+/** What a value is, without any of its content. */
+function describe(value: unknown): string {
+    if (value === undefined || value === null) {
+        return "nothing";
+    }
+    if (typeof value === "string") {
+        return `a string of ${value.length} characters`;
+    }
+    if (Array.isArray(value)) {
+        return `a list of ${value.length} items`;
+    }
+    if (typeof value === "object") {
+        return `an object with ${Object.keys(value).length} fields`;
+    }
+    return `a ${typeof value}`;
 }
 
 function show(value: unknown): string {
@@ -298,7 +320,11 @@ export type RawSettings = Partial<Record<(typeof SETTINGS_KEYS)[number], string>
 /** What parseSettings needs besides the raw values. */
 export interface ParseContext {
     stack: string;
-    /** Reads a project-relative file (prod-mirror:appFile); index.ts passes fs. */
+    /**
+     * Reads a project-relative file (prod-mirror:appFile) whose path passed appFileProblem; index.ts
+     * and the CLI pass readProjectFile with APP_FILE_MAX_BYTES, which refuses symbolic links out of
+     * the project and larger files before reading them.
+     */
     readFile: (relativePath: string) => string;
 }
 
@@ -319,6 +345,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Rejects fields the schema does not know, so a typo cannot silently fall back to a default. */
 function onlyFields(where: Where, value: Record<string, unknown>, known: readonly string[], example: string): void {
+    const unknown = Object.keys(value).filter((field) => !known.includes(field));
+    if (where.quiet && where.path === "" && unknown.length > 0) {
+        // The top of a file that may not be a description at all: its keys are not named either.
+        where.fail(`expected only the fields ${known.join(", ")}, but ${unknown.length} other top-level field(s) are there (not named here, in case the file is not a description)`, value, example);
+    }
     for (const field of Object.keys(value)) {
         if (!known.includes(field)) {
             where.field(field).fail(`unknown field; known fields are ${known.join(", ")}`, value[field], example);
@@ -630,14 +661,81 @@ export function parseApp(where: Where, value: unknown): AppSpec {
 // ---------------------------------------------------------------------------------------------
 // The whole settings
 
+/**
+ * Largest app file read (256 KiB). A real description is a few KiB; the cap keeps a wrong path (a
+ * log, an image, a dump) from being read into memory and parsed.
+ */
+export const APP_FILE_MAX_BYTES = 256 * 1024;
+
+/**
+ * Most values an app file may hold with every YAML alias expanded. A description has a few hundred;
+ * aliases make a small file stand for an exponential one ("billion laughs"), which every walk over
+ * it (validation, serialisation into the stack) would then expand.
+ */
+export const YAML_MAX_VALUES = 10_000;
+
+/** Why `relative` cannot name the app file by its text alone, or undefined (symbolic links: readProjectFile). */
+export function appFileProblem(relative: string): string | undefined {
+    if (relative.startsWith("/") || /^[A-Za-z]:[\\/]/.test(relative) || relative.startsWith("\\")) {
+        return "it is absolute";
+    }
+    if (relative.split(/[\\/]/).includes("..")) {
+        return "it climbs out with ..";
+    }
+    return undefined;
+}
+
+/** Counts `value`'s values as a walk would meet them (aliases expanded), stopping past `max`. */
+function countValues(value: unknown, max: number): number {
+    let count = 0;
+    const stack: unknown[] = [value];
+    while (stack.length > 0) {
+        const next = stack.pop();
+        if (++count + stack.length > max) {
+            return max + 1;
+        }
+        if (typeof next === "object" && next !== null) {
+            for (const child of Array.isArray(next) ? next : Object.values(next)) {
+                stack.push(child);
+            }
+        }
+    }
+    return count;
+}
+
+/** A YAML error's reason, when it quotes nothing of the text, and its position. */
+function yamlErrorText(err: unknown): string {
+    if (err instanceof yaml.YAMLException) {
+        const reason = /^[a-z][a-z ,;-]*$/i.test(err.reason) ? err.reason : "not valid YAML";
+        return err.mark === undefined ? reason : `${reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}`;
+    }
+    return "not valid YAML";
+}
+
 /** JSON (from `pulumi.Config.get` of an object value) or YAML/JSON text (an app file). */
 function parseStructured(where: Where, text: string, example: string, format: "json" | "yaml"): unknown {
-    try {
-        return format === "json" ? JSON.parse(text) : yaml.load(text);
-    } catch (err) {
-        const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-        return where.fail(`expected ${format === "json" ? "an object" : "YAML or JSON"} (${reason})`, text, example);
+    if (format === "json") {
+        try {
+            return JSON.parse(text);
+        } catch (err) {
+            const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+            return where.fail(`expected an object (${reason})`, text, example);
+        }
     }
+    let value: unknown;
+    try {
+        value = yaml.load(text);
+    } catch (err) {
+        // js-yaml's message carries a snippet of the file: only the reason and the position are used.
+        return where.fail(`expected YAML or JSON (${yamlErrorText(err)})`, text, example);
+    }
+    if (countValues(value, YAML_MAX_VALUES) > YAML_MAX_VALUES) {
+        where.invalid(
+            `it holds more than ${YAML_MAX_VALUES} values once its YAML aliases are expanded (an alias bomb, or far more than a description needs). ` +
+                "Write the repeated parts out, or use aliases (*name) only for small parts",
+        );
+    }
+    return value;
 }
 
 /** Parses and validates every non-secret key; throws ConfigError naming the key and the fix. */
@@ -700,6 +798,10 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         app = parseApp(at("app"), parseStructured(at("app"), appText, '{"services": [...]}', "json"));
     } else {
         const path = appFile as string;
+        const problem = appFileProblem(path);
+        if (problem !== undefined) {
+            at("appFile").fail(`expected a path relative to the project directory that stays inside it (${problem})`, path, "app/production.yaml");
+        }
         let text: string;
         try {
             text = ctx.readFile(path);
@@ -707,7 +809,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
             const reason = err instanceof Error ? err.message : String(err);
             return at("appFile").fail(`expected a readable project-relative file (${reason})`, path, "production.yaml");
         }
-        const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`);
+        const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`, true);
         app = parseApp(where, parseStructured(where, text, "services: [...]", "yaml"));
     }
 

@@ -161,7 +161,7 @@ describe("config", () => {
         const files: Record<string, string> = { "prod.yaml": "services:\n  - name: API\n    port: 1\n    image: x\n" };
         rejects(
             { registryUsername: "ci-bot", appFile: "prod.yaml" },
-            'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got "API". Example: services[0].name: "api"',
+            'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got a string of 3 characters. Example: services[0].name: "api"',
             (p) => files[p] ?? noFiles(p),
         );
         rejects(
