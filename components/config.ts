@@ -4,6 +4,7 @@
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
 import { envCollision, type DescriptionPath } from "./env-contract";
+import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -251,9 +252,9 @@ export interface MirrorSettings {
     branch?: string;
     commit?: string;
     owner?: string;
-    /** prod-mirror:ttlHours. Default: 72. */
+    /** prod-mirror:ttlHours, within expiry.ts's range. Default: DEFAULT_TTL_HOURS (72). */
     ttlHours: number;
-    /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it). */
+    /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it); not past, at most TTL_MAX_HOURS away. */
     expiresAt?: string;
     /** prod-mirror:namePrefix. Default: `pm`. */
     namePrefix: string;
@@ -326,6 +327,8 @@ export interface ParseContext {
      * the project and larger files before reading them.
      */
     readFile: (relativePath: string) => string;
+    /** The time prod-mirror:expiresAt is checked against. Default: the current time. */
+    now?: Date;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,9 +773,15 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
 
     let expiresAt = value("expiresAt");
     if (expiresAt !== undefined) {
+        const now = ctx.now ?? new Date();
+        const example = new Date(Math.floor(now.getTime() / 1000) * 1000 + DEFAULT_TTL_HOURS * 3_600_000).toISOString().replace(".000Z", "Z");
         const date = new Date(expiresAt);
         if (!/^\d{4}-\d{2}-\d{2}T/.test(expiresAt) || Number.isNaN(date.getTime())) {
-            at("expiresAt").fail("expected an ISO 8601 timestamp", expiresAt, "2026-12-01T18:00:00Z");
+            at("expiresAt").fail("expected an ISO 8601 timestamp", expiresAt, example);
+        }
+        const problem = expiryProblem(date, now);
+        if (problem !== undefined) {
+            at("expiresAt").fail(`expected a time from now to ${TTL_MAX_HOURS} hours ahead; ${problem} (or remove the key to use ttlHours)`, expiresAt, example);
         }
         expiresAt = date.toISOString();
     }
@@ -815,7 +824,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
 
     const settings: MirrorSettings = {
         stack: ctx.stack,
-        ttlHours: value("ttlHours") === undefined ? 72 : int(at("ttlHours"), value("ttlHours"), 1, 720, '"72"', "number of hours"),
+        ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: str(at("namePrefix"), value("namePrefix") ?? "pm", "pm", PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
         clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,
@@ -846,6 +855,18 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         }
     }
     return settings;
+}
+
+/** prod-mirror:ttlHours: whole hours within the one lifetime range (expiry.ts). */
+function parseTtlHours(where: Where, text: string | undefined): number {
+    if (text === undefined) {
+        return DEFAULT_TTL_HOURS;
+    }
+    const hours = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+    if (!Number.isInteger(hours) || ttlProblem(hours) !== undefined) {
+        where.fail(`expected a whole number of hours; ${TTL_RANGE}`, text, `"${DEFAULT_TTL_HOURS}"`);
+    }
+    return hours;
 }
 
 function parseQuota(where: Where, text: string | undefined): QuotaSpec {

@@ -89,7 +89,7 @@ describe("config", () => {
     });
 
     it("shows the bad value and an example for a malformed scalar", () => {
-        rejects({ ...BASE, ttlHours: "3 days" }, 'prod-mirror:ttlHours in Pulumi.dev.yaml is invalid: expected a whole number of hours from 1 to 720, got "3 days". Example: prod-mirror:ttlHours: "72"');
+        rejects({ ...BASE, ttlHours: "3 days" }, 'prod-mirror:ttlHours in Pulumi.dev.yaml is invalid: expected a whole number of hours; a mirror lives 1 to 720 hours (30 days), got "3 days". Example: prod-mirror:ttlHours: "72"');
         rejects({ ...BASE, cloudMode: "localstack" }, 'prod-mirror:cloudMode in Pulumi.dev.yaml is invalid: expected one of emulated, aws, got "localstack". Example: prod-mirror:cloudMode: emulated');
         rejects({ ...BASE, commit: "HEAD" }, 'prod-mirror:commit in Pulumi.dev.yaml is invalid: expected a git commit SHA of 7 to 40 hex digits, got "HEAD". Example: prod-mirror:commit: 3f2a9c1');
         rejects({ ...BASE, registryServer: "https://r:5000" }, 'prod-mirror:registryServer in Pulumi.dev.yaml is invalid: expected a registry host[:port] without a scheme, got "https://r:5000". Example: prod-mirror:registryServer: 127.0.0.1:5000');
