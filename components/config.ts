@@ -4,6 +4,7 @@
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
 import { envCollision, type DescriptionPath } from "./env-contract";
+import { RUN_AS } from "./manifests";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { resourceNameProblem } from "./naming";
 
@@ -490,6 +491,35 @@ const TABLE_EXAMPLE = '{"name": "deals", "hashKey": "id"}';
 /** Names the mirror itself uses in the namespace, so no service may take them. */
 export const RESERVED_SERVICE_NAMES: readonly string[] = ["aws-emulator"];
 
+/**
+ * Lowest port a service may listen on. The mirror's pods run as uid RUN_AS, not root, with every
+ * capability dropped (the restricted Pod Security level), so they cannot bind ports below 1024.
+ */
+export const MIN_PORT = 1024;
+
+/** Why `port` cannot be a service's port in the mirror, or undefined. */
+export function portProblem(port: number): string | undefined {
+    if (Number.isInteger(port) && port >= MIN_PORT && port <= 65535) {
+        return undefined;
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        return `expected a whole number from ${MIN_PORT} to 65535`;
+    }
+    return (
+        `expected a port from ${MIN_PORT} to 65535: the mirror's pods run as non-root (uid ${RUN_AS}) with no capabilities and cannot bind ` +
+        `ports below ${MIN_PORT}; make the service listen on a higher port (it gets it as PORT)`
+    );
+}
+
+function parsePort(where: Where, value: unknown): number {
+    const n = typeof value === "string" && /^[0-9]+$/.test(value.trim()) ? Number(value) : value;
+    const problem = typeof n === "number" ? portProblem(n) : portProblem(NaN);
+    if (problem !== undefined) {
+        where.fail(problem, value, "8080");
+    }
+    return n as number;
+}
+
 function parseBuild(where: Where, value: unknown): BuildSpec {
     const example = '{"context": "app", "dockerfile": "app/api/Dockerfile"}';
     const obj = object(where, value, example);
@@ -531,7 +561,7 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const readinessPath = obj.readinessPath === undefined ? "/healthz" : str(where.field("readinessPath"), obj.readinessPath, '"/healthz"', /^\/\S*$/, "a path starting with /");
     const service: ServiceSpec = {
         name,
-        port: int(where.field("port"), obj.port, 1, 65535, "8080"),
+        port: parsePort(where.field("port"), obj.port),
         env,
         replicas: obj.replicas === undefined ? 1 : int(where.field("replicas"), obj.replicas, 0, 50, "2"),
         readinessPath,

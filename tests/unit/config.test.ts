@@ -111,7 +111,7 @@ describe("config", () => {
     it("names the nested path of a bad field in the description", () => {
         rejects(
             withApp({ ...APP, services: [{ ...APP.services[0], port: "http" }, APP.services[1]] }),
-            'prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a whole number from 1 to 65535, got "http". Example: prod-mirror:app.services[0].port: 8080',
+            'prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a whole number from 1024 to 65535, got "http". Example: prod-mirror:app.services[0].port: 8080',
         );
     });
 
@@ -128,6 +128,19 @@ describe("config", () => {
             withApp({ ...APP, services: [{ ...APP.services[0], uses: { buckets: ["receipts"] } }, APP.services[1]] }),
             'prod-mirror:app.services[0].uses.buckets[0] in Pulumi.dev.yaml is invalid: a declared bucket (none declared), got "receipts". Example: prod-mirror:app.services[0].uses.buckets[0]: (declare it first under cloud.buckets)',
         );
+    });
+
+    it("refuses ports below 1024 with the reason: the pods run as non-root and cannot bind them", () => {
+        for (const port of [80, 1023]) {
+            rejects(
+                withApp({ ...APP, services: [{ ...APP.services[0], port }, APP.services[1]] }),
+                `prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a port from 1024 to 65535: the mirror's pods run as non-root (uid 65532) ` +
+                    `with no capabilities and cannot bind ports below 1024; make the service listen on a higher port (it gets it as PORT), got ${port}. Example: prod-mirror:app.services[0].port: 8080`,
+            );
+        }
+        assert.strictEqual(parse(withApp({ ...APP, services: [{ ...APP.services[0], port: 1024 }, APP.services[1]] })).app.services[0].port, 1024);
+        assert.strictEqual(parse(withApp({ ...APP, services: [{ ...APP.services[0], port: "65535" }, APP.services[1]] })).app.services[0].port, 65535);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], port: 65536 }, APP.services[1]] })), /expected a whole number from 1024 to 65535, got 65536/);
     });
 
     it("requires exactly one of image and build per service", () => {
