@@ -15,6 +15,7 @@ import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
+import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
 
 export type Log = (line: string) => void;
@@ -92,7 +93,7 @@ export function writeOutputFiles(outDir: string, outputs: OutputMap): { json: st
 }
 
 export function defaultOutDir(stackName: string): string {
-    return path.join(repoRoot, ".prod-mirror-out", stackName);
+    return stackPath(path.join(repoRoot, ".prod-mirror-out"), stackName);
 }
 
 /** One port-forward per service of the mirror, on free 127.0.0.1 ports. */

@@ -16,6 +16,7 @@ import { destroyAndRemoveStack } from "./mirror";
 import { stopForwards } from "./port-forward";
 import { acquireRunLock, LockTimeoutError } from "./run-lock";
 import { TAGS } from "./stack";
+import { usableStacks } from "./stack-path";
 
 /** The stack tag and config key holding a mirror's expiry (ISO 8601). */
 export const EXPIRES_AT_KEY = `${PROJECT}:expiresAt`;
@@ -58,7 +59,7 @@ export interface PlannedItem {
     action: PlannedAction;
 }
 
-export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "skipped: gone" | "failed";
+export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "skipped: gone" | "skipped: bad name" | "failed";
 
 export interface ReapItem extends Omit<PlannedItem, "action"> {
     action: DoneAction;
@@ -189,12 +190,14 @@ async function readExpiry(workspace: LocalWorkspace, name: string): Promise<stri
     return (await stack.getAllConfig())[EXPIRES_AT_KEY]?.value;
 }
 
-async function listReapStacks(workspace: LocalWorkspace): Promise<ReapStack[]> {
+/** The backend's stacks; one whose name could leave a directory or garble the report is skipped, with the reason. */
+async function listReapStacks(workspace: LocalWorkspace): Promise<{ stacks: ReapStack[]; skipped: ReapItem[] }> {
+    const { usable, skipped } = usableStacks(await workspace.listStacks());
     const stacks: ReapStack[] = [];
-    for (const summary of await workspace.listStacks()) {
+    for (const summary of usable) {
         stacks.push({ name: summary.name, expiresAt: await readExpiry(workspace, summary.name) });
     }
-    return stacks;
+    return { stacks, skipped: skipped.map((s) => ({ kind: "stack", name: s.quoted, reason: s.reason, action: "skipped: bad name" })) };
 }
 
 function kubectl(args: string[], env: NodeJS.ProcessEnv): string {
@@ -348,7 +351,8 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
         items.push({ ...item, action: "failed", error: message(err) });
     };
 
-    const stacks = await listReapStacks(workspace);
+    const { stacks, skipped } = await listReapStacks(workspace);
+    items.push(...skipped);
     const fullNames = new Map(stacks.map((s) => [shortName(s.name), s.name]));
     const removed = new Set<string>();
     for (const item of planReap(stacks, [], [], options.now)) {
@@ -393,6 +397,9 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
     for (const item of planReap(remaining, namespaces, resources, options.now).filter((i) => i.kind !== "stack")) {
         if (item.action === "keep") {
             items.push({ ...item, action: "kept" });
+        } else if (skipped.length > 0 && item.stack !== undefined) {
+            // The skipped stack may be this object's: a backend listing names we cannot use proves no absence.
+            items.push({ ...item, action: "kept", reason: `${item.reason}, but the backend lists ${skipped.length} stack(s) under unusable names, which may own it` });
         } else if (dryRun) {
             items.push({ ...item, action: "would delete" });
         } else {
