@@ -59,9 +59,11 @@ const context = resolveBranchContext({
 });
 
 // Explicit, so the cluster is exactly the one the config names; unset keys mean the ambient
-// KUBECONFIG (which `npm run local:up` exports) and its current context.
+// KUBECONFIG (which `npm run local:up` exports) and its current context. prod-mirror:kubeconfig may
+// hold the cluster's credentials, and the provider keeps its inputs in the state: read as a
+// secret, it is encrypted there even when it was set without --secret.
 const kubernetes = new k8s.Provider("kubernetes", {
-    kubeconfig: settings.kubeconfig,
+    kubeconfig: config.getSecret("kubeconfig"),
     context: settings.kubeContext,
     enableServerSideApply: true,
 });

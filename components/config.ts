@@ -259,8 +259,10 @@ export interface MirrorSettings {
     expiresAt?: string;
     /** prod-mirror:namePrefix. Default: `pm`. */
     namePrefix: string;
-    /** prod-mirror:kubeconfig (path or contents) and :kubeContext. Default: the ambient KUBECONFIG. */
-    kubeconfig?: string;
+    /**
+     * prod-mirror:kubeContext. Default: the kubeconfig's current context. prod-mirror:kubeconfig (a
+     * path or the contents, with the cluster's credentials) is not here: index.ts reads it as a secret.
+     */
     kubeContext?: string;
     /** prod-mirror:clusterDomain. Default: `cluster.local`. */
     clusterDomain: string;
@@ -298,7 +300,6 @@ export const SETTINGS_KEYS = [
     "ttlHours",
     "expiresAt",
     "namePrefix",
-    "kubeconfig",
     "kubeContext",
     "clusterDomain",
     "registryServer",
@@ -874,7 +875,6 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         commit: commit?.toLowerCase(),
         owner: value("owner"),
         expiresAt,
-        kubeconfig: value("kubeconfig"),
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),

@@ -119,10 +119,13 @@ describe("program (index.ts)", () => {
             assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
         });
 
-        it("passes kubeconfig and context from config to the provider", async () => {
+        it("passes kubeconfig and context from config to the provider, the kubeconfig as a secret even when set in plain text", async () => {
             const { mocks } = await emulated();
-            const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes").inputs;
-            assert.deepStrictEqual([provider.kubeconfig, provider.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
+            const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes");
+            assert.deepStrictEqual([provider.inputs.kubeconfig, provider.inputs.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
+            assert.ok(!SECRET_KEYS.includes("kubeconfig"), "this test sets kubeconfig without --secret");
+            assert.strictEqual(isSecretValue(provider.rawInputs.kubeconfig), true, "the provider's kubeconfig input is not secret");
+            assert.strictEqual(isSecretValue(provider.rawInputs.context), false);
         });
 
         it("switches to aws mode from config, with the endpoint and the keys as secrets", async () => {
