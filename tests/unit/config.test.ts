@@ -2,8 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
+import { APP_FILE_MAX_BYTES, ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
 import { envStem } from "../../components/naming";
+import { readProjectFile } from "../../components/project-file";
 import { repoRoot } from "./mocks";
 
 const APP = {
@@ -198,7 +199,7 @@ describe("the CI stack (Pulumi.ci.yaml) and production's description (app/produc
             raw[key.replace(/^prod-mirror:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
         }
         // The same reader index.ts uses: project-relative paths resolved against the project root.
-        ci = { raw, settings: parseSettings(raw, { stack: "ci", readFile: (p) => fs.readFileSync(path.resolve(repoRoot, p), "utf8") }) };
+        ci = { raw, settings: parseSettings(raw, { stack: "ci", readFile: (p) => readProjectFile(repoRoot, p, APP_FILE_MAX_BYTES) }) };
     });
 
     it("keeps production's description out of the stack file and deploys the images CI pushed", () => {
