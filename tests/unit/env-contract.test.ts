@@ -2,9 +2,22 @@
 // error names both sources and the fix (through the stack config, the app file and the component).
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, envCollision, parseSettings, ProductionMirror, type RawSettings } from "../../components";
+import {
+    bucketVar,
+    ConfigError,
+    envCollision,
+    MIRROR_ENV,
+    parseSettings,
+    ProductionMirror,
+    queueNameVar,
+    queueUrlVar,
+    RUNNER_ENV,
+    serviceUrlVar,
+    tableVar,
+    type RawSettings,
+} from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
-import { settle, useMocks } from "./mocks";
+import { settle, useMocks, valueOf } from "./mocks";
 
 const API = { name: "api", port: 8080, image: "r/api:{tag}" };
 const WORKER = { name: "worker", port: 8081, image: "r/worker:{tag}" };
@@ -101,6 +114,32 @@ describe("environment-variable contract", () => {
         const app = sampleApp();
         app.services[2].env.API_URL = "http://api.prod";
         assert.deepStrictEqual(envCollision(app)?.at, ["services", 2, "env", "API_URL"]);
+    });
+
+    it("covers every variable the mirror gives a container and the test runner, so no source goes unchecked", async () => {
+        const mocks = await useMocks(false);
+        const app = sampleApp();
+        const mirror = new ProductionMirror("m", {
+            context: CONTEXT,
+            stack: "dev",
+            app,
+            registry: { server: "127.0.0.1:5000", username: "ci-bot", password: pulumi.secret(PASSWORD) },
+            cloud: { mode: "aws", region: "us-east-1", endpoint: "http://10.0.0.1:4566", accessKeyId: pulumi.secret("AKIA"), secretAccessKey: pulumi.secret("s") },
+        });
+        await settle(mocks);
+        const declared = [
+            ...app.services.map((s) => serviceUrlVar(s.name)),
+            ...app.cloud.queues.flatMap((q) => [queueUrlVar(q.name), queueNameVar(q.name)]),
+            ...app.cloud.buckets.map((b) => bucketVar(b.name)),
+            ...app.cloud.tables.map((t) => tableVar(t.name)),
+        ];
+        const runner = Object.keys(await valueOf(mirror.runnerEnv));
+        assert.deepStrictEqual(runner.filter((v) => !(v in RUNNER_ENV) && !declared.includes(v)), []);
+        for (const service of app.services) {
+            const [container] = mocks.one("kubernetes:apps/v1:Deployment", `m-${service.name}-deployment`).inputs.spec.template.spec.containers;
+            const names: string[] = container.env.map((e: { name: string }) => e.name);
+            assert.deepStrictEqual(names.filter((v) => !(v in MIRROR_ENV) && !declared.includes(v) && !(v in service.env)), [], service.name);
+        }
     });
 
     it("stops ProductionMirror before it declares anything", async () => {
