@@ -489,8 +489,15 @@ const QUEUE_EXAMPLE = '{"name": "deal-events"}';
 const BUCKET_EXAMPLE = '{"name": "receipts"}';
 const TABLE_EXAMPLE = '{"name": "deals", "hashKey": "id"}';
 
-/** Names the mirror itself uses in the namespace, so no service may take them. */
-export const RESERVED_SERVICE_NAMES: readonly string[] = ["aws-emulator"];
+/**
+ * Service names that are taken in a branch's namespace, with what takes them. `kubernetes`: the
+ * kubelet gives every pod the service links of its own namespace's Services, and one named
+ * `kubernetes` replaces KUBERNETES_SERVICE_HOST/PORT, pointing every in-cluster client at it.
+ */
+export const RESERVED_SERVICE_NAMES: Readonly<Record<string, string>> = {
+    "aws-emulator": "the mirror's AWS emulator",
+    kubernetes: "its service links would replace KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod",
+};
 
 /**
  * Lowest port a service may listen on. The mirror's pods run as uid RUN_AS, not root, with every
@@ -544,8 +551,8 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const obj = object(where, value, SERVICE_EXAMPLE);
     onlyFields(where, obj, SERVICE_FIELDS, SERVICE_EXAMPLE);
     const name = declaredName(where.field("name"), obj.name, '"api"');
-    if (RESERVED_SERVICE_NAMES.includes(name)) {
-        where.field("name").fail(`a name the mirror does not use itself (${RESERVED_SERVICE_NAMES.join(", ")})`, name, '"api"');
+    if (Object.hasOwn(RESERVED_SERVICE_NAMES, name)) {
+        where.field("name").fail(`a name not taken in the namespace (${name}: ${RESERVED_SERVICE_NAMES[name]})`, name, '"api"');
     }
     if ((obj.image === undefined) === (obj.build === undefined)) {
         where.fail(

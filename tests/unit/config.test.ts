@@ -150,7 +150,12 @@ describe("config", () => {
 
     it("rejects duplicate names, reserved names and env the mirror wires itself", () => {
         assert.throws(() => parse(withApp({ ...APP, services: [APP.services[0], { ...APP.services[0] }] })), /services\[1\]\.name .* a service name used only once, got "api"/);
-        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name the mirror does not use itself \(aws-emulator\)/);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name not taken in the namespace \(aws-emulator: the mirror's AWS emulator\)/);
+        rejects(
+            withApp({ ...APP, services: [APP.services[0], { ...APP.services[1], name: "kubernetes" }] }),
+            "prod-mirror:app.services[1].name in Pulumi.dev.yaml is invalid: a name not taken in the namespace (kubernetes: its service links would replace " +
+                'KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod), got "kubernetes". Example: prod-mirror:app.services[1].name: "api"',
+        );
         assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), {
             message:
                 "prod-mirror:app.services[0].env.AWS_ENDPOINT_URL in Pulumi.dev.yaml is invalid: AWS_ENDPOINT_URL is set twice: by services[0].env as a value of its own, " +
