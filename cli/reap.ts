@@ -142,6 +142,17 @@ export function planReap(stacks: ReapStack[], namespaces: ReapNamespace[], awsRe
     return items;
 }
 
+/**
+ * An orphan candidate, kept when the backend listed `skippedStacks` stacks under unusable names:
+ * any of them may be the stack the object names, so its absence from the listing proves nothing. Pure.
+ */
+export function distrustAbsence(item: PlannedItem, skippedStacks: number): PlannedItem {
+    if (skippedStacks === 0 || item.action !== "delete" || item.stack === undefined) {
+        return item;
+    }
+    return { ...item, action: "keep", reason: `${item.reason}, but the backend lists ${skippedStacks} stack(s) under unusable names, which may own it` };
+}
+
 /** One line per item and a summary with counts. Pure. */
 export function formatReapReport(r: ReapReport): string {
     const lines = r.items.map((i) => {
@@ -394,12 +405,10 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
             fail({ kind: "bucket", name: "*", reason: `listing AWS resources on ${endpoint}`, action: "delete" }, err);
         }
     }
-    for (const item of planReap(remaining, namespaces, resources, options.now).filter((i) => i.kind !== "stack")) {
+    for (const planned of planReap(remaining, namespaces, resources, options.now).filter((i) => i.kind !== "stack")) {
+        const item = distrustAbsence(planned, skipped.length);
         if (item.action === "keep") {
             items.push({ ...item, action: "kept" });
-        } else if (skipped.length > 0 && item.stack !== undefined) {
-            // The skipped stack may be this object's: a backend listing names we cannot use proves no absence.
-            items.push({ ...item, action: "kept", reason: `${item.reason}, but the backend lists ${skipped.length} stack(s) under unusable names, which may own it` });
         } else if (dryRun) {
             items.push({ ...item, action: "would delete" });
         } else {

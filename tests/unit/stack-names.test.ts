@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { defaultOutDir } from "../../cli/mirror";
 import { stopForwards } from "../../cli/port-forward";
+import { distrustAbsence } from "../../cli/reap";
 import { acquireRunLock, backendLocks } from "../../cli/run-lock";
 import { stackPath, usableStacks } from "../../cli/stack-path";
 import { checkedStackName, NamingError, stackName, stackNameProblem } from "../../components/naming";
@@ -54,6 +55,14 @@ describe("stack names read back from a backend", () => {
                 { quoted: '"x\\u001b[2J"', reason: `unusable stack name: ${CHARS}` },
             ],
         });
+    });
+
+    it("makes reap keep what a skipped stack may own: absence from a listing with unusable names proves nothing", () => {
+        const orphan = { kind: "namespace" as const, name: "pm-x", stack: "pm-x", reason: "no stack pm-x", action: "delete" as const };
+        assert.deepStrictEqual(distrustAbsence(orphan, 0), orphan);
+        assert.deepStrictEqual(distrustAbsence(orphan, 2), { ...orphan, action: "keep", reason: "no stack pm-x, but the backend lists 2 stack(s) under unusable names, which may own it" });
+        const unlabelled = { kind: "namespace" as const, name: "pm-y", reason: "no prod-mirror.dev/stack annotation or label", action: "delete" as const };
+        assert.deepStrictEqual(distrustAbsence(unlabelled, 2), unlabelled);
     });
 
     it("never joins a bad name into a path: locks, outputs, forwards, backend lock folders", async () => {
