@@ -1,11 +1,10 @@
 // The prod-mirror Pulumi program: read and validate the stack config (only here), resolve the
 // branch, declare the mirror, export what a test runner needs. `pulumi up` creates the mirror,
 // `pulumi destroy` removes it.
-import * as fs from "fs";
-import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
+    APP_FILE_MAX_BYTES,
     ConfigError,
     missingKeyError,
     parseSettings,
@@ -16,6 +15,7 @@ import {
     SETTINGS_KEYS,
     stackFile,
 } from "./components";
+import { readProjectFile } from "./components/project-file";
 
 const config = new pulumi.Config(PROJECT);
 const stack = pulumi.getStack();
@@ -24,7 +24,7 @@ const projectDir = process.cwd();
 
 const settings = parseSettings(Object.fromEntries(SETTINGS_KEYS.map((key) => [key, config.get(key)])), {
     stack,
-    readFile: (relative) => fs.readFileSync(path.resolve(projectDir, relative), "utf8"),
+    readFile: (relative) => readProjectFile(projectDir, relative, APP_FILE_MAX_BYTES),
 });
 
 /** A required credential: our message when it is missing, then requireSecret so it stays secret. */
@@ -59,9 +59,11 @@ const context = resolveBranchContext({
 });
 
 // Explicit, so the cluster is exactly the one the config names; unset keys mean the ambient
-// KUBECONFIG (which `npm run local:up` exports) and its current context.
+// KUBECONFIG (which `npm run local:up` exports) and its current context. prod-mirror:kubeconfig may
+// hold the cluster's credentials, and the provider keeps its inputs in the state: read as a
+// secret, it is encrypted there even when it was set without --secret.
 const kubernetes = new k8s.Provider("kubernetes", {
-    kubeconfig: settings.kubeconfig,
+    kubeconfig: config.getSecret("kubeconfig"),
     context: settings.kubeContext,
     enableServerSideApply: true,
 });

@@ -1,4 +1,5 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
+import { DEFAULT_TTL_HOURS, ttlProblem } from "../components/expiry";
 
 export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -26,7 +27,7 @@ export interface ParsedArgs {
 
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
 
-export const DEFAULT_TTL_HOURS = 72;
+export { DEFAULT_TTL_HOURS };
 
 export const USAGE = `usage: prod-mirror <command> [options]
   up       [--branch B] [--commit SHA] [--ttl 72h] [--no-forward] [--out-dir DIR]
@@ -48,16 +49,31 @@ export class UsageError extends Error {
 }
 
 /** `72h`, `3d`, `90m` or a bare number of hours, to hours. */
-export function parseTtl(text: string, flag = "--ttl"): number {
+function parseDuration(text: string, flag: string): number {
     const m = /^(\d+(?:\.\d+)?)([mhd]?)$/.exec(text.trim());
     if (!m) {
         throw new UsageError(`${flag} ${JSON.stringify(text)} is not a duration: write it as minutes, hours or days, e.g. ${flag} 90m, ${flag} 72h, ${flag} 3d`);
     }
-    const hours = Number(m[1]) * ({ m: 1 / 60, h: 1, d: 24, "": 1 } as Record<string, number>)[m[2]];
-    if (hours <= 0 || hours > 24 * 90) {
-        throw new UsageError(`${flag} ${text} is out of range: more than 0 and at most 90 days, e.g. ${flag} 72h`);
+    return Number(m[1]) * ({ m: 1 / 60, h: 1, d: 24, "": 1 } as Record<string, number>)[m[2]];
+}
+
+/** `--ttl`: a duration within the one lifetime range (components/expiry.ts). */
+export function parseTtl(text: string): number {
+    const hours = parseDuration(text, "--ttl");
+    const problem = ttlProblem(hours);
+    if (problem !== undefined) {
+        throw new UsageError(`--ttl ${text} is out of range: ${problem}, e.g. --ttl ${DEFAULT_TTL_HOURS}h`);
     }
     return hours;
+}
+
+/** `--lock-timeout`: more than 0 and at most 90 days, in minutes. */
+function parseLockTimeout(text: string): number {
+    const hours = parseDuration(text, "--lock-timeout");
+    if (hours <= 0 || hours > 24 * 90) {
+        throw new UsageError(`--lock-timeout ${text} is out of range: more than 0 and at most 90 days, e.g. --lock-timeout 30m`);
+    }
+    return hours * 60;
 }
 
 /** When a mirror updated at `now` with a TTL of `ttlHours` expires, ISO 8601 in UTC to the second. */
@@ -134,7 +150,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 parsed.outDir = value;
                 break;
             case "--lock-timeout":
-                parsed.lockTimeoutMinutes = value === "0" ? 0 : parseTtl(value, "--lock-timeout") * 60;
+                parsed.lockTimeoutMinutes = value === "0" ? 0 : parseLockTimeout(value);
                 break;
             case "--aws-endpoint":
                 if (!/^https?:\/\/[^\s/]+/.test(value)) {

@@ -3,6 +3,7 @@
 import { LocalWorkspace, type StackSummary } from "@pulumi/pulumi/automation";
 import { repoRoot } from "./local-environment";
 import { TAGS } from "./stack";
+import { usableStacks } from "./stack-path";
 
 export type MirrorStatus = "updating" | "expired" | "empty" | "live";
 
@@ -76,12 +77,18 @@ export function formatMirrorTable(rows: MirrorRow[], now: Date): string {
     return [header, ...lines].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n") + "\n";
 }
 
-/** Every stack of the project on the current backend, as rows, sorted by branch. */
-export async function listMirrors(now = new Date()): Promise<MirrorRow[]> {
+/**
+ * Every stack of the project on the current backend, as rows, sorted by branch. A stack whose name
+ * could leave a directory or garble the table is left out, and `log` says which and why.
+ */
+export async function listMirrors(now: Date, log: (line: string) => void): Promise<MirrorRow[]> {
     const workspace = await LocalWorkspace.create({ workDir: repoRoot });
-    const summaries = await workspace.listStacks();
+    const { usable, skipped } = usableStacks(await workspace.listStacks());
+    for (const s of skipped) {
+        log(`skipped stack ${s.quoted}: ${s.reason}`);
+    }
     const rows: MirrorRow[] = [];
-    for (const summary of summaries) {
+    for (const summary of usable) {
         rows.push(mirrorRow(summary, await workspace.listTags(summary.name), now));
     }
     return rows.sort((a, b) => a.branch.localeCompare(b.branch) || a.stack.localeCompare(b.stack));

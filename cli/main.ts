@@ -88,7 +88,7 @@ async function outputs(args: ParsedArgs): Promise<void> {
 async function ls(args: ParsedArgs): Promise<void> {
     Object.assign(process.env, describeLocalEnvironment().env);
     const now = new Date();
-    const rows = await listMirrors(now);
+    const rows = await listMirrors(now, log);
     process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMirrorTable(rows, now));
 }
 

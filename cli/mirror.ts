@@ -5,15 +5,17 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, readGitCheckout } from "../components/branch-context";
-import { parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { APP_FILE_MAX_BYTES, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
+import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
 import { recoverStack } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
+import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
 
 export type Log = (line: string) => void;
@@ -44,7 +46,7 @@ export function useLocalEnvironment(): LocalEnvironment {
 export async function readSettings(stack: Stack): Promise<MirrorSettings> {
     const all = await stack.getAllConfig();
     const raw = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, all[`${PROJECT}:${key}`]?.value]));
-    return parseSettings(raw, { stack: stack.name, readFile: (relative) => fs.readFileSync(path.resolve(repoRoot, relative), "utf8") });
+    return parseSettings(raw, { stack: stack.name, readFile: (relative) => readProjectFile(repoRoot, relative, APP_FILE_MAX_BYTES) });
 }
 
 export interface PreparedMirror {
@@ -91,7 +93,7 @@ export function writeOutputFiles(outDir: string, outputs: OutputMap): { json: st
 }
 
 export function defaultOutDir(stackName: string): string {
-    return path.join(repoRoot, ".prod-mirror-out", stackName);
+    return stackPath(path.join(repoRoot, ".prod-mirror-out"), stackName);
 }
 
 /** One port-forward per service of the mirror, on free 127.0.0.1 ports. */

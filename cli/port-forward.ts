@@ -5,6 +5,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { checkedStackName } from "../components/naming";
+import { stackPath } from "./stack-path";
 
 export interface Forward {
     service: string;
@@ -24,7 +26,7 @@ function startTime(pid: number): string | undefined {
 // One folder per stack: a prefix match on file names would let `down` of stack `a` close the
 // forwards of stack `a-b`.
 function forwardDir(runDir: string, stackName: string): string {
-    return path.join(runDir, "forwards", stackName);
+    return stackPath(path.join(runDir, "forwards"), stackName);
 }
 
 async function freeLoopbackPort(): Promise<number> {
@@ -69,7 +71,7 @@ export async function startForwards(opts: {
     const forwards: Forward[] = [];
     for (const service of opts.services) {
         const port = await freeLoopbackPort();
-        const log = fs.openSync(path.join(opts.logDir, `forward-${opts.stackName}-${service.name}.log`), "a");
+        const log = fs.openSync(path.join(opts.logDir, `forward-${checkedStackName(opts.stackName)}-${service.name}.log`), "a");
         const child = spawn("kubectl", ["port-forward", "-n", opts.namespace, "--address", "127.0.0.1", `svc/${service.name}`, `${port}:${service.port}`], {
             env: opts.env,
             detached: true,

@@ -16,6 +16,7 @@ import { destroyAndRemoveStack } from "./mirror";
 import { stopForwards } from "./port-forward";
 import { acquireRunLock, LockTimeoutError } from "./run-lock";
 import { TAGS } from "./stack";
+import { usableStacks } from "./stack-path";
 
 /** The stack tag and config key holding a mirror's expiry (ISO 8601). */
 export const EXPIRES_AT_KEY = `${PROJECT}:expiresAt`;
@@ -58,7 +59,7 @@ export interface PlannedItem {
     action: PlannedAction;
 }
 
-export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "skipped: gone" | "failed";
+export type DoneAction = "destroyed" | "deleted" | "would destroy" | "would delete" | "kept" | "skipped: busy" | "skipped: gone" | "skipped: bad name" | "failed";
 
 export interface ReapItem extends Omit<PlannedItem, "action"> {
     action: DoneAction;
@@ -141,6 +142,17 @@ export function planReap(stacks: ReapStack[], namespaces: ReapNamespace[], awsRe
     return items;
 }
 
+/**
+ * An orphan candidate, kept when the backend listed `skippedStacks` stacks under unusable names:
+ * any of them may be the stack the object names, so its absence from the listing proves nothing. Pure.
+ */
+export function distrustAbsence(item: PlannedItem, skippedStacks: number): PlannedItem {
+    if (skippedStacks === 0 || item.action !== "delete" || item.stack === undefined) {
+        return item;
+    }
+    return { ...item, action: "keep", reason: `${item.reason}, but the backend lists ${skippedStacks} stack(s) under unusable names, which may own it` };
+}
+
 /** One line per item and a summary with counts. Pure. */
 export function formatReapReport(r: ReapReport): string {
     const lines = r.items.map((i) => {
@@ -189,12 +201,14 @@ async function readExpiry(workspace: LocalWorkspace, name: string): Promise<stri
     return (await stack.getAllConfig())[EXPIRES_AT_KEY]?.value;
 }
 
-async function listReapStacks(workspace: LocalWorkspace): Promise<ReapStack[]> {
+/** The backend's stacks; one whose name could leave a directory or garble the report is skipped, with the reason. */
+async function listReapStacks(workspace: LocalWorkspace): Promise<{ stacks: ReapStack[]; skipped: ReapItem[] }> {
+    const { usable, skipped } = usableStacks(await workspace.listStacks());
     const stacks: ReapStack[] = [];
-    for (const summary of await workspace.listStacks()) {
+    for (const summary of usable) {
         stacks.push({ name: summary.name, expiresAt: await readExpiry(workspace, summary.name) });
     }
-    return stacks;
+    return { stacks, skipped: skipped.map((s) => ({ kind: "stack", name: s.quoted, reason: s.reason, action: "skipped: bad name" })) };
 }
 
 function kubectl(args: string[], env: NodeJS.ProcessEnv): string {
@@ -348,7 +362,8 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
         items.push({ ...item, action: "failed", error: message(err) });
     };
 
-    const stacks = await listReapStacks(workspace);
+    const { stacks, skipped } = await listReapStacks(workspace);
+    items.push(...skipped);
     const fullNames = new Map(stacks.map((s) => [shortName(s.name), s.name]));
     const removed = new Set<string>();
     for (const item of planReap(stacks, [], [], options.now)) {
@@ -390,7 +405,8 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
             fail({ kind: "bucket", name: "*", reason: `listing AWS resources on ${endpoint}`, action: "delete" }, err);
         }
     }
-    for (const item of planReap(remaining, namespaces, resources, options.now).filter((i) => i.kind !== "stack")) {
+    for (const planned of planReap(remaining, namespaces, resources, options.now).filter((i) => i.kind !== "stack")) {
+        const item = distrustAbsence(planned, skipped.length);
         if (item.action === "keep") {
             items.push({ ...item, action: "kept" });
         } else if (dryRun) {

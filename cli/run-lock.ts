@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stackPath } from "./stack-path";
 
 export interface LockHolder {
     pid: number;
@@ -77,7 +78,7 @@ export async function acquireRunLock(
     pollMs = 500,
 ): Promise<RunLock> {
     fs.mkdirSync(lockDir, { recursive: true });
-    const file = path.join(lockDir, `${stackName}.lock`);
+    const file = stackPath(lockDir, stackName, ".lock");
     const me: LockHolder = { pid: process.pid, hostname: os.hostname(), processStart: processStartOf(process.pid), command, since: new Date().toISOString() };
     const deadline = Date.now() + timeoutMs;
     let announced = false;
@@ -145,7 +146,7 @@ export function backendLocks(backendDir: string, project: string, stackName: str
     }
     const locks: BackendLock[] = [];
     for (const org of fs.readdirSync(root)) {
-        const dir = path.join(root, org, project, stackName);
+        const dir = stackPath(path.join(root, org, project), stackName);
         if (!fs.existsSync(dir)) {
             continue;
         }

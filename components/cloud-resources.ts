@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
 import type { CloudMode, CloudSpec, ServiceUses } from "./config";
 import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
-import { cloudResourceName, envStem } from "./naming";
+import { bucketVar, queueNameVar, queueUrlVar, tableVar } from "./env-contract";
+import { cloudResourceName } from "./naming";
 
 /** Physical names of the declared resources, keyed by their declared names. */
 export interface CloudNames {
@@ -85,14 +86,14 @@ export function cloudEnv(cloud: CloudResources, uses: ServiceUses): k8s.types.in
         }
     }
     for (const q of uses.queues) {
-        env.push({ name: `${envStem(q)}_QUEUE_URL`, value: cloud.queues[q].url });
-        env.push({ name: `${envStem(q)}_QUEUE_NAME`, value: cloud.queues[q].name });
+        env.push({ name: queueUrlVar(q), value: cloud.queues[q].url });
+        env.push({ name: queueNameVar(q), value: cloud.queues[q].name });
     }
     for (const b of uses.buckets) {
-        env.push({ name: `${envStem(b)}_BUCKET`, value: cloud.buckets[b].name });
+        env.push({ name: bucketVar(b), value: cloud.buckets[b].name });
     }
     for (const t of uses.tables) {
-        env.push({ name: `${envStem(t)}_TABLE`, value: cloud.tables[t].name });
+        env.push({ name: tableVar(t), value: cloud.tables[t].name });
     }
     return env;
 }

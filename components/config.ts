@@ -3,6 +3,9 @@
 // strings in and gets typed settings back. Every error names the key, the stack file, the bad
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
+import { envCollision, type DescriptionPath } from "./env-contract";
+import { RUN_AS } from "./manifests";
+import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -31,26 +34,58 @@ export function missingKeyError(stack: string, key: string, what: string, exampl
     return new ConfigError(`${full} is missing from ${stackFile(stack)}: ${what}. Set it with: ${command}`);
 }
 
-/** Where a value came from: a config key path and the file holding it. */
+/**
+ * Where a value came from: a config key path and the file holding it. `quiet` values come from a
+ * file (prod-mirror:appFile) and are described, never quoted: a path pointing at the wrong file
+ * (a credentials file, say) must not print its contents into a CI log.
+ */
 class Where {
     constructor(
         readonly path: string,
         readonly file: string,
+        readonly quiet = false,
     ) {}
 
     field(name: string): Where {
-        return new Where(this.path === "" ? name : `${this.path}.${name}`, this.file);
+        return new Where(this.path === "" ? name : `${this.path}.${name}`, this.file, this.quiet);
     }
 
     item(index: number): Where {
-        return new Where(`${this.path}[${index}]`, this.file);
+        return new Where(`${this.path}[${index}]`, this.file, this.quiet);
+    }
+
+    /** The path of a description's part, from this one. */
+    at(parts: DescriptionPath): Where {
+        return parts.reduce<Where>((w, part) => (typeof part === "number" ? w.item(part) : w.field(part)), this);
+    }
+
+    /** `<path> in <file> is invalid: <problem>`, for a problem that names its values and fix itself. */
+    invalid(problem: string): never {
+        throw new ConfigError(`${this.path === "" ? "the document" : this.path} in ${this.file} is invalid: ${problem}`);
     }
 
     /** `<path> in <file> is invalid: <problem>, got <value>. Example: <path>: <example>` */
     fail(problem: string, got: unknown, example: string): never {
         const path = this.path === "" ? "the document" : this.path;
-        throw new ConfigError(`${path} in ${this.file} is invalid: ${problem}, got ${show(got)}. Example: ${path}: ${example}`);
+        throw new ConfigError(`${path} in ${this.file} is invalid: ${problem}, got ${this.quiet ? describe(got) : show(got)}. Example: ${path}: ${example}`);
     }
+}
+
+/** What a value is, without any of its content. */
+function describe(value: unknown): string {
+    if (value === undefined || value === null) {
+        return "nothing";
+    }
+    if (typeof value === "string") {
+        return `a string of ${value.length} characters`;
+    }
+    if (Array.isArray(value)) {
+        return `a list of ${value.length} items`;
+    }
+    if (typeof value === "object") {
+        return `an object with ${Object.keys(value).length} fields`;
+    }
+    return `a ${typeof value}`;
 }
 
 function show(value: unknown): string {
@@ -218,14 +253,16 @@ export interface MirrorSettings {
     branch?: string;
     commit?: string;
     owner?: string;
-    /** prod-mirror:ttlHours. Default: 72. */
+    /** prod-mirror:ttlHours, within expiry.ts's range. Default: DEFAULT_TTL_HOURS (72). */
     ttlHours: number;
-    /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it). */
+    /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it); not past, at most TTL_MAX_HOURS away. */
     expiresAt?: string;
     /** prod-mirror:namePrefix. Default: `pm`. */
     namePrefix: string;
-    /** prod-mirror:kubeconfig (path or contents) and :kubeContext. Default: the ambient KUBECONFIG. */
-    kubeconfig?: string;
+    /**
+     * prod-mirror:kubeContext. Default: the kubeconfig's current context. prod-mirror:kubeconfig (a
+     * path or the contents, with the cluster's credentials) is not here: index.ts reads it as a secret.
+     */
     kubeContext?: string;
     /** prod-mirror:clusterDomain. Default: `cluster.local`. */
     clusterDomain: string;
@@ -263,7 +300,6 @@ export const SETTINGS_KEYS = [
     "ttlHours",
     "expiresAt",
     "namePrefix",
-    "kubeconfig",
     "kubeContext",
     "clusterDomain",
     "registryServer",
@@ -287,8 +323,14 @@ export type RawSettings = Partial<Record<(typeof SETTINGS_KEYS)[number], string>
 /** What parseSettings needs besides the raw values. */
 export interface ParseContext {
     stack: string;
-    /** Reads a project-relative file (prod-mirror:appFile); index.ts passes fs. */
+    /**
+     * Reads a project-relative file (prod-mirror:appFile) whose path passed appFileProblem; index.ts
+     * and the CLI pass readProjectFile with APP_FILE_MAX_BYTES, which refuses symbolic links out of
+     * the project and larger files before reading them.
+     */
     readFile: (relativePath: string) => string;
+    /** The time prod-mirror:expiresAt is checked against. Default: the current time. */
+    now?: Date;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,6 +350,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Rejects fields the schema does not know, so a typo cannot silently fall back to a default. */
 function onlyFields(where: Where, value: Record<string, unknown>, known: readonly string[], example: string): void {
+    const unknown = Object.keys(value).filter((field) => !known.includes(field));
+    if (where.quiet && where.path === "" && unknown.length > 0) {
+        // The top of a file that may not be a description at all: its keys are not named either.
+        where.fail(`expected only the fields ${known.join(", ")}, but ${unknown.length} other top-level field(s) are there (not named here, in case the file is not a description)`, value, example);
+    }
     for (const field of Object.keys(value)) {
         if (!known.includes(field)) {
             where.field(field).fail(`unknown field; known fields are ${known.join(", ")}`, value[field], example);
@@ -442,18 +489,44 @@ const QUEUE_EXAMPLE = '{"name": "deal-events"}';
 const BUCKET_EXAMPLE = '{"name": "receipts"}';
 const TABLE_EXAMPLE = '{"name": "deals", "hashKey": "id"}';
 
-/** Names the mirror itself uses in the namespace, so no service may take them. */
-export const RESERVED_SERVICE_NAMES: readonly string[] = ["aws-emulator"];
+/**
+ * Service names that are taken in a branch's namespace, with what takes them. `kubernetes`: the
+ * kubelet gives every pod the service links of its own namespace's Services, and one named
+ * `kubernetes` replaces KUBERNETES_SERVICE_HOST/PORT, pointing every in-cluster client at it.
+ */
+export const RESERVED_SERVICE_NAMES: Readonly<Record<string, string>> = {
+    "aws-emulator": "the mirror's AWS emulator",
+    kubernetes: "its service links would replace KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod",
+};
 
-/** Environment variables the mirror wires into every service; a service's env may not set them. */
-export const WIRED_ENV: readonly string[] = [
-    "PORT",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-];
+/**
+ * Lowest port a service may listen on. The mirror's pods run as uid RUN_AS, not root, with every
+ * capability dropped (the restricted Pod Security level), so they cannot bind ports below 1024.
+ */
+export const MIN_PORT = 1024;
+
+/** Why `port` cannot be a service's port in the mirror, or undefined. */
+export function portProblem(port: number): string | undefined {
+    if (Number.isInteger(port) && port >= MIN_PORT && port <= 65535) {
+        return undefined;
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        return `expected a whole number from ${MIN_PORT} to 65535`;
+    }
+    return (
+        `expected a port from ${MIN_PORT} to 65535: the mirror's pods run as non-root (uid ${RUN_AS}) with no capabilities and cannot bind ` +
+        `ports below ${MIN_PORT}; make the service listen on a higher port (it gets it as PORT)`
+    );
+}
+
+function parsePort(where: Where, value: unknown): number {
+    const n = typeof value === "string" && /^[0-9]+$/.test(value.trim()) ? Number(value) : value;
+    const problem = typeof n === "number" ? portProblem(n) : portProblem(NaN);
+    if (problem !== undefined) {
+        where.fail(problem, value, "8080");
+    }
+    return n as number;
+}
 
 function parseBuild(where: Where, value: unknown): BuildSpec {
     const example = '{"context": "app", "dockerfile": "app/api/Dockerfile"}';
@@ -478,8 +551,8 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const obj = object(where, value, SERVICE_EXAMPLE);
     onlyFields(where, obj, SERVICE_FIELDS, SERVICE_EXAMPLE);
     const name = declaredName(where.field("name"), obj.name, '"api"');
-    if (RESERVED_SERVICE_NAMES.includes(name)) {
-        where.field("name").fail(`a name the mirror does not use itself (${RESERVED_SERVICE_NAMES.join(", ")})`, name, '"api"');
+    if (Object.hasOwn(RESERVED_SERVICE_NAMES, name)) {
+        where.field("name").fail(`a name not taken in the namespace (${name}: ${RESERVED_SERVICE_NAMES[name]})`, name, '"api"');
     }
     if ((obj.image === undefined) === (obj.build === undefined)) {
         where.fail(
@@ -493,15 +566,10 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const usesObj = obj.uses === undefined ? {} : object(usesWhere, obj.uses, usesExample);
     onlyFields(usesWhere, usesObj, ["queues", "buckets", "tables", "services"], usesExample);
     const env = stringMap(where.field("env"), obj.env, '{"LOG_LEVEL": "debug"}', ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-    for (const key of Object.keys(env)) {
-        if (WIRED_ENV.includes(key)) {
-            where.field("env").field(key).fail("a variable the mirror does not wire itself (it sets this one)", env[key], '"debug"');
-        }
-    }
     const readinessPath = obj.readinessPath === undefined ? "/healthz" : str(where.field("readinessPath"), obj.readinessPath, '"/healthz"', /^\/\S*$/, "a path starting with /");
     const service: ServiceSpec = {
         name,
-        port: int(where.field("port"), obj.port, 1, 65535, "8080"),
+        port: parsePort(where.field("port"), obj.port),
         env,
         replicas: obj.replicas === undefined ? 1 : int(where.field("replicas"), obj.replicas, 0, 50, "2"),
         readinessPath,
@@ -624,20 +692,91 @@ export function parseApp(where: Where, value: unknown): AppSpec {
             });
         }
     });
+    const collision = envCollision({ services, cloud });
+    if (collision !== undefined) {
+        where.at(collision.at).invalid(collision.problem);
+    }
     return { services, cloud };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The whole settings
 
+/**
+ * Largest app file read (256 KiB). A real description is a few KiB; the cap keeps a wrong path (a
+ * log, an image, a dump) from being read into memory and parsed.
+ */
+export const APP_FILE_MAX_BYTES = 256 * 1024;
+
+/**
+ * Most values an app file may hold with every YAML alias expanded. A description has a few hundred;
+ * aliases make a small file stand for an exponential one ("billion laughs"), which every walk over
+ * it (validation, serialisation into the stack) would then expand.
+ */
+export const YAML_MAX_VALUES = 10_000;
+
+/** Why `relative` cannot name the app file by its text alone, or undefined (symbolic links: readProjectFile). */
+export function appFileProblem(relative: string): string | undefined {
+    if (relative.startsWith("/") || /^[A-Za-z]:[\\/]/.test(relative) || relative.startsWith("\\")) {
+        return "it is absolute";
+    }
+    if (relative.split(/[\\/]/).includes("..")) {
+        return "it climbs out with ..";
+    }
+    return undefined;
+}
+
+/** Counts `value`'s values as a walk would meet them (aliases expanded), stopping past `max`. */
+function countValues(value: unknown, max: number): number {
+    let count = 0;
+    const stack: unknown[] = [value];
+    while (stack.length > 0) {
+        const next = stack.pop();
+        if (++count + stack.length > max) {
+            return max + 1;
+        }
+        if (typeof next === "object" && next !== null) {
+            for (const child of Array.isArray(next) ? next : Object.values(next)) {
+                stack.push(child);
+            }
+        }
+    }
+    return count;
+}
+
+/** A YAML error's reason, when it quotes nothing of the text, and its position. */
+function yamlErrorText(err: unknown): string {
+    if (err instanceof yaml.YAMLException) {
+        const reason = /^[a-z][a-z ,;-]*$/i.test(err.reason) ? err.reason : "not valid YAML";
+        return err.mark === undefined ? reason : `${reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}`;
+    }
+    return "not valid YAML";
+}
+
 /** JSON (from `pulumi.Config.get` of an object value) or YAML/JSON text (an app file). */
 function parseStructured(where: Where, text: string, example: string, format: "json" | "yaml"): unknown {
-    try {
-        return format === "json" ? JSON.parse(text) : yaml.load(text);
-    } catch (err) {
-        const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-        return where.fail(`expected ${format === "json" ? "an object" : "YAML or JSON"} (${reason})`, text, example);
+    if (format === "json") {
+        try {
+            return JSON.parse(text);
+        } catch (err) {
+            const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+            return where.fail(`expected an object (${reason})`, text, example);
+        }
     }
+    let value: unknown;
+    try {
+        value = yaml.load(text);
+    } catch (err) {
+        // js-yaml's message carries a snippet of the file: only the reason and the position are used.
+        return where.fail(`expected YAML or JSON (${yamlErrorText(err)})`, text, example);
+    }
+    if (countValues(value, YAML_MAX_VALUES) > YAML_MAX_VALUES) {
+        where.invalid(
+            `it holds more than ${YAML_MAX_VALUES} values once its YAML aliases are expanded (an alias bomb, or far more than a description needs). ` +
+                "Write the repeated parts out, or use aliases (*name) only for small parts",
+        );
+    }
+    return value;
 }
 
 /** Parses and validates every non-secret key; throws ConfigError naming the key and the fix. */
@@ -672,9 +811,15 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
 
     let expiresAt = value("expiresAt");
     if (expiresAt !== undefined) {
+        const now = ctx.now ?? new Date();
+        const example = new Date(Math.floor(now.getTime() / 1000) * 1000 + DEFAULT_TTL_HOURS * 3_600_000).toISOString().replace(".000Z", "Z");
         const date = new Date(expiresAt);
         if (!/^\d{4}-\d{2}-\d{2}T/.test(expiresAt) || Number.isNaN(date.getTime())) {
-            at("expiresAt").fail("expected an ISO 8601 timestamp", expiresAt, "2026-12-01T18:00:00Z");
+            at("expiresAt").fail("expected an ISO 8601 timestamp", expiresAt, example);
+        }
+        const problem = expiryProblem(date, now);
+        if (problem !== undefined) {
+            at("expiresAt").fail(`expected a time from now to ${TTL_MAX_HOURS} hours ahead; ${problem} (or remove the key to use ttlHours)`, expiresAt, example);
         }
         expiresAt = date.toISOString();
     }
@@ -700,6 +845,10 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         app = parseApp(at("app"), parseStructured(at("app"), appText, '{"services": [...]}', "json"));
     } else {
         const path = appFile as string;
+        const problem = appFileProblem(path);
+        if (problem !== undefined) {
+            at("appFile").fail(`expected a path relative to the project directory that stays inside it (${problem})`, path, "app/production.yaml");
+        }
         let text: string;
         try {
             text = ctx.readFile(path);
@@ -707,13 +856,13 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
             const reason = err instanceof Error ? err.message : String(err);
             return at("appFile").fail(`expected a readable project-relative file (${reason})`, path, "production.yaml");
         }
-        const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`);
+        const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`, true);
         app = parseApp(where, parseStructured(where, text, "services: [...]", "yaml"));
     }
 
     const settings: MirrorSettings = {
         stack: ctx.stack,
-        ttlHours: value("ttlHours") === undefined ? 72 : int(at("ttlHours"), value("ttlHours"), 1, 720, '"72"', "number of hours"),
+        ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: str(at("namePrefix"), value("namePrefix") ?? "pm", "pm", PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
         clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,
@@ -733,7 +882,6 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         commit: commit?.toLowerCase(),
         owner: value("owner"),
         expiresAt,
-        kubeconfig: value("kubeconfig"),
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
@@ -744,6 +892,18 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         }
     }
     return settings;
+}
+
+/** prod-mirror:ttlHours: whole hours within the one lifetime range (expiry.ts). */
+function parseTtlHours(where: Where, text: string | undefined): number {
+    if (text === undefined) {
+        return DEFAULT_TTL_HOURS;
+    }
+    const hours = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+    if (!Number.isInteger(hours) || ttlProblem(hours) !== undefined) {
+        where.fail(`expected a whole number of hours; ${TTL_RANGE}`, text, `"${DEFAULT_TTL_HOURS}"`);
+    }
+    return hours;
 }
 
 function parseQuota(where: Where, text: string | undefined): QuotaSpec {

@@ -6,6 +6,8 @@ export * from "./branch-namespace";
 export * from "./cloud-resources";
 export * from "./config";
 export * from "./emulated-cloud-resources";
+export * from "./env-contract";
+export * from "./expiry";
 export * from "./manifests";
 export * from "./mirror-service";
 export * from "./naming";

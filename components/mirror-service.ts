@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ResourceRequirements } from "./config";
+import { portProblem, type ResourceRequirements } from "./config";
 import { containerResources, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
 export interface MirrorServiceArgs {
@@ -41,6 +41,10 @@ export class MirrorService extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: MirrorServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problem = portProblem(args.port);
+        if (problem !== undefined) {
+            throw new Error(`MirrorService ${name}: port ${args.port}: ${problem}`);
+        }
         super("prod-mirror:app:MirrorService", name, {}, opts);
         const replicas = args.replicas ?? 1;
         const readinessPath = args.readinessPath ?? "/healthz";

@@ -198,3 +198,39 @@ export function timestampLabel(iso: string): string {
 export function awsTagValue(value: string): string {
     return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "_").slice(0, 256);
 }
+
+/**
+ * Why `name`, a stack name as a backend lists it (`<stack>` or `<organization>/<project>/<stack>`),
+ * cannot be used, or undefined. Names read back from a backend are joined into paths
+ * (`locks/<stack>.lock`, `.prod-mirror-out/<stack>`, the file backend's lock folders) and printed,
+ * and a backend is only a directory or a bucket that anyone with access can write into: a listed
+ * `..`, `a/../../x` or a name with a control character must be skipped, never used.
+ */
+export function stackNameProblem(name: string): string | undefined {
+    const parts = name.split("/");
+    if (parts.length !== 1 && parts.length !== 3) {
+        return `expected <stack> or <organization>/<project>/<stack>, found ${parts.length} parts separated by /`;
+    }
+    const layer = LAYERS.stack;
+    for (const part of parts) {
+        if (part === "" || part.length > layer.maxLength) {
+            return `each part must be 1 to ${layer.maxLength} characters long`;
+        }
+        if (new RegExp(layer.invalid.source).test(part)) {
+            return `each part may contain only ${layer.allowed}`;
+        }
+        if (part.startsWith(".")) {
+            return "no part may start with a dot (. and .. name directories)";
+        }
+    }
+    return undefined;
+}
+
+/** `name` when it is a plain stack name (no organization/project) that stackNameProblem accepts; throws otherwise. */
+export function checkedStackName(name: string): string {
+    const problem = stackNameProblem(name) ?? (name.includes("/") ? "it is qualified with an organization/project; only the stack's own name goes into a path" : undefined);
+    if (problem !== undefined) {
+        throw new NamingError(`stack name ${JSON.stringify(name)} cannot be used in a file path: ${problem}`);
+    }
+    return name;
+}

@@ -8,7 +8,8 @@ import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResourc
 import type { AppSpec, ContainerDefaults, ImageBuilder, QuotaSpec, ServiceOverride, ServiceSpec } from "./config";
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
-import { envStem, imageTag, namespaceName } from "./naming";
+import { bucketVar, envCollision, pathText, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
+import { imageTag, namespaceName } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -81,7 +82,8 @@ export function externalEgressPorts(cloud: ProductionMirrorArgs["cloud"]): numbe
 
 /**
  * Why `app` cannot be mirrored, or undefined: every `uses` entry must name a declared resource or another
- * service (config.parseApp checks the same for stack config; this guards direct callers).
+ * service, and no two sources may set one environment variable (config.parseApp checks the same for
+ * stack config; this guards direct callers).
  */
 export function appProblem(app: AppSpec): string | undefined {
     const declared = {
@@ -98,7 +100,8 @@ export function appProblem(app: AppSpec): string | undefined {
             }
         }
     }
-    return undefined;
+    const collision = envCollision(app);
+    return collision === undefined ? undefined : `${pathText(collision.at)}: ${collision.problem}`;
 }
 
 /**
@@ -119,11 +122,12 @@ export class ProductionMirror extends pulumi.ComponentResource {
     public readonly cloudResources: CloudResources;
 
     constructor(name: string, args: ProductionMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
+        // Checked before super(), so that a bad description declares nothing, not even this component.
         const problem = appProblem(args.app);
         if (problem !== undefined) {
             throw new Error(`ProductionMirror ${name}: ${problem}`);
         }
+        super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
         const prefix = args.namePrefix ?? "pm";
         const clusterDomain = args.clusterDomain ?? "cluster.local";
         const overrides = args.overrides ?? {};
@@ -182,7 +186,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 ...cloudEnv(cloud, service.uses),
                 ...service.uses.services.map((other) => {
                     const port = (args.app.services.find((s) => s.name === other) as ServiceSpec).port;
-                    return { name: `${envStem(other)}_URL`, value: serviceUrl(other, nsName, port, clusterDomain) };
+                    return { name: serviceUrlVar(other), value: serviceUrl(other, nsName, port, clusterDomain) };
                 }),
                 ...Object.entries(service.env).map(([k, v]) => ({ name: k, value: v })),
             ];
@@ -231,17 +235,17 @@ export class ProductionMirror extends pulumi.ComponentResource {
             runner.AWS_ENDPOINT_URL = cloud.endpoint;
         }
         for (const [svc, url] of Object.entries(urls)) {
-            runner[`${envStem(svc)}_URL`] = url;
+            runner[serviceUrlVar(svc)] = url;
         }
         for (const [q, v] of Object.entries(cloud.queues)) {
-            runner[`${envStem(q)}_QUEUE_URL`] = v.url;
-            runner[`${envStem(q)}_QUEUE_NAME`] = v.name;
+            runner[queueUrlVar(q)] = v.url;
+            runner[queueNameVar(q)] = v.name;
         }
         for (const [b, v] of Object.entries(cloud.buckets)) {
-            runner[`${envStem(b)}_BUCKET`] = v.name;
+            runner[bucketVar(b)] = v.name;
         }
         for (const [t, v] of Object.entries(cloud.tables)) {
-            runner[`${envStem(t)}_TABLE`] = v.name;
+            runner[tableVar(t)] = v.name;
         }
         this.runnerEnv = pulumi.output(runner);
 

@@ -134,7 +134,7 @@ describe("cli: image step", () => {
     const app = {
         services: [
             { name: "api", port: 8080, build: { context: "app", dockerfile: "app/api/Dockerfile", args: { A: "1" } } },
-            { name: "web", port: 80, image: "nginx:{tag}" },
+            { name: "web", port: 8082, image: "nginx:{tag}" },
             { name: "worker", port: 8081, build: { context: "app/worker", args: {} } },
         ],
         cloud: { queues: [], buckets: [], tables: [] },

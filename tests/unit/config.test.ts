@@ -2,8 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
+import { APP_FILE_MAX_BYTES, ConfigError, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/config";
 import { envStem } from "../../components/naming";
+import { readProjectFile } from "../../components/project-file";
 import { repoRoot } from "./mocks";
 
 const APP = {
@@ -89,7 +90,7 @@ describe("config", () => {
     });
 
     it("shows the bad value and an example for a malformed scalar", () => {
-        rejects({ ...BASE, ttlHours: "3 days" }, 'prod-mirror:ttlHours in Pulumi.dev.yaml is invalid: expected a whole number of hours from 1 to 720, got "3 days". Example: prod-mirror:ttlHours: "72"');
+        rejects({ ...BASE, ttlHours: "3 days" }, 'prod-mirror:ttlHours in Pulumi.dev.yaml is invalid: expected a whole number of hours; a mirror lives 1 to 720 hours (30 days), got "3 days". Example: prod-mirror:ttlHours: "72"');
         rejects({ ...BASE, cloudMode: "localstack" }, 'prod-mirror:cloudMode in Pulumi.dev.yaml is invalid: expected one of emulated, aws, got "localstack". Example: prod-mirror:cloudMode: emulated');
         rejects({ ...BASE, commit: "HEAD" }, 'prod-mirror:commit in Pulumi.dev.yaml is invalid: expected a git commit SHA of 7 to 40 hex digits, got "HEAD". Example: prod-mirror:commit: 3f2a9c1');
         rejects({ ...BASE, registryServer: "https://r:5000" }, 'prod-mirror:registryServer in Pulumi.dev.yaml is invalid: expected a registry host[:port] without a scheme, got "https://r:5000". Example: prod-mirror:registryServer: 127.0.0.1:5000');
@@ -111,7 +112,7 @@ describe("config", () => {
     it("names the nested path of a bad field in the description", () => {
         rejects(
             withApp({ ...APP, services: [{ ...APP.services[0], port: "http" }, APP.services[1]] }),
-            'prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a whole number from 1 to 65535, got "http". Example: prod-mirror:app.services[0].port: 8080',
+            'prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a whole number from 1024 to 65535, got "http". Example: prod-mirror:app.services[0].port: 8080',
         );
     });
 
@@ -130,14 +131,36 @@ describe("config", () => {
         );
     });
 
+    it("refuses ports below 1024 with the reason: the pods run as non-root and cannot bind them", () => {
+        for (const port of [80, 1023]) {
+            rejects(
+                withApp({ ...APP, services: [{ ...APP.services[0], port }, APP.services[1]] }),
+                `prod-mirror:app.services[0].port in Pulumi.dev.yaml is invalid: expected a port from 1024 to 65535: the mirror's pods run as non-root (uid 65532) ` +
+                    `with no capabilities and cannot bind ports below 1024; make the service listen on a higher port (it gets it as PORT), got ${port}. Example: prod-mirror:app.services[0].port: 8080`,
+            );
+        }
+        assert.strictEqual(parse(withApp({ ...APP, services: [{ ...APP.services[0], port: 1024 }, APP.services[1]] })).app.services[0].port, 1024);
+        assert.strictEqual(parse(withApp({ ...APP, services: [{ ...APP.services[0], port: "65535" }, APP.services[1]] })).app.services[0].port, 65535);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], port: 65536 }, APP.services[1]] })), /expected a whole number from 1024 to 65535, got 65536/);
+    });
+
     it("requires exactly one of image and build per service", () => {
         assert.throws(() => parse(withApp({ ...APP, services: [{ name: "api", port: 1 }] })), /expected exactly one of image \(a prebuilt reference\) or build/);
     });
 
     it("rejects duplicate names, reserved names and env the mirror wires itself", () => {
         assert.throws(() => parse(withApp({ ...APP, services: [APP.services[0], { ...APP.services[0] }] })), /services\[1\]\.name .* a service name used only once, got "api"/);
-        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name the mirror does not use itself \(aws-emulator\)/);
-        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), /env\.AWS_ENDPOINT_URL .* a variable the mirror does not wire itself/);
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], name: "aws-emulator" }] })), /a name not taken in the namespace \(aws-emulator: the mirror's AWS emulator\)/);
+        rejects(
+            withApp({ ...APP, services: [APP.services[0], { ...APP.services[1], name: "kubernetes" }] }),
+            "prod-mirror:app.services[1].name in Pulumi.dev.yaml is invalid: a name not taken in the namespace (kubernetes: its service links would replace " +
+                'KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod), got "kubernetes". Example: prod-mirror:app.services[1].name: "api"',
+        );
+        assert.throws(() => parse(withApp({ ...APP, services: [{ ...APP.services[0], env: { AWS_ENDPOINT_URL: "x" } }, APP.services[1]] })), {
+            message:
+                "prod-mirror:app.services[0].env.AWS_ENDPOINT_URL in Pulumi.dev.yaml is invalid: AWS_ENDPOINT_URL is set twice: by services[0].env as a value of its own, " +
+                "and by the mirror as the AWS endpoint of the mirror's queues, buckets and tables. Remove AWS_ENDPOINT_URL from services[0].env: the mirror sets it.",
+        });
     });
 
     it("rejects overrides for a service the description does not declare", () => {
@@ -157,7 +180,7 @@ describe("config", () => {
         const files: Record<string, string> = { "prod.yaml": "services:\n  - name: API\n    port: 1\n    image: x\n" };
         rejects(
             { registryUsername: "ci-bot", appFile: "prod.yaml" },
-            'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got "API". Example: services[0].name: "api"',
+            'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got a string of 3 characters. Example: services[0].name: "api"',
             (p) => files[p] ?? noFiles(p),
         );
         rejects(
@@ -181,7 +204,7 @@ describe("the CI stack (Pulumi.ci.yaml) and production's description (app/produc
             raw[key.replace(/^prod-mirror:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
         }
         // The same reader index.ts uses: project-relative paths resolved against the project root.
-        ci = { raw, settings: parseSettings(raw, { stack: "ci", readFile: (p) => fs.readFileSync(path.resolve(repoRoot, p), "utf8") }) };
+        ci = { raw, settings: parseSettings(raw, { stack: "ci", readFile: (p) => readProjectFile(repoRoot, p, APP_FILE_MAX_BYTES) }) };
     });
 
     it("keeps production's description out of the stack file and deploys the images CI pushed", () => {

@@ -84,4 +84,16 @@ describe("MirrorService", () => {
             assert.deepStrictEqual(timeouts["api-service"], DEFAULT_TIMEOUTS);
         });
     });
+
+    it("refuses a port below 1024 before declaring anything: its non-root pod could not bind it", async () => {
+        const mocks = await useMocks(false);
+        const args = { namespace: "pm-main", serviceName: "web", image: "r/web", port: 80, serviceAccountName: "workloads", imagePullSecretName: "pull" };
+        assert.throws(() => new MirrorService("web", args), {
+            message:
+                "MirrorService web: port 80: expected a port from 1024 to 65535: the mirror's pods run as non-root (uid 65532) with no capabilities " +
+                "and cannot bind ports below 1024; make the service listen on a higher port (it gets it as PORT)",
+        });
+        await settle(mocks);
+        assert.deepStrictEqual(mocks.registrations, []);
+    });
 });

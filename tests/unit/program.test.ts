@@ -8,12 +8,14 @@ import { inBothModes, isSecret, isSecretValue, kubernetesLabelSets, once, Record
 
 const INDEX = path.join(repoRoot, "index.ts");
 const COMMIT = "3f2a9c1d4e5b6a7980112233445566778899aabb";
+// Relative to the clock: index.ts refuses an expiry that has passed.
+const EXPIRES_AT = new Date(Math.floor(Date.now() / 1000) * 1000 + 48 * 3_600_000).toISOString();
 
 const BASE_CONFIG: Record<string, string> = {
     branch: "feature/login",
     commit: COMMIT,
     owner: "jane@example.com",
-    expiresAt: "2026-11-28T06:00:00Z",
+    expiresAt: EXPIRES_AT,
     registryUsername: "ci-bot",
     registryPassword: PASSWORD,
     app: JSON.stringify({
@@ -60,7 +62,7 @@ describe("program (index.ts)", () => {
             const namespace = await resolved(program.namespace);
             assert.match(String(namespace), /^pm-feature-login-[0-9a-f]{8}$/);
             assert.deepStrictEqual(Object.keys((await resolved(program.serviceUrls)) as object), ["api", "worker", "gateway"]);
-            assert.strictEqual(await resolved(program.expiresAt), "2026-11-28T06:00:00.000Z");
+            assert.strictEqual(await resolved(program.expiresAt), EXPIRES_AT);
             assert.strictEqual(await resolved(program.branch), "feature/login");
             assert.strictEqual(((await resolved(program.cloud)) as { mode: string }).mode, "emulated");
         });
@@ -117,10 +119,13 @@ describe("program (index.ts)", () => {
             assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
         });
 
-        it("passes kubeconfig and context from config to the provider", async () => {
+        it("passes kubeconfig and context from config to the provider, the kubeconfig as a secret even when set in plain text", async () => {
             const { mocks } = await emulated();
-            const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes").inputs;
-            assert.deepStrictEqual([provider.kubeconfig, provider.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
+            const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes");
+            assert.deepStrictEqual([provider.inputs.kubeconfig, provider.inputs.context], ["/tmp/kubeconfig", "prod-mirror-local"]);
+            assert.ok(!SECRET_KEYS.includes("kubeconfig"), "this test sets kubeconfig without --secret");
+            assert.strictEqual(isSecretValue(provider.rawInputs.kubeconfig), true, "the provider's kubeconfig input is not secret");
+            assert.strictEqual(isSecretValue(provider.rawInputs.context), false);
         });
 
         it("switches to aws mode from config, with the endpoint and the keys as secrets", async () => {
