@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
-import { backendLocks, fileBackendDir } from "../../cli/run-lock";
+import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
 import { eventually, kubectl } from "./cluster";
@@ -68,8 +68,9 @@ describe("prod-mirror CLI on the local environment", function () {
         this.timeout(30 * 60_000);
         const first = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         created = true;
-        // The second starts once the first holds the run lock.
-        await eventually("the first up to take the run lock", 120_000, () => (fs.existsSync(path.join(describeLocalEnvironment().stateDir, "locks", `${stack}.lock`)) ? true : undefined));
+        // The second starts once the first holds the run lock (the lock file itself outlives every run: its record names the holder).
+        const lockDir = path.join(describeLocalEnvironment().stateDir, "locks");
+        await eventually("the first up to take the run lock", 120_000, () => (runLockHolder(lockDir, stack)?.pid === first.child.pid ? true : undefined));
         const second = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         const [a, b] = await Promise.all([first.done, second.done]);
         expectOk("first up", a);
