@@ -86,6 +86,16 @@ export function localChecks(local: LocalEnvironment): Check[] {
     const basic = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
     return [
         {
+            // The per-stack run lock is a kernel lock taken through util-linux flock (see cli/run-lock.ts).
+            name: "run lock (flock)",
+            run: () => {
+                const r = run(env, "flock", "--version");
+                return Promise.resolve(
+                    r.ok ? { ok: true, detail: r.out.split("\n")[0] } : { ok: false, detail: r.out.split("\n")[0], fix: "install util-linux, which provides flock (e.g. apt-get install util-linux)" },
+                );
+            },
+        },
+        {
             name: "pulumi CLI",
             run: () => {
                 const r = run(env, "pulumi", "version");

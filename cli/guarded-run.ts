@@ -4,18 +4,32 @@
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config";
-import { acquireRunLock, breakDeadBackendLocks, fileBackendDir } from "./run-lock";
+import { acquireRunLock, breakDeadBackendLocks, fileBackendDir, type LockHolder } from "./run-lock";
 
 export type Log = (line: string) => void;
 
-/** A backend lock older than this is broken even when its holder cannot be checked (another host). */
+/** A backend lock older than this is broken even when nothing proves its holder dead (see backendLockIsDead). */
 export const MAX_BACKEND_LOCK_AGE_MS = 6 * 3_600_000;
 
-export interface GuardedRun {
+/** What recovering a stack needs from the run around it. */
+export interface RunContext {
+    /** Aborts the refresh (and, where a caller passes it on, the destroy). */
+    signal?: AbortSignal;
+    /** The run lock's previous holder, which died without releasing it: RunLock.previousHolderDied. */
+    previousHolderDied?: LockHolder;
+    /** Until when (ms since the epoch) to wait for another run's backend lock; by default, not at all. */
+    deadline?: number;
+    /** How often to look again at another run's backend lock (whileLocked's default: 5 s). */
+    lockPollMs?: number;
+}
+
+export interface GuardedRun extends RunContext {
     /** Aborted on the first SIGINT/SIGTERM: pass it to the Automation API, which sends `pulumi` SIGINT. */
     signal: AbortSignal;
     /** True once a signal asked to cancel, whether or not pulumi was sent one. */
     cancelled: () => boolean;
+    /** --lock-timeout from the start of the run: the same bound for our lock and the backend's. */
+    deadline: number;
 }
 
 export class CancelledError extends Error {
@@ -34,6 +48,7 @@ export async function guardedRun<T>(
     log: Log,
     body: (run: GuardedRun) => Promise<T>,
 ): Promise<T> {
+    const deadline = Date.now() + lockTimeoutMinutes * 60_000;
     const lock = await acquireRunLock(path.join(stateDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
     const controller = new AbortController();
     let cancelled = false;
@@ -54,7 +69,7 @@ export async function guardedRun<T>(
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
-        const result = await body({ signal: controller.signal, cancelled: () => cancelled });
+        const result = await body({ signal: controller.signal, cancelled: () => cancelled, previousHolderDied: lock.previousHolderDied, deadline });
         if (cancelled) {
             throw new CancelledError(`${command} of ${stackName}`);
         }
@@ -70,14 +85,15 @@ export async function guardedRun<T>(
 
 /**
  * Makes a stack a killed run left behind usable again: breaks the file backend's update lock when
- * its holder is provably dead, and clears pending operations with a refresh. Returns what it did.
+ * its holder is provably dead (breakDeadBackendLocks), and clears pending operations with a
+ * refresh, which waits for a live holder's backend lock as the update does. Returns what it did.
  */
-export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, signal?: AbortSignal, stackName = stack.name): Promise<string[]> {
+export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, run: RunContext = {}, stackName = stack.name): Promise<string[]> {
     const done: string[] = [];
     const backendDir = fileBackendDir(env.PULUMI_BACKEND_URL);
     if (backendDir !== undefined) {
         // The backend's lock directory is named by the short stack name, not `org/project/stack`.
-        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS)) {
+        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, run.previousHolderDied)) {
             const line = `broke the update lock of ${stackName} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
             log(line);
             done.push(line);
@@ -87,7 +103,8 @@ export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Lo
     const pending = state?.pending_operations?.length ?? 0;
     if (pending > 0) {
         log(`${stackName} has ${pending} pending operation(s) from an interrupted run: refreshing to clear them`);
-        await stack.refresh({ clearPendingCreates: true, signal, onOutput: (out) => process.stderr.write(out) });
+        const signal = run.signal;
+        await whileLocked(() => stack.refresh({ clearPendingCreates: true, signal, onOutput: (out) => process.stderr.write(out) }), run.deadline ?? Date.now(), log, run.lockPollMs);
         done.push(`cleared ${pending} pending operation(s) with a refresh`);
     }
     return done;

@@ -24,10 +24,10 @@ async function up(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const ref = resolveBranch(args);
     const stackName = stackNameFor(ref.branch);
-    const deadline = Date.now() + args.lockTimeoutMinutes * 60_000;
-    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async ({ signal, cancelled }) => {
+    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
+        const { signal, cancelled, deadline } = run;
         const mirror = await prepareMirror(ref, args.ttlHours, local, log);
-        await recoverStack(mirror.stack, process.env, log, signal);
+        await recoverStack(mirror.stack, process.env, log, run);
         // A signal during the image step: do not start an update only to cancel it.
         if (cancelled()) {
             throw new Error("cancelled before the update started");
@@ -59,9 +59,9 @@ async function down(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const { branch } = resolveBranch(args);
     const stackName = stackNameFor(branch);
-    await guardedRun(local.stateDir, stackName, "down", args.lockTimeoutMinutes, log, async ({ signal }) => {
+    await guardedRun(local.stateDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
         const started = Date.now();
-        const result = await destroyMirror(branch, local, log, signal);
+        const result = await destroyMirror(branch, local, log, run);
         if (!result.existed) {
             log(`no mirror of branch ${branch} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
             return;

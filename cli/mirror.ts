@@ -10,7 +10,7 @@ import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
-import { recoverStack } from "./guarded-run";
+import { recoverStack, type RunContext } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
@@ -165,7 +165,7 @@ export interface DestroyResult {
 }
 
 /** Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. */
-export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log, signal?: AbortSignal): Promise<DestroyResult> {
+export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log, run: RunContext = {}): Promise<DestroyResult> {
     const stackName = stackNameFor(branch);
     const closed = stopForwards(path.join(local.stateDir, "run"), stackName);
     if (closed > 0) {
@@ -175,7 +175,7 @@ export async function destroyMirror(branch: string, local: LocalEnvironment, log
     if (stack === undefined) {
         return { existed: false, survivors: [] };
     }
-    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, log, (out) => process.stderr.write(out), signal);
+    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, log, (out) => process.stderr.write(out), run);
     return { existed: true, survivors };
 }
 
@@ -190,12 +190,12 @@ export async function destroyAndRemoveStack(
     env: NodeJS.ProcessEnv,
     log: Log,
     onOutput: (out: string) => void,
-    signal?: AbortSignal,
+    run: RunContext = {},
 ): Promise<string[]> {
     // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
-    await recoverStack(stack, env, log, signal, stackName);
+    await recoverStack(stack, env, log, run, stackName);
     const namespace = (await stack.outputs()).namespace?.value as string | undefined;
-    await stack.destroy({ onOutput, signal });
+    await stack.destroy({ onOutput, signal: run.signal });
     const survivors = survivorsOf(stackName, namespace, env);
     if (survivors.length > 0) {
         // Keep the stack: it is the record of what this mirror was, for a second `down` or the reaper.

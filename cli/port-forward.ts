@@ -1,26 +1,19 @@
 // Host access to a mirror: one `kubectl port-forward` per service on a free 127.0.0.1 port, left
 // running after `up` returns and stopped by `down` through the pid it recorded. The pid files use
-// local/lib.sh's format (`pid starttime`) so a recycled pid is never mistaken for ours.
+// local/lib.sh's format (`pid starttime`, read by process-record) so a recycled pid is never
+// mistaken for ours, and an exited (zombie) forward is not counted as one we stopped.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { checkedStackName } from "../components/naming";
+import { isRunning, parsePidRecord, pidRecordOf } from "./process-record";
 import { stackPath } from "./stack-path";
 
 export interface Forward {
     service: string;
     port: number;
     url: string;
-}
-
-/** Field 22 of /proc/PID/stat: the process start time, which pairs with the pid to identify it. */
-function startTime(pid: number): string | undefined {
-    try {
-        return fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[19];
-    } catch {
-        return undefined;
-    }
 }
 
 // One folder per stack: a prefix match on file names would let `down` of stack `a` close the
@@ -80,7 +73,7 @@ export async function startForwards(opts: {
         child.unref();
         fs.closeSync(log);
         const pid = child.pid as number;
-        fs.writeFileSync(path.join(dir, `${service.name}.pid`), `${pid} ${startTime(pid) ?? ""}\n`);
+        fs.writeFileSync(path.join(dir, `${service.name}.pid`), pidRecordOf(pid));
         if (!(await waitForPort(port, 15_000))) {
             throw new Error(`kubectl port-forward for service ${service.name} did not open 127.0.0.1:${port}; see ${opts.logDir}`);
         }
@@ -97,9 +90,9 @@ export function stopForwards(runDir: string, stackName: string): number {
     }
     let stopped = 0;
     for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".pid"))) {
-        const [pidText, recordedStart] = fs.readFileSync(path.join(dir, file), "utf8").trim().split(" ");
-        const pid = Number(pidText);
-        if (pid > 0 && recordedStart && startTime(pid) === recordedStart) {
+        const record = parsePidRecord(fs.readFileSync(path.join(dir, file), "utf8"));
+        if (record !== undefined && isRunning(record.pid, record.start)) {
+            const pid = record.pid;
             try {
                 process.kill(-pid, "SIGTERM");
             } catch {

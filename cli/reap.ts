@@ -341,8 +341,13 @@ async function destroyStack(workspace: LocalWorkspace, fullName: string, options
             options.log(`closed ${closed} port-forward(s) of ${name}`);
         }
         const stack = await Stack.select(fullName, workspace);
-        const survivors = await destroyAndRemoveStack(stack, name, options.env, options.log, (out) =>
-            out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)),
+        const survivors = await destroyAndRemoveStack(
+            stack,
+            name,
+            options.env,
+            options.log,
+            (out) => out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)),
+            { previousHolderDied: lock.previousHolderDied, deadline: Date.now() + options.lockTimeoutMs },
         );
         if (survivors.length > 0) {
             throw new Error(`destroyed, but these survive (stack kept): ${survivors.join(", ")}`);

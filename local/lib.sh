@@ -31,8 +31,10 @@ pm_die() { printf '[local %s] error: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 
 # Field 22 of /proc/PID/stat is the start time in clock ticks; pairing it with the pid means a
 # recycled pid is never mistaken for the process we started. A zombie (state Z, field 3) counts as
-# gone: our daemons' parent is PID 1, which here reaps them only every second or two.
-pm__starttime() { awk '$3 != "Z" {print $22}' "/proc/$1/stat" 2>/dev/null; }
+# gone: our daemons' parent is PID 1, which here reaps them only every second or two. The same rule
+# as cli/process-record.ts (processStartOf), parsed the same way: the command name (field 2) may
+# hold spaces and ")", so fields are counted from the last ") ".
+pm__starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '$1 != "Z" {print $20}'; }
 
 # pm_pid NAME -> prints the recorded pid if that very process is still alive, else fails.
 pm_pid() {

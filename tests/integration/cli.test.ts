@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
-import { backendLocks, fileBackendDir } from "../../cli/run-lock";
+import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
 import { eventually, kubectl } from "./cluster";
@@ -68,8 +68,9 @@ describe("prod-mirror CLI on the local environment", function () {
         this.timeout(30 * 60_000);
         const first = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         created = true;
-        // The second starts once the first holds the run lock.
-        await eventually("the first up to take the run lock", 120_000, () => (fs.existsSync(path.join(describeLocalEnvironment().stateDir, "locks", `${stack}.lock`)) ? true : undefined));
+        // The second starts once the first holds the run lock (the lock file itself outlives every run: its record names the holder).
+        const lockDir = path.join(describeLocalEnvironment().stateDir, "locks");
+        await eventually("the first up to take the run lock", 120_000, () => (runLockHolder(lockDir, stack)?.pid === first.child.pid ? true : undefined));
         const second = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         const [a, b] = await Promise.all([first.done, second.done]);
         expectOk("first up", a);
@@ -129,7 +130,10 @@ describe("prod-mirror CLI on the local environment", function () {
         assert.strictEqual(backendLocks(backendDir, "prod-mirror", stack).length, 1, "the killed run left no lock to recover from");
         const again = await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         expectOk("up after a killed one", again);
-        assert.match(again.stderr, /broke the update lock of .* which is gone|taking it over/);
+        // Both locks: ours, which the kernel released when the run died (its record is the proof), and
+        // pulumi's, which that proof lets us break.
+        assert.match(again.stderr, new RegExp(`run lock of ${stack} was held by pid ${run.child.pid} on [^ ]+ \\(up, since [^)]+\\), which is gone without releasing it`));
+        assert.match(again.stderr, /broke the update lock of .* which is gone/);
         assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), []);
     });
 

@@ -5,7 +5,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { processStartOf } from "../../cli/run-lock";
+import { isRunning } from "../../cli/process-record";
 import { ensureLocalEnv, listening, repoRoot } from "./local-env";
 
 /** The daemons up recorded: name -> [pid, start time in clock ticks]. */
@@ -19,9 +19,7 @@ function recorded(runDir: string): Map<string, [number, string]> {
 }
 
 /** True while that very process (pid and start time) runs and is not a zombie. */
-function running(pid: number, start: string): boolean {
-    return processStartOf(pid) === start;
-}
+const running = isRunning;
 
 function envScript(command: string, env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
     return spawnSync("bash", [path.join(repoRoot, "local", "env.sh"), command], { env, encoding: "utf8" });
