@@ -1,4 +1,5 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
+import { DEFAULT_MAX_DELETIONS, DEFAULT_MIN_AGE_MINUTES } from "./reap/plan";
 
 export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -22,6 +23,10 @@ export interface ParsedArgs {
     /** `reap`: where to look for AWS resources tagged with a stack (default: none, or $AWS_ENDPOINT_URL). */
     awsEndpoint?: string;
     awsRegion?: string;
+    /** `reap --min-age`: an orphan younger than this many minutes is kept. Default: DEFAULT_MIN_AGE_MINUTES. */
+    minAgeMinutes: number;
+    /** `reap --max-deletions`: removals in one run at most. Default: DEFAULT_MAX_DELETIONS. */
+    maxDeletions: number;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
@@ -35,8 +40,9 @@ export const USAGE = `usage: prod-mirror <command> [options]
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
   ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
-  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R]
-                                        destroy expired mirrors, orphan namespaces and orphan AWS resources
+  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
+                                        destroy expired mirrors, and this installation's orphan namespaces and
+                                        AWS resources older than --min-age; at most --max-deletions per run
   doctor                                check the toolchain, cluster, registry and emulator; say how to fix
 up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
 
@@ -81,13 +87,15 @@ export function parseArgs(argv: string[]): ParsedArgs {
         lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES,
         json: false,
         dryRun: false,
+        minAgeMinutes: DEFAULT_MIN_AGE_MINUTES,
+        maxDeletions: DEFAULT_MAX_DELETIONS,
     };
     const allowed: Record<Command, string[]> = {
         up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
         down: ["--branch", "--lock-timeout"],
         outputs: ["--branch", "--format"],
         ls: ["--json"],
-        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout"],
+        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
         doctor: [],
     };
     const switches: Record<string, (p: ParsedArgs) => void> = {
@@ -144,6 +152,15 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 break;
             case "--aws-region":
                 parsed.awsRegion = value;
+                break;
+            case "--min-age":
+                parsed.minAgeMinutes = value === "0" ? 0 : parseTtl(value, "--min-age") * 60;
+                break;
+            case "--max-deletions":
+                if (!/^\d{1,4}$/.test(value)) {
+                    throw new UsageError(`--max-deletions ${JSON.stringify(value)} is not a whole number of items: e.g. --max-deletions 10 (0 removes nothing)`);
+                }
+                parsed.maxDeletions = Number(value);
                 break;
         }
     }
