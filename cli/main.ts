@@ -3,12 +3,12 @@
 // working; this adds what a stack cannot do for itself: choosing the stack from the branch,
 // bringing up the embedded local default, building the images, stamping the expiry, writing
 // outputs for test runners and opening host access to the services.
+import { DEFAULT_NAME_PREFIX } from "../components/config";
 import { stackName as stackNameFor } from "../components/naming";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
-import { DEFAULT_NAME_PREFIX } from "../components/config";
 import { cliInstallation } from "./installation";
 import { describeLocalEnvironment } from "./local-environment";
 import { defaultOutDir, destroyMirror, entryService, forwardServices, prepareMirror, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
