@@ -29,9 +29,9 @@ const tagsOf = (list: Array<{ Key?: string; Value?: string }> | undefined): Reco
 
 const iso = (date: Date | undefined): string | undefined => date?.toISOString();
 
-/** SQS gives CreatedTimestamp as whole seconds since the epoch, as text. */
+/** SQS gives CreatedTimestamp as seconds since the epoch, as text: whole on AWS, with a fraction on moto. */
 function fromEpochSeconds(text: string | undefined): string | undefined {
-    return text === undefined || !/^\d+$/.test(text) ? undefined : new Date(Number(text) * 1000).toISOString();
+    return text === undefined || !/^\d+(\.\d+)?$/.test(text) ? undefined : new Date(Math.floor(Number(text)) * 1000).toISOString();
 }
 
 /** Every bucket, queue and table with its tags and creation time; one that cannot be read is logged and left out. */
