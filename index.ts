@@ -90,6 +90,7 @@ const mirror = new ProductionMirror(
                   }
                 : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage },
         namePrefix: settings.namePrefix,
+        installation: settings.installation,
         clusterDomain: settings.clusterDomain,
         quota: settings.quota,
         containerDefaults: settings.containerDefaults,

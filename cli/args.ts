@@ -1,5 +1,6 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
 import { DEFAULT_TTL_HOURS, ttlProblem } from "../components/expiry";
+import { DEFAULT_MAX_DELETIONS, DEFAULT_MIN_AGE_MINUTES } from "./reap/plan";
 
 export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -23,6 +24,10 @@ export interface ParsedArgs {
     /** `reap`: where to look for AWS resources tagged with a stack (default: none, or $AWS_ENDPOINT_URL). */
     awsEndpoint?: string;
     awsRegion?: string;
+    /** `reap --min-age`: an orphan younger than this many minutes is kept. Default: DEFAULT_MIN_AGE_MINUTES. */
+    minAgeMinutes: number;
+    /** `reap --max-deletions`: removals in one run at most. Default: DEFAULT_MAX_DELETIONS. */
+    maxDeletions: number;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
@@ -36,8 +41,9 @@ export const USAGE = `usage: prod-mirror <command> [options]
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
   ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
-  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R]
-                                        destroy expired mirrors, orphan namespaces and orphan AWS resources
+  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
+                                        destroy expired mirrors, and this installation's orphan namespaces and
+                                        AWS resources older than --min-age; at most --max-deletions per run
   doctor                                check the toolchain, cluster, registry and emulator; say how to fix
 up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
 
@@ -67,11 +73,11 @@ export function parseTtl(text: string): number {
     return hours;
 }
 
-/** `--lock-timeout`: more than 0 and at most 90 days, in minutes. */
-function parseLockTimeout(text: string): number {
-    const hours = parseDuration(text, "--lock-timeout");
+/** A waiting or age bound (`--lock-timeout`, `--min-age`): more than 0 and at most 90 days, in minutes. */
+function parseMinutes(text: string, flag: string): number {
+    const hours = parseDuration(text, flag);
     if (hours <= 0 || hours > 24 * 90) {
-        throw new UsageError(`--lock-timeout ${text} is out of range: more than 0 and at most 90 days, e.g. --lock-timeout 30m`);
+        throw new UsageError(`${flag} ${text} is out of range: more than 0 and at most 90 days, e.g. ${flag} 30m`);
     }
     return hours * 60;
 }
@@ -97,13 +103,15 @@ export function parseArgs(argv: string[]): ParsedArgs {
         lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES,
         json: false,
         dryRun: false,
+        minAgeMinutes: DEFAULT_MIN_AGE_MINUTES,
+        maxDeletions: DEFAULT_MAX_DELETIONS,
     };
     const allowed: Record<Command, string[]> = {
         up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
         down: ["--branch", "--lock-timeout"],
         outputs: ["--branch", "--format"],
         ls: ["--json"],
-        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout"],
+        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
         doctor: [],
     };
     const switches: Record<string, (p: ParsedArgs) => void> = {
@@ -150,7 +158,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 parsed.outDir = value;
                 break;
             case "--lock-timeout":
-                parsed.lockTimeoutMinutes = value === "0" ? 0 : parseLockTimeout(value);
+                parsed.lockTimeoutMinutes = value === "0" ? 0 : parseMinutes(value, "--lock-timeout");
                 break;
             case "--aws-endpoint":
                 if (!/^https?:\/\/[^\s/]+/.test(value)) {
@@ -160,6 +168,15 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 break;
             case "--aws-region":
                 parsed.awsRegion = value;
+                break;
+            case "--min-age":
+                parsed.minAgeMinutes = value === "0" ? 0 : parseMinutes(value, "--min-age");
+                break;
+            case "--max-deletions":
+                if (!/^\d{1,4}$/.test(value)) {
+                    throw new UsageError(`--max-deletions ${JSON.stringify(value)} is not a whole number of items: e.g. --max-deletions 10 (0 removes nothing)`);
+                }
+                parsed.maxDeletions = Number(value);
                 break;
         }
     }

@@ -1,10 +1,10 @@
 // `prod-mirror doctor`: checks every part a mirror needs, without starting or changing anything,
 // and says for each failure how to fix it.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { MOTO_VERSION } from "../components/config";
+import { runTool } from "./kubectl";
 import { describeLocalEnvironment, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
 import { fileBackendDir } from "./run-lock";
 
@@ -56,12 +56,10 @@ function versionsEnv(): Record<string, string> {
     return parseDotenvFile(fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8"));
 }
 
+/** A probe: its output, or why it could not run at all (not installed, timed out). */
 function run(env: NodeJS.ProcessEnv, command: string, ...args: string[]): { ok: boolean; out: string } {
-    const result = spawnSync(command, args, { env, encoding: "utf8", timeout: 20_000 });
-    if (result.error !== undefined) {
-        return { ok: false, out: result.error.message };
-    }
-    return { ok: result.status === 0, out: `${result.stdout}${result.stderr}`.trim() };
+    const result = runTool(command, args, env, 20_000);
+    return { ok: result.ok, out: result.spawnFailed ? (result.failure ?? "") : `${result.stdout}${result.stderr}`.trim() };
 }
 
 /** GET on a loopback/local URL; resolves with the status code (0 when nothing answers). */

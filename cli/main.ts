@@ -3,11 +3,13 @@
 // working; this adds what a stack cannot do for itself: choosing the stack from the branch,
 // bringing up the embedded local default, building the images, stamping the expiry, writing
 // outputs for test runners and opening host access to the services.
+import { DEFAULT_NAME_PREFIX } from "../components/config";
 import { stackName as stackNameFor } from "../components/naming";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
+import { cliInstallation } from "./installation";
 import { describeLocalEnvironment } from "./local-environment";
 import { defaultOutDir, destroyMirror, entryService, forwardServices, prepareMirror, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
@@ -97,6 +99,11 @@ async function reap(args: ParsedArgs): Promise<void> {
     const report = await reapMirrors({
         dryRun: args.dryRun,
         now: new Date(),
+        installation: cliInstallation(process.env),
+        // Mirrors made by this CLI use the default prefix; a stack that sets another keeps its orphans.
+        namePrefix: DEFAULT_NAME_PREFIX,
+        minAgeMs: args.minAgeMinutes * 60_000,
+        maxDeletions: args.maxDeletions,
         awsEndpoint: args.awsEndpoint ?? process.env.AWS_ENDPOINT_URL,
         awsRegion: args.awsRegion ?? process.env.AWS_REGION ?? "us-east-1",
         lockTimeoutMs: Math.min(args.lockTimeoutMinutes, 1) * 60_000,
@@ -106,7 +113,7 @@ async function reap(args: ParsedArgs): Promise<void> {
         runDir: `${local.stateDir}/run`,
     });
     process.stdout.write(formatReapReport(report));
-    if (report.failed > 0) {
+    if (report.failed > 0 || report.refusal !== undefined) {
         process.exitCode = 1;
     }
 }

@@ -2,7 +2,6 @@
 // branch's stack (config, images), deploy it, open host access, destroy it.
 import * as fs from "fs";
 import * as path from "path";
-import { spawnSync } from "child_process";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, readGitCheckout } from "../components/branch-context";
 import { APP_FILE_MAX_BYTES, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
@@ -12,6 +11,8 @@ import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
 import { recoverStack, type RunContext } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
+import { kubectl } from "./kubectl";
+import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
@@ -72,6 +73,8 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         branch: ref.branch,
         commit: ref.commit,
         expiresAt: expiryFrom(new Date(), ttlHours),
+        // Always this CLI's own: its reap must recognise the mirror's leftovers (a template's value would not be).
+        installation: cliInstallation(process.env),
         registryUsername: local.registry.username,
         registryPassword: local.registry.password,
         imageBuilder: "external",
@@ -142,16 +145,16 @@ export function entryService(app: AppSpec): string {
 /** Objects of any kind still labelled with the stack, and the namespace if it survived. */
 export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
     const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
-    const labelled = spawnSync("kubectl", ["get", kinds, "-A", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], { env, encoding: "utf8" });
-    if (labelled.status !== 0) {
+    const labelled = kubectl(["get", kinds, "-A", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
+    if (!labelled.ok) {
         return [`(could not list objects labelled ${KEYS.stack}=${labelValue(stackName)}: ${labelled.stderr.trim()})`];
     }
     const found = labelled.stdout.split("\n").filter((l) => l !== "");
-    const namespaces = spawnSync("kubectl", ["get", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], { env, encoding: "utf8" });
+    const namespaces = kubectl(["get", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
     found.push(...namespaces.stdout.split("\n").filter((l) => l !== ""));
     if (namespace !== undefined && namespace !== "" && !found.includes(`namespace/${namespace}`)) {
-        const ns = spawnSync("kubectl", ["get", "namespace", namespace, "-o", "name"], { env, encoding: "utf8" });
-        if (ns.status === 0) {
+        const ns = kubectl(["get", "namespace", namespace, "-o", "name"], env);
+        if (ns.ok) {
             found.push(ns.stdout.trim());
         }
     }

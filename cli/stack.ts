@@ -11,6 +11,8 @@ export interface StackSettings {
     commit: string;
     /** Stamped by every `up`, so that each one extends the mirror's life (and a repeat is a no-op). */
     expiresAt: string;
+    /** This CLI's installation (cli/installation.ts): every object of the mirror is labelled with it. */
+    installation: string;
     registryUsername?: string;
     /** Written with `pulumi config set --secret` reading standard input, never on a command line. */
     registryPassword?: string;
@@ -39,6 +41,7 @@ export async function configureStack(stack: Stack, settings: StackSettings): Pro
         branch: settings.branch,
         commit: settings.commit,
         expiresAt: settings.expiresAt,
+        installation: settings.installation,
         registryUsername: settings.registryUsername,
         imageBuilder: settings.imageBuilder,
     };

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BranchContext } from "./branch-context";
-import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA, QuotaSpec } from "./config";
+import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./config";
 import { commonLabels, namespaceAnnotations, namespaceLabels } from "./manifests";
 
 export interface BranchNamespaceArgs {
@@ -10,6 +10,8 @@ export interface BranchNamespaceArgs {
     context: BranchContext;
     /** The Pulumi stack: a label on every object (label-safe form) and an annotation (exact). */
     stack: string;
+    /** Which installation's reap may remove this namespace once its stack is gone (a label). Default: DEFAULT_INSTALLATION. */
+    installation?: string;
     /** ResourceQuota. Default: DEFAULT_QUOTA (4 CPU / 8Gi requested, 8 CPU / 16Gi limits, 50 pods). */
     quota?: QuotaSpec;
     /** LimitRange defaults. Default: DEFAULT_CONTAINER_DEFAULTS (50m/64Mi requested, 500m/256Mi limits). */
@@ -36,6 +38,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
         const quota = args.quota ?? DEFAULT_QUOTA;
         const defaults = args.containerDefaults ?? DEFAULT_CONTAINER_DEFAULTS;
         const egressPorts = args.externalEgressPorts ?? [];
+        const installation = args.installation ?? DEFAULT_INSTALLATION;
 
         // The namespace is the one object that needs its physical name: every in-cluster URL uses it.
         this.namespace = new k8s.core.v1.Namespace(
@@ -43,7 +46,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
             {
                 metadata: {
                     name: args.name,
-                    labels: namespaceLabels(args.context, args.stack),
+                    labels: namespaceLabels(args.context, args.stack, installation),
                     annotations: namespaceAnnotations(args.context, args.stack),
                 },
             },
@@ -51,7 +54,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
         );
         this.name = this.namespace.metadata.name;
         const ns = this.name;
-        const labels = commonLabels(args.context, args.stack);
+        const labels = commonLabels(args.context, args.stack, installation);
         const child = { parent: this };
 
         new k8s.core.v1.ResourceQuota(

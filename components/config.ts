@@ -11,6 +11,22 @@ import { resourceNameProblem } from "./naming";
 /** The Pulumi project name, and so the namespace of every config key. */
 export const PROJECT = "prod-mirror";
 
+/**
+ * The installation a mirror belongs to when prod-mirror:installation is not set. The CLI always
+ * sets it (see cli/installation.ts); a stack made with plain `pulumi up` gets this value.
+ */
+export const DEFAULT_INSTALLATION = "default";
+
+/**
+ * An installation id is used verbatim as a label value and an AWS tag value, and reap compares it
+ * for equality, so it must pass both layers unchanged: no sanitising that could make two ids meet.
+ */
+export const INSTALLATION_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+export const INSTALLATION_RULE = "1 to 40 lowercase letters, digits and hyphens, starting and ending with a letter or digit";
+
+/** The namespace and cloud-name prefix when prod-mirror:namePrefix is not set. */
+export const DEFAULT_NAME_PREFIX = "pm";
+
 /** moto's version in the emulator image; equals MOTO_VERSION in local/versions.env (a unit test checks). */
 export const MOTO_VERSION = "5.2.5";
 
@@ -257,8 +273,10 @@ export interface MirrorSettings {
     ttlHours: number;
     /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it); not past, at most TTL_MAX_HOURS away. */
     expiresAt?: string;
-    /** prod-mirror:namePrefix. Default: `pm`. */
+    /** prod-mirror:namePrefix. Default: DEFAULT_NAME_PREFIX (`pm`). */
     namePrefix: string;
+    /** prod-mirror:installation: which installation's reap may remove this mirror's leftovers. Default: DEFAULT_INSTALLATION. */
+    installation: string;
     /**
      * prod-mirror:kubeContext. Default: the kubeconfig's current context. prod-mirror:kubeconfig (a
      * path or the contents, with the cluster's credentials) is not here: index.ts reads it as a secret.
@@ -300,6 +318,7 @@ export const SETTINGS_KEYS = [
     "ttlHours",
     "expiresAt",
     "namePrefix",
+    "installation",
     "kubeContext",
     "clusterDomain",
     "registryServer",
@@ -863,7 +882,8 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     const settings: MirrorSettings = {
         stack: ctx.stack,
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
-        namePrefix: str(at("namePrefix"), value("namePrefix") ?? "pm", "pm", PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
+        namePrefix: str(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX, DEFAULT_NAME_PREFIX, PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
+        installation: str(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
         clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,
         registryUsername,

@@ -12,6 +12,7 @@ export const KEYS = {
     owner: `${LABEL_PREFIX}/owner`,
     expiresAt: `${LABEL_PREFIX}/expires-at`,
     stack: `${LABEL_PREFIX}/stack`,
+    installation: `${LABEL_PREFIX}/installation`,
     service: `${LABEL_PREFIX}/service`,
     managedBy: "app.kubernetes.io/managed-by",
     name: "app.kubernetes.io/name",
@@ -20,23 +21,36 @@ export const KEYS = {
 
 export const MANAGED_BY = "prod-mirror";
 
+/** The AWS tag keys every resource carries (see awsTags); reap selects leftovers by them. */
+export const AWS_TAG_KEYS = {
+    branch: "prod-mirror:branch",
+    commit: "prod-mirror:commit",
+    stack: "prod-mirror:stack",
+    expiresAt: "prod-mirror:expires-at",
+    managedBy: "prod-mirror:managed-by",
+    installation: "prod-mirror:installation",
+} as const;
+
 /** The uid/gid every workload runs as: images made with debootstrap have no non-root user to name. */
 export const RUN_AS = 65532;
 
 /**
- * Labels every object of a mirror carries: managed-by, and the label-safe branch and stack. The
+ * Labels every object of a mirror carries: managed-by, the installation, and the label-safe branch
+ * and stack. The installation (config prod-mirror:installation, validated there to be label-safe
+ * as it is) is what lets `reap` tell its own leftovers from another installation's on a shared
+ * cluster. The
  * stack label is what the reaper and the integration tests select leftovers by
  * (`kubectl get all -A -l prod-mirror.dev/stack=<labelValue(stack)>`); a stack name longer than 63
  * characters is cut and hashed like any other label value, the annotation keeps it whole.
  */
-export function commonLabels(context: BranchContext, stack: string): Record<string, string> {
-    return { [KEYS.managedBy]: MANAGED_BY, [KEYS.branch]: labelValue(context.branch), [KEYS.stack]: labelValue(stack) };
+export function commonLabels(context: BranchContext, stack: string, installation: string): Record<string, string> {
+    return { [KEYS.managedBy]: MANAGED_BY, [KEYS.installation]: installation, [KEYS.branch]: labelValue(context.branch), [KEYS.stack]: labelValue(stack) };
 }
 
 /** Namespace labels: who, what, which stack, until when (label-safe forms) plus Pod Security `restricted`. */
-export function namespaceLabels(context: BranchContext, stack: string): Record<string, string> {
+export function namespaceLabels(context: BranchContext, stack: string, installation: string): Record<string, string> {
     return {
-        ...commonLabels(context, stack),
+        ...commonLabels(context, stack, installation),
         [KEYS.commit]: context.commit,
         [KEYS.owner]: labelValueOrHash(context.owner),
         [KEYS.expiresAt]: context.expiresAtLabel,
@@ -59,13 +73,14 @@ export function namespaceAnnotations(context: BranchContext, stack: string): Rec
 }
 
 /** Tags for every AWS resource (the same set the emulator's creation Job applies). */
-export function awsTags(context: BranchContext, stack: string): Record<string, string> {
+export function awsTags(context: BranchContext, stack: string, installation: string): Record<string, string> {
     return {
-        "prod-mirror:branch": awsTagValue(context.branch),
-        "prod-mirror:commit": context.commit,
-        "prod-mirror:stack": awsTagValue(stack),
-        "prod-mirror:expires-at": context.expiresAt,
-        "prod-mirror:managed-by": MANAGED_BY,
+        [AWS_TAG_KEYS.branch]: awsTagValue(context.branch),
+        [AWS_TAG_KEYS.commit]: context.commit,
+        [AWS_TAG_KEYS.stack]: awsTagValue(stack),
+        [AWS_TAG_KEYS.expiresAt]: context.expiresAt,
+        [AWS_TAG_KEYS.managedBy]: MANAGED_BY,
+        [AWS_TAG_KEYS.installation]: installation,
     };
 }
 

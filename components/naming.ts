@@ -191,6 +191,16 @@ export function timestampLabel(iso: string): string {
     return date.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
 }
 
+/** The inverse of timestampLabel (`20261128T060000Z` → `2026-11-28T06:00:00Z`); undefined for anything else. */
+export function parseTimestampLabel(label: string): string | undefined {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(label);
+    if (m === null) {
+        return undefined;
+    }
+    const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
+    return Number.isNaN(Date.parse(iso)) ? undefined : iso;
+}
+
 /**
  * An AWS tag value: at most 256 characters of letters, digits, spaces and `_.:/=+-@` (other
  * characters become `_`). Tags describe, they do not identify, so no hash is needed.

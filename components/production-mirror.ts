@@ -5,7 +5,7 @@ import type { AwsCloudSettings } from "./aws-cloud-resources";
 import type { BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import type { AppSpec, ContainerDefaults, ImageBuilder, QuotaSpec, ServiceOverride, ServiceSpec } from "./config";
+import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec } from "./config";
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
 import { bucketVar, envCollision, pathText, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
@@ -32,8 +32,13 @@ export interface ProductionMirrorArgs {
      */
     imageBuilder?: ImageBuilder;
     cloud: MirrorCloudSettings;
-    /** Prefix of the namespace and cloud names. Default: `pm`. */
+    /** Prefix of the namespace and cloud names. Default: DEFAULT_NAME_PREFIX (`pm`). */
     namePrefix?: string;
+    /**
+     * The installation every object (label) and AWS resource (tag) is marked with: `reap` removes
+     * leftovers only of its own installation. Default: DEFAULT_INSTALLATION.
+     */
+    installation?: string;
     /** Default: `cluster.local`. */
     clusterDomain?: string;
     /** Default: DEFAULT_QUOTA. */
@@ -128,11 +133,12 @@ export class ProductionMirror extends pulumi.ComponentResource {
             throw new Error(`ProductionMirror ${name}: ${problem}`);
         }
         super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
-        const prefix = args.namePrefix ?? "pm";
+        const prefix = args.namePrefix ?? DEFAULT_NAME_PREFIX;
+        const installation = args.installation ?? DEFAULT_INSTALLATION;
         const clusterDomain = args.clusterDomain ?? "cluster.local";
         const overrides = args.overrides ?? {};
         const { context } = args;
-        const labels = commonLabels(context, args.stack);
+        const labels = commonLabels(context, args.stack, installation);
         const nsName = namespaceName(context.branch, prefix);
         const tag = imageTag(context.branch, context.commit);
         const child = { parent: this };
@@ -143,6 +149,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 name: nsName,
                 context,
                 stack: args.stack,
+                installation,
                 quota: args.quota,
                 containerDefaults: args.containerDefaults,
                 externalEgressPorts: externalEgressPorts(args.cloud),
@@ -157,7 +164,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             child,
         );
 
-        const common = { spec: args.app.cloud, names: cloudNames(args.app.cloud, prefix, context.branch), tags: awsTags(context, args.stack), region: args.cloud.region, namespace: ns.name, labels };
+        const common = { spec: args.app.cloud, names: cloudNames(args.app.cloud, prefix, context.branch), tags: awsTags(context, args.stack, installation), region: args.cloud.region, namespace: ns.name, labels };
         const settings: CloudSettings =
             args.cloud.mode === "aws"
                 ? args.cloud

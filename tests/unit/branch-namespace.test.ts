@@ -26,8 +26,9 @@ describe("BranchNamespace", () => {
                     commit: metadata.labels["prod-mirror.dev/commit"],
                     expires: metadata.labels["prod-mirror.dev/expires-at"],
                     managedBy: metadata.labels["app.kubernetes.io/managed-by"],
+                    installation: metadata.labels["prod-mirror.dev/installation"],
                 },
-                { branch: "feature-Login-Flow-" + metadata.labels["prod-mirror.dev/branch"].slice(-8), commit: CONTEXT.commit, expires: "20261128T060000Z", managedBy: "prod-mirror" },
+                { branch: "feature-Login-Flow-" + metadata.labels["prod-mirror.dev/branch"].slice(-8), commit: CONTEXT.commit, expires: "20261128T060000Z", managedBy: "prod-mirror", installation: "default" },
             );
             assert.match(metadata.labels["prod-mirror.dev/owner"], /^[A-Za-z0-9._-]{1,63}$/);
             for (const value of Object.values(metadata.labels) as string[]) {

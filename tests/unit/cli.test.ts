@@ -7,7 +7,7 @@ import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outp
 import type { AppSpec } from "../../components/config";
 
 describe("cli: arguments", () => {
-    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false };
+    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, minAgeMinutes: 30, maxDeletions: 10 };
 
     it("defaults: 72 h TTL, JSON, port-forwards on, 30 min lock wait", () => {
         assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ...defaults });
@@ -25,6 +25,14 @@ describe("cli: arguments", () => {
         });
         assert.throws(() => parseArgs(["reap", "--dry-run=yes"]), { message: /^--dry-run takes no value/ });
         assert.throws(() => parseArgs(["doctor", "--json"]), { message: /^doctor does not take "--json"/ });
+    });
+
+    it("reads reap's --min-age as a duration and --max-deletions as a count, each with an example when wrong", () => {
+        assert.deepStrictEqual(parseArgs(["reap", "--min-age", "2h", "--max-deletions=3"]), { command: "reap", ...defaults, minAgeMinutes: 120, maxDeletions: 3 });
+        assert.deepStrictEqual([parseArgs(["reap", "--min-age=0"]).minAgeMinutes, parseArgs(["reap", "--max-deletions", "0"]).maxDeletions], [0, 0]);
+        assert.throws(() => parseArgs(["reap", "--min-age", "old"]), { message: /^--min-age "old" is not a duration: write it as minutes, hours or days, e.g. --min-age 90m/ });
+        assert.throws(() => parseArgs(["reap", "--max-deletions", "-1"]), { message: /^--max-deletions "-1" is not a whole number of items: e.g. --max-deletions 10 \(0 removes nothing\)\n/ });
+        assert.throws(() => parseArgs(["up", "--max-deletions", "3"]), { message: /^up does not take "--max-deletions"/ });
     });
 
     it("reads --lock-timeout as a duration in minutes, 0 meaning no wait", () => {

@@ -19,7 +19,7 @@ import { inBothModes, isSecret, isSecretValue, RecordingMocks, settle, useMocks,
 
 const APP = sampleApp();
 const NAMES = cloudNames(APP.cloud, "pm", CONTEXT.branch);
-const TAGS = awsTags(CONTEXT, "dev");
+const TAGS = awsTags(CONTEXT, "dev", "team-a");
 const ARGS: CloudResourcesArgs = { spec: APP.cloud, names: NAMES, tags: TAGS, region: "eu-west-1", namespace: "pm-feature", labels: { "app.kubernetes.io/managed-by": "prod-mirror" } };
 const AWS_TYPES = ["aws:sqs/queue:Queue", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table"];
 
@@ -86,7 +86,8 @@ describe("cloud resources", () => {
                     assert.match(r.provider ?? "", /[:$]pulumi:providers:aws::cloud-provider::cloud-provider-id$/, `${r.type} ${r.name} uses ${r.provider}`);
                     assert.deepStrictEqual(r.inputs.tags, TAGS, `${r.type} ${r.name} tags`);
                 }
-                assert.deepStrictEqual(Object.keys(TAGS).sort(), ["prod-mirror:branch", "prod-mirror:commit", "prod-mirror:expires-at", "prod-mirror:managed-by", "prod-mirror:stack"]);
+                assert.deepStrictEqual(Object.keys(TAGS).sort(), ["prod-mirror:branch", "prod-mirror:commit", "prod-mirror:expires-at", "prod-mirror:installation", "prod-mirror:managed-by", "prod-mirror:stack"]);
+                assert.deepStrictEqual([TAGS["prod-mirror:installation"], TAGS["prod-mirror:managed-by"], TAGS["prod-mirror:stack"]], ["team-a", "prod-mirror", "dev"]);
             });
 
             it("names resources from naming, empties buckets on destroy, and declares the table's keys", async () => {

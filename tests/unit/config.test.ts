@@ -45,6 +45,7 @@ describe("config", () => {
         const s = parse(BASE);
         assert.strictEqual(s.ttlHours, 72);
         assert.strictEqual(s.namePrefix, "pm");
+        assert.strictEqual(s.installation, "default");
         assert.strictEqual(s.registryServer, "127.0.0.1:5000");
         assert.strictEqual(s.cloudMode, "emulated");
         assert.strictEqual(s.imageBuilder, "docker");
@@ -59,6 +60,16 @@ describe("config", () => {
         assert.deepStrictEqual(s.app.cloud.tables[0], { name: "deals", hashKey: "id", hashKeyType: "S", rangeKeyType: "S" });
         assert.strictEqual(s.app.cloud.queues[0].visibilityTimeoutSeconds, 30);
         assert.strictEqual(s.branch, undefined);
+    });
+
+    it("takes an installation id only in the form labels and tags carry verbatim", () => {
+        assert.strictEqual(parse({ ...BASE, installation: "i-3f2a9c1d5e6f" }).installation, "i-3f2a9c1d5e6f");
+        rejects(
+            { ...BASE, installation: "Team A" },
+            'prod-mirror:installation in Pulumi.dev.yaml is invalid: expected 1 to 40 lowercase letters, digits and hyphens, starting and ending with a letter or digit, got "Team A". Example: prod-mirror:installation: team-a',
+        );
+        assert.throws(() => parse({ ...BASE, installation: "a".repeat(41) }), { message: /^prod-mirror:installation in Pulumi.dev.yaml is invalid/ });
+        assert.throws(() => parse({ ...BASE, installation: "team-" }), { message: /^prod-mirror:installation in Pulumi.dev.yaml is invalid/ });
     });
 
     it("derives the emulator image from a configured registry", () => {

@@ -11,6 +11,7 @@ import {
     resourceNameProblem,
     shortHash,
     stackName,
+    parseTimestampLabel,
     timestampLabel,
 } from "../../components/naming";
 import { generateBranches, pairsDifferingAfterTheCut } from "./fixtures";
@@ -155,6 +156,8 @@ describe("naming", () => {
             assert.strictEqual(timestampLabel("2026-11-28T06:00:00.000Z"), "20261128T060000Z");
             assert.ok(timestampLabel("2026-11-28T06:00:00Z") < timestampLabel("2026-12-01T00:00:00Z"));
             assert.throws(() => timestampLabel("tomorrow"), /is not an ISO timestamp/);
+            assert.strictEqual(parseTimestampLabel(timestampLabel("2026-11-28T06:00:00.000Z")), "2026-11-28T06:00:00Z");
+            assert.deepStrictEqual(["20261328T060000Z", "2026-11-28", "20261128T060000"].map(parseTimestampLabel), [undefined, undefined, undefined]);
         });
 
         it("awsTagValue keeps allowed characters and replaces the rest", () => {

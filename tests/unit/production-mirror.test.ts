@@ -12,6 +12,7 @@ function args(overrides: Partial<ProductionMirrorArgs> = {}): ProductionMirrorAr
     return {
         context: CONTEXT,
         stack: "dev",
+        installation: "team-a",
         app: sampleApp(),
         overrides: { gateway: { replicas: 1, resources: { limits: { cpu: "250m", memory: "128Mi" } } } },
         registry: { server: "127.0.0.1:5000", username: "ci-bot", password: pulumi.secret(PASSWORD) },
@@ -26,11 +27,11 @@ function envOf(mocks: RecordingMocks, deployment: string): Record<string, string
     return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? `secret:${e.valueFrom.secretKeyRef.key}`]));
 }
 
-/** Where a Kubernetes object or pod template lacks `prod-mirror.dev/stack: <value>`. */
-function missingStackLabel(mocks: RecordingMocks, value: string): string[] {
+/** Where a Kubernetes object or pod template lacks `<key>: <value>` (default key: the stack label). */
+function missingStackLabel(mocks: RecordingMocks, value: string, key: string = KEYS.stack): string[] {
     return kubernetesLabelSets(mocks)
-        .filter(({ labels }) => labels?.[KEYS.stack] !== value)
-        .map(({ where, labels }) => `${where}: ${JSON.stringify(labels?.[KEYS.stack])}`);
+        .filter(({ labels }) => labels?.[key] !== value)
+        .map(({ where, labels }) => `${where}: ${JSON.stringify(labels?.[key])}`);
 }
 
 /** Every path in `value` where a string contains `needle` outside a secret marker. */
@@ -106,6 +107,7 @@ describe("ProductionMirror", () => {
             const { mocks } = await emulated();
             assert.ok(kubernetesLabelSets(mocks).length >= 20);
             assert.deepStrictEqual(missingStackLabel(mocks, "dev"), []);
+            assert.deepStrictEqual(missingStackLabel(mocks, "team-a", KEYS.installation), [], "every object carries the installation reap selects by");
             // A Deployment's selector is immutable: adding a key would make every existing mirror fail to update.
             for (const r of mocks.ofType(DEPLOYMENT)) {
                 assert.deepStrictEqual(Object.keys(r.inputs.spec.selector.matchLabels).sort(), [KEYS.name, r.inputs.metadata.name === "aws-emulator" ? KEYS.component : KEYS.service].sort(), r.name);
@@ -216,7 +218,8 @@ describe("ProductionMirror", () => {
             assert.ok(mocks.registrations.filter((r) => r.type.startsWith("aws:")).every((r) => /pulumi:providers:aws::mirror-cloud-provider::/.test(r.provider ?? "")));
             assert.deepStrictEqual(mocks.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "mirror-ns-allow-external").inputs.spec.egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }]);
             assert.deepStrictEqual(missingStackLabel(mocks, "dev"), [], "the credentials Secret too");
-            const untagged = mocks.registrations.filter((r) => r.type.startsWith("aws:") && r.inputs.tags?.["prod-mirror:stack"] !== "dev");
+            assert.deepStrictEqual(missingStackLabel(mocks, "team-a", KEYS.installation), []);
+            const untagged = mocks.registrations.filter((r) => r.type.startsWith("aws:") && (r.inputs.tags?.["prod-mirror:stack"] !== "dev" || r.inputs.tags?.["prod-mirror:installation"] !== "team-a"));
             assert.deepStrictEqual(untagged.map((r) => r.name), []);
             const env = envOf(mocks, "mirror-api-deployment");
             assert.deepStrictEqual([env.AWS_ENDPOINT_URL, env.AWS_ACCESS_KEY_ID, env.DEALS_TABLE], ["http://10.0.0.1:4566", "secret:AWS_ACCESS_KEY_ID", NAMES.tables.deals]);

@@ -1,0 +1,40 @@
+// The one way cli/ runs kubectl (and the other tools `doctor` probes): synchronously, with the
+// caller's environment (KUBECONFIG, PATH) and a timeout, so a hung API server cannot hang a command.
+import { spawnSync } from "child_process";
+
+export interface ToolResult {
+    ok: boolean;
+    stdout: string;
+    stderr: string;
+    /** Why it failed: the spawn error (not installed, timed out) or the exit status; undefined when ok. */
+    failure?: string;
+    /** True when the tool never ran to an exit (not installed, killed by the timeout). */
+    spawnFailed: boolean;
+}
+
+/** Runs `command args` and never throws; a missing tool or a timeout is a failed result. */
+export function runTool(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): ToolResult {
+    const r = spawnSync(command, args, { env, encoding: "utf8", timeout: timeoutMs });
+    const stdout = r.stdout ?? "";
+    const stderr = r.stderr ?? "";
+    if (r.error !== undefined) {
+        return { ok: false, stdout, stderr, failure: r.error.message, spawnFailed: true };
+    }
+    return r.status === 0 ? { ok: true, stdout, stderr, spawnFailed: false } : { ok: false, stdout, stderr, failure: `exited ${r.status ?? r.signal}`, spawnFailed: false };
+}
+
+/** Default time a kubectl call may take: a namespace delete waits for its finalizers. */
+export const KUBECTL_TIMEOUT_MS = 180_000;
+
+export function kubectl(args: string[], env: NodeJS.ProcessEnv, timeoutMs = KUBECTL_TIMEOUT_MS): ToolResult {
+    return runTool("kubectl", args, env, timeoutMs);
+}
+
+/** kubectl's standard output; throws with the command, the failure and kubectl's own message. */
+export function kubectlOutput(args: string[], env: NodeJS.ProcessEnv, timeoutMs = KUBECTL_TIMEOUT_MS): string {
+    const r = kubectl(args, env, timeoutMs);
+    if (!r.ok) {
+        throw new Error(`kubectl ${args.join(" ")} ${r.failure}: ${r.stderr.trim()}`);
+    }
+    return r.stdout;
+}
