@@ -3,7 +3,7 @@
 // strings in and gets typed settings back. Every error names the key, the stack file, the bad
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
-import { resourceNameProblem } from "./naming";
+import { prefixProblem, resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
 export const PROJECT = "prod-mirror";
@@ -299,7 +299,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGISTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
-const PREFIX = /^[a-z][a-z0-9]{0,9}$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -376,6 +375,15 @@ function stringMap(where: Where, value: unknown, example: string, keyPattern: Re
         out[k] = String(v);
     }
     return out;
+}
+
+/** prod-mirror:namePrefix; naming owns the rule (some prefixes are reserved), this only reports it. */
+function namePrefix(where: Where, value: string): string {
+    const problem = prefixProblem(value);
+    if (problem !== undefined) {
+        where.fail(problem, value, "pm");
+    }
+    return value;
 }
 
 function declaredName(where: Where, value: unknown, example: string): string {
@@ -714,7 +722,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     const settings: MirrorSettings = {
         stack: ctx.stack,
         ttlHours: value("ttlHours") === undefined ? 72 : int(at("ttlHours"), value("ttlHours"), 1, 720, '"72"', "number of hours"),
-        namePrefix: str(at("namePrefix"), value("namePrefix") ?? "pm", "pm", PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
+        namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? "pm"),
         clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,
         registryUsername,
