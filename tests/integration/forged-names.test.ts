@@ -1,6 +1,7 @@
 // Issue 8, through the CLI on the real local environment: a branch named after another branch's
 // derived stack/namespace name cannot reach that mirror. `down` of the forged name finds no mirror
-// and leaves the original's namespace and stack alone; branch `ci` never resolves to the CI template.
+// and leaves the original's namespace and stack alone, `up` of it gets a mirror of its own, and
+// branch `ci` never resolves to the CI template.
 import * as assert from "assert";
 import { spawn } from "child_process";
 import * as crypto from "crypto";
@@ -34,16 +35,18 @@ const hash8 = (s: string): string => crypto.createHash("sha256").update(s, "utf8
 
 describe("forged branch names through the CLI (issue 8)", function () {
     const suffix = crypto.randomBytes(3).toString("hex");
-    const victim = `names-Feature/Login-${suffix}`;
-    // What the victim maps to: lowercased, `/` -> `-`, plus the hash of the original. The old rule
-    // used a valid branch verbatim, so a branch literally named this got the same stack and namespace.
+    const victim = `names-feature/login-${suffix}`;
+    // What the victim maps to: `/` -> `-`, plus the hash of the original. The old rule used a valid
+    // branch verbatim, so a branch literally named this got the same stack and namespace.
     const victimStack = `names-feature-login-${suffix}-${hash8(victim)}`;
     const victimNamespace = `pm-${victimStack}`;
     const forged = victimStack;
     const forgedStack = `${forged}-${hash8(forged)}`;
+    const forgedNamespace = `pm-${forgedStack}`;
     const commit = "0123456789abcdef0123456789abcdef01234567";
     let env: NodeJS.ProcessEnv;
     let created = false;
+    let forgedCreated = false;
 
     before(function () {
         this.timeout(90 * 60_000);
@@ -52,10 +55,12 @@ describe("forged branch names through the CLI (issue 8)", function () {
 
     after(async function () {
         this.timeout(15 * 60_000);
-        if (created) {
-            const r = await cli(env, "down", "--branch", victim);
-            if (r.code !== 0) {
-                process.stderr.write(`      cleanup: down of ${victim} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
+        for (const [branch, made] of [[forged, forgedCreated], [victim, created]] as const) {
+            if (made) {
+                const r = await cli(env, "down", "--branch", branch);
+                if (r.code !== 0) {
+                    process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
+                }
             }
         }
     });
@@ -74,6 +79,24 @@ describe("forged branch names through the CLI (issue 8)", function () {
         const r = await cli(env, "down", "--branch", forged);
         expectOk(`down --branch ${forged}`, r);
         assert.match(r.stderr, new RegExp(`no mirror of branch ${forged} \\(no stack ${forgedStack} on [^)]*\\); nothing to destroy`));
+        assert.strictEqual(kubectl(env, "get", "namespace", victimNamespace, "-o", "name").trim(), `namespace/${victimNamespace}`);
+        const outputs = await cli(env, "outputs", "--branch", victim);
+        expectOk(`outputs --branch ${victim}`, outputs);
+        assert.strictEqual(JSON.parse(outputs.stdout).namespace, victimNamespace);
+    });
+
+    it("up of the forged branch gets a stack and namespace of its own, and its down leaves the victim's", async function () {
+        this.timeout(30 * 60_000);
+        forgedCreated = true;
+        const up = await cli(env, "up", "--branch", forged, "--commit", commit, "--ttl", "1h", "--no-forward");
+        expectOk(`up --branch ${forged}`, up);
+        assert.match(up.stdout, new RegExp(`^stack: +${forgedStack}$`, "m"));
+        assert.match(up.stdout, new RegExp(`^namespace: +${forgedNamespace}$`, "m"));
+        const down = await cli(env, "down", "--branch", forged);
+        expectOk(`down --branch ${forged}`, down);
+        forgedCreated = false;
+        assert.match(down.stderr, new RegExp(`stack ${forgedStack} removed in .*nothing labelled with it is left`));
+        assert.strictEqual(kubectl(env, "get", "namespace", forgedNamespace, "--ignore-not-found").trim(), "");
         assert.strictEqual(kubectl(env, "get", "namespace", victimNamespace, "-o", "name").trim(), `namespace/${victimNamespace}`);
         const outputs = await cli(env, "outputs", "--branch", victim);
         expectOk(`outputs --branch ${victim}`, outputs);
