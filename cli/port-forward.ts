@@ -64,7 +64,9 @@ export async function startForwards(opts: {
     const forwards: Forward[] = [];
     for (const service of opts.services) {
         const port = await freeLoopbackPort();
-        const log = fs.openSync(path.join(opts.logDir, `forward-${checkedStackName(opts.stackName)}-${service.name}.log`), "a");
+        // A dot, not a hyphen, before the service: service names have no dots, so stack `a` + service
+        // `b-c` and stack `a-b` + service `c` get different logs.
+        const log = fs.openSync(path.join(opts.logDir, `forward-${checkedStackName(opts.stackName)}.${service.name}.log`), "a");
         const child = spawn("kubectl", ["port-forward", "-n", opts.namespace, "--address", "127.0.0.1", `svc/${service.name}`, `${port}:${service.port}`], {
             env: opts.env,
             detached: true,

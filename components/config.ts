@@ -6,7 +6,7 @@ import * as yaml from "js-yaml";
 import { envCollision, type DescriptionPath } from "./env-contract";
 import { RUN_AS } from "./manifests";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
-import { resourceNameProblem } from "./naming";
+import { prefixProblem, resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
 export const PROJECT = "prod-mirror";
@@ -360,7 +360,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGISTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
-const PREFIX = /^[a-z][a-z0-9]{0,9}$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -442,6 +441,15 @@ function stringMap(where: Where, value: unknown, example: string, keyPattern: Re
         out[k] = String(v);
     }
     return out;
+}
+
+/** prod-mirror:namePrefix; naming owns the rule (some prefixes are reserved), this only reports it. */
+function namePrefix(where: Where, value: string): string {
+    const problem = prefixProblem(value);
+    if (problem !== undefined) {
+        where.fail(problem, value, DEFAULT_NAME_PREFIX);
+    }
+    return value;
 }
 
 function declaredName(where: Where, value: unknown, example: string): string {
@@ -882,7 +890,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     const settings: MirrorSettings = {
         stack: ctx.stack,
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
-        namePrefix: str(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX, DEFAULT_NAME_PREFIX, PREFIX, "1 to 10 lowercase letters and digits, starting with a letter"),
+        namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
         installation: str(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
         clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,

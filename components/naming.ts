@@ -1,11 +1,23 @@
 // Every physical name prod-mirror gives anything comes from this module, and this module is the only
 // place that knows each layer's name rules. All functions are pure and deterministic.
 //
-// The one rule that keeps branches apart: a branch used verbatim needs no marker, but as soon as
-// sanitising or truncating changes it, `-<hash8>` of the original branch is appended, so `feature/a`
-// and `feature-a`, or two 300-character branches that differ only after the cut, never meet. Cloud
-// resource names always carry the hash: they live in an account-wide (S3: global) namespace where
+// The one rule that keeps branches apart (issue 8): a branch is used verbatim only when the layer
+// accepts it unchanged, it fits, it is not a reserved name, AND it cannot be mistaken for a derived
+// name, i.e. it does not end in `-` plus HASH_LENGTH hex digits. Every other branch becomes its
+// sanitised, cut form plus `-<hash8>` of the original. So verbatim names never end in `-<hex8>` and
+// derived names always do: no branch can be *chosen* to land on another's name. The branch literally
+// named `feature-login-1ce27709` (what `Feature/Login` maps to) is itself hashed, as is a branch named
+// like the cut-and-hashed form of a long one; two derived names meet only when both the cut and the
+// 32-bit hash agree, which takes a brute-force search (about 2^32 hashes), not a choice of name;
+// HASH_LENGTH is the knob if that ever matters.
+// The same rule runs on every layer, so it also holds for a value derived twice: the stack label is
+// labelValue(stackName(branch)), and a hashed stack name gets a second hash as a label rather than
+// passing through as a verbatim label another stack could forge.
+// Cloud resource names always carry the hash: they live in an account-wide (S3: global) namespace where
 // branch `a` + queue `b-c` and branch `a-b` + queue `c` would otherwise produce the same name.
+// Stack names are lowercase because the stack's files (Pulumi.<stack>.yaml, the backend's
+// <stack>.json, the run lock, .prod-mirror-out/<stack>) must stay apart on case-insensitive file
+// systems too: `Main` gets a hash rather than sharing `main`'s files.
 import { createHash } from "crypto";
 
 /** Length of the hex hash that keeps sanitised or truncated names apart. */
@@ -31,12 +43,25 @@ interface Layer {
     readonly invalid: RegExp;
     /** The allowed characters, as the error message says them. */
     readonly allowed: string;
+    /** Names the layer must never hand out verbatim: they belong to something else. */
+    readonly reserved?: readonly string[];
 }
 
 // Kubernetes DNS-1123 labels and every cloud name share one slug: lowercase letters, digits, hyphens.
 const DNS_CHARS = { lowercase: true, invalid: /[^a-z0-9-]/, allowed: "[a-z0-9-]" } as const;
-// Label values, Pulumi stack names and image tags also allow dots and underscores, and keep case.
+// Label values also allow dots and underscores, and keep case.
 const TOKEN_CHARS = { lowercase: false, invalid: /[^A-Za-z0-9._-]/, allowed: "[A-Za-z0-9._-]" } as const;
+// Stack names allow what Pulumi allows, lowercased: they name files (see the header).
+const STACK_CHARS = { lowercase: true, invalid: /[^a-z0-9._-]/, allowed: "[a-z0-9._-]" } as const;
+
+/**
+ * Stacks the project ships as tracked `Pulumi.<name>.yaml` templates: `ci` is the one CI stacks
+ * start from (`pulumi stack init <stack> --copy-config-from ci`). A branch with such a name is mapped
+ * to its hashed form rather than refused, because `ci` is an ordinary git branch name whose owner
+ * did nothing wrong; the hashed form cannot meet any other branch's stack either (see the header).
+ * A unit test checks this list against the Pulumi.*.yaml files in the repository.
+ */
+export const RESERVED_STACKS: readonly string[] = ["ci"];
 
 const LAYERS = {
     namespace: { what: "Kubernetes namespace name", maxLength: 63, ...DNS_CHARS },
@@ -45,7 +70,7 @@ const LAYERS = {
     table: { what: "DynamoDB table name", maxLength: 255, ...DNS_CHARS },
     iam: { what: "IAM role name", maxLength: 64, ...DNS_CHARS },
     imageTag: { what: "image tag", maxLength: 128, ...DNS_CHARS },
-    stack: { what: "Pulumi stack name", maxLength: 100, ...TOKEN_CHARS },
+    stack: { what: "Pulumi stack name", maxLength: 100, ...STACK_CHARS, reserved: RESERVED_STACKS },
     label: { what: "Kubernetes label value", maxLength: 63, ...TOKEN_CHARS },
 } satisfies Record<string, Layer>;
 
@@ -72,9 +97,14 @@ function sanitise(raw: string, layer: Layer): string {
     return trimEdges(s);
 }
 
+// The tail every derived name has (a bare hash when nothing of the branch fits before it). Any case:
+// a verbatim `x-1CE27709` would not collide today, but the rule is simpler to trust without the exception.
+const DERIVED_TAIL = new RegExp(`(^|-)[0-9a-f]{${HASH_LENGTH}}$`, "i");
+
 /**
  * The branch's part of a name, at most `budget` characters: the branch itself when the layer can
- * use it verbatim, otherwise its sanitised, cut form followed by `-<hash8>` of the original.
+ * use it verbatim (see the header for when), otherwise its sanitised, cut form followed by
+ * `-<hash8>` of the original.
  */
 function branchSegment(branch: string, layer: Layer, budget: number, alwaysHash: boolean): string {
     const cleaned = sanitise(branch, layer);
@@ -85,7 +115,9 @@ function branchSegment(branch: string, layer: Layer, budget: number, alwaysHash:
                 `or digit, or set prod-mirror:branch to one (example: "feature-login").`,
         );
     }
-    if (!alwaysHash && cleaned === branch && cleaned.length <= budget) {
+    const verbatim =
+        !alwaysHash && cleaned === branch && cleaned.length <= budget && !DERIVED_TAIL.test(cleaned) && !(layer.reserved ?? []).includes(cleaned);
+    if (verbatim) {
         return cleaned;
     }
     const hash = shortHash(branch);
@@ -93,13 +125,53 @@ function branchSegment(branch: string, layer: Layer, budget: number, alwaysHash:
     return head === "" ? hash : `${head}-${hash}`;
 }
 
-/** `prefix-<branch>`: the branch's namespace, a DNS-1123 label of at most 63 characters. */
+/** What a name prefix must be, as `prefixProblem` says it. */
+const PREFIX_RULE = "1 to 10 lowercase letters and digits, starting with a letter";
+
+/**
+ * Why `prefix` cannot start prod-mirror's names (prod-mirror:namePrefix), or undefined if it can.
+ * No hyphen, so the prefix ends at the first `-` of every name and two prefixes never overlap; that
+ * also keeps `xn--` (S3 and DNS punycode) out, since the branch part never starts with a hyphen.
+ * The reserved ones would put every mirror among names that belong to someone else.
+ */
+export function prefixProblem(prefix: string): string | undefined {
+    if (!/^[a-z][a-z0-9]{0,9}$/.test(prefix)) {
+        return `expected ${PREFIX_RULE}`;
+    }
+    switch (prefix) {
+        case "kube":
+            return (
+                "prefix kube would name namespaces kube-<branch>, and Kubernetes reserves kube-* for its own " +
+                "(kube-system, kube-public, kube-node-lease); choose another prefix"
+            );
+        case "sthree":
+            return "prefix sthree would name every S3 bucket sthree-..., a prefix S3 reserves, so no bucket could be created; choose another prefix";
+        case "amzn":
+            return "prefix amzn would name S3 buckets amzn-..., and S3 reserves amzn-s3-demo-* (branch s3-demo would hit it); choose another prefix";
+        default:
+            return undefined;
+    }
+}
+
+/** Throws the NamingError for a prefix `prefixProblem` refuses. */
+function checkPrefix(prefix: string, what: string): void {
+    const problem = prefixProblem(prefix);
+    if (problem !== undefined) {
+        throw new NamingError(`cannot derive a ${what} from name prefix ${JSON.stringify(prefix)}: ${problem}`);
+    }
+}
+
+/**
+ * `prefix-<branch>`: the branch's namespace, a DNS-1123 label of at most 63 characters. Never
+ * `default` or `kube-*`: the prefix is checked here too, for callers that skip the config parser.
+ */
 export function namespaceName(branch: string, prefix: string): string {
     const layer = LAYERS.namespace;
+    checkPrefix(prefix, layer.what);
     return `${prefix}-${branchSegment(branch, layer, layer.maxLength - prefix.length - 1, false)}`;
 }
 
-/** The Pulumi stack for a branch: at most 100 characters of [A-Za-z0-9._-]. */
+/** The Pulumi stack for a branch: at most 100 characters of [a-z0-9._-], never a RESERVED_STACKS name. */
 export function stackName(branch: string): string {
     return branchSegment(branch, LAYERS.stack, LAYERS.stack.maxLength, false);
 }
@@ -142,6 +214,7 @@ const S3_RESERVED = /^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|--x-s3|--ta
  */
 export function cloudResourceName(kind: CloudKind, prefix: string, branch: string, resource: string): string {
     const layer = LAYERS[kind];
+    checkPrefix(prefix, layer.what);
     const problem = resourceNameProblem(resource);
     if (problem !== undefined) {
         throw new NamingError(`cannot derive a ${layer.what} from resource name ${JSON.stringify(resource)}: ${problem}`);
@@ -221,13 +294,15 @@ export function stackNameProblem(name: string): string | undefined {
     if (parts.length !== 1 && parts.length !== 3) {
         return `expected <stack> or <organization>/<project>/<stack>, found ${parts.length} parts separated by /`;
     }
-    const layer = LAYERS.stack;
+    // What Pulumi accepts in a name it lists (any case: a plain `pulumi stack init Main` is listed
+    // too), not the lowercase subset stackName hands out: this only keeps paths and reports safe.
+    const maxLength = LAYERS.stack.maxLength;
     for (const part of parts) {
-        if (part === "" || part.length > layer.maxLength) {
-            return `each part must be 1 to ${layer.maxLength} characters long`;
+        if (part === "" || part.length > maxLength) {
+            return `each part must be 1 to ${maxLength} characters long`;
         }
-        if (new RegExp(layer.invalid.source).test(part)) {
-            return `each part may contain only ${layer.allowed}`;
+        if (TOKEN_CHARS.invalid.test(part)) {
+            return `each part may contain only ${TOKEN_CHARS.allowed}`;
         }
         if (part.startsWith(".")) {
             return "no part may start with a dot (. and .. name directories)";

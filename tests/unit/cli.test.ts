@@ -3,8 +3,10 @@ import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
 import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
 import { parseDotenvFile, parseShellEnv } from "../../cli/local-environment";
+import { defaultOutDir, resolveBranch } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
+import { stackName } from "../../components/naming";
 
 describe("cli: arguments", () => {
     const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, minAgeMinutes: 30, maxDeletions: 10 };
@@ -73,6 +75,22 @@ describe("cli: arguments", () => {
 
     it("rejects an unknown output format", () => {
         assert.throws(() => parseArgs(["outputs", "--format", "yaml"]), { message: /^--format "yaml" is not known: use --format json or --format dotenv/ });
+    });
+});
+
+describe("cli: the stack of a branch", () => {
+    // up, down and outputs all resolve the branch this way and name its stack with naming.stackName.
+    const stackOf = (argv: string[]): string => stackName(resolveBranch(parseArgs(argv)).branch);
+
+    it("never opens the CI template stack: up/down --branch ci use ci-1b158839 (sha256 of ci)", () => {
+        assert.strictEqual(stackOf(["up", "--branch", "ci", "--commit", "3f2a9c1"]), "ci-1b158839");
+        assert.strictEqual(stackOf(["down", "--branch", "ci"]), "ci-1b158839");
+    });
+
+    it("gives a forged branch named like Feature/Login's stack a stack and out dir of its own", () => {
+        assert.strictEqual(stackOf(["down", "--branch", "Feature/Login"]), "feature-login-1ce27709");
+        assert.strictEqual(stackOf(["down", "--branch", "feature-login-1ce27709"]), "feature-login-1ce27709-57260eb3");
+        assert.strictEqual(path.basename(defaultOutDir(stackOf(["up", "--branch", "feature-login-1ce27709"]))), "feature-login-1ce27709-57260eb3");
     });
 });
 

@@ -108,6 +108,26 @@ describe("config", () => {
         rejects({ ...BASE, awsEndpoint: "localhost:4566" }, 'prod-mirror:awsEndpoint in Pulumi.dev.yaml is invalid: expected an http:// or https:// URL, got "localhost:4566". Example: prod-mirror:awsEndpoint: http://127.0.0.1:4566');
     });
 
+    it("refuses a name prefix that is malformed or lands on names others own, saying why (issue 8)", () => {
+        assert.strictEqual(parse({ ...BASE, namePrefix: "team1" }).namePrefix, "team1");
+        rejects({ ...BASE, namePrefix: "Team-1" }, 'prod-mirror:namePrefix in Pulumi.dev.yaml is invalid: expected 1 to 10 lowercase letters and digits, starting with a letter, got "Team-1". Example: prod-mirror:namePrefix: pm');
+        rejects(
+            { ...BASE, namePrefix: "kube" },
+            "prod-mirror:namePrefix in Pulumi.dev.yaml is invalid: prefix kube would name namespaces kube-<branch>, and Kubernetes reserves " +
+                'kube-* for its own (kube-system, kube-public, kube-node-lease); choose another prefix, got "kube". Example: prod-mirror:namePrefix: pm',
+        );
+        rejects(
+            { ...BASE, namePrefix: "sthree" },
+            "prod-mirror:namePrefix in Pulumi.dev.yaml is invalid: prefix sthree would name every S3 bucket sthree-..., a prefix S3 reserves, " +
+                'so no bucket could be created; choose another prefix, got "sthree". Example: prod-mirror:namePrefix: pm',
+        );
+        rejects(
+            { ...BASE, namePrefix: "amzn" },
+            "prod-mirror:namePrefix in Pulumi.dev.yaml is invalid: prefix amzn would name S3 buckets amzn-..., and S3 reserves amzn-s3-demo-* " +
+                '(branch s3-demo would hit it); choose another prefix, got "amzn". Example: prod-mirror:namePrefix: pm',
+        );
+    });
+
     it("requires exactly one of app and appFile", () => {
         rejects(
             { registryUsername: "ci-bot" },

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import {
     awsTagValue,
     cloudResourceName,
@@ -8,6 +9,8 @@ import {
     labelValueOrHash,
     namespaceName,
     NamingError,
+    prefixProblem,
+    RESERVED_STACKS,
     resourceNameProblem,
     shortHash,
     stackName,
@@ -15,6 +18,7 @@ import {
     timestampLabel,
 } from "../../components/naming";
 import { generateBranches, pairsDifferingAfterTheCut } from "./fixtures";
+import { repoRoot } from "./mocks";
 
 const BRANCHES = generateBranches(600);
 const PAIRS = pairsDifferingAfterTheCut(50);
@@ -23,6 +27,8 @@ const COMMIT = "3f2a9c1d4e5b6a7980112233445566778899aabb";
 interface LayerCase {
     layer: string;
     derive: (branch: string) => string;
+    /** The branch that would produce `name` if branches were used verbatim: what a forger would pick. */
+    forge: (name: string) => string;
     valid: RegExp;
     max: number;
     min?: number;
@@ -30,15 +36,18 @@ interface LayerCase {
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const TOKEN = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const between = (head: string, tail: string) => (name: string): string => name.slice(head.length, name.length - tail.length);
 const LAYERS: LayerCase[] = [
-    { layer: "namespace", derive: (b) => namespaceName(b, "pm"), valid: DNS_LABEL, max: 63 },
-    { layer: "S3 bucket", derive: (b) => cloudResourceName("bucket", "pm", b, "receipts"), valid: DNS_LABEL, max: 63, min: 3 },
-    { layer: "SQS queue", derive: (b) => cloudResourceName("queue", "pm", b, "deal-events"), valid: /^[A-Za-z0-9_-]+$/, max: 80 },
-    { layer: "DynamoDB table", derive: (b) => cloudResourceName("table", "pm", b, "deals"), valid: /^[A-Za-z0-9_.-]+$/, max: 255, min: 3 },
-    { layer: "IAM role", derive: (b) => cloudResourceName("iam", "pm", b, "worker"), valid: /^[\w+=,.@-]+$/, max: 64 },
-    { layer: "image tag", derive: (b) => imageTag(b, COMMIT), valid: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, max: 128 },
-    { layer: "Pulumi stack", derive: stackName, valid: TOKEN, max: 100 },
-    { layer: "label value", derive: labelValue, valid: TOKEN, max: 63 },
+    { layer: "namespace", derive: (b) => namespaceName(b, "pm"), forge: between("pm-", ""), valid: DNS_LABEL, max: 63 },
+    { layer: "S3 bucket", derive: (b) => cloudResourceName("bucket", "pm", b, "receipts"), forge: between("pm-", "-receipts"), valid: DNS_LABEL, max: 63, min: 3 },
+    { layer: "SQS queue", derive: (b) => cloudResourceName("queue", "pm", b, "deal-events"), forge: between("pm-", "-deal-events"), valid: /^[A-Za-z0-9_-]+$/, max: 80 },
+    { layer: "DynamoDB table", derive: (b) => cloudResourceName("table", "pm", b, "deals"), forge: between("pm-", "-deals"), valid: /^[A-Za-z0-9_.-]+$/, max: 255, min: 3 },
+    { layer: "IAM role", derive: (b) => cloudResourceName("iam", "pm", b, "worker"), forge: between("pm-", "-worker"), valid: /^[\w+=,.@-]+$/, max: 64 },
+    { layer: "image tag", derive: (b) => imageTag(b, COMMIT), forge: between("", "-3f2a9c1"), valid: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, max: 128 },
+    { layer: "Pulumi stack", derive: stackName, forge: (n) => n, valid: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, max: 100 },
+    { layer: "label value", derive: labelValue, forge: (n) => n, valid: TOKEN, max: 63 },
+    // What `down` selects survivors by: a forged stack label would make one branch's objects count as another's.
+    { layer: "stack label", derive: (b) => labelValue(stackName(b)), forge: (n) => n, valid: TOKEN, max: 63 },
 ];
 
 describe("naming", () => {
@@ -72,7 +81,149 @@ describe("naming", () => {
                     seen.set(name, branch);
                 }
             });
+
+            it(`${c.layer}: no branch named after another's derived name lands on it`, () => {
+                const seen = new Map<string, string>();
+                const victims = [...BRANCHES, ...PAIRS.flat()];
+                const known = new Set(victims);
+                const forged = victims.map((b) => c.forge(c.derive(b))).filter((f) => !known.has(f));
+                assert.ok(forged.length > 500, `only ${forged.length} forgeries to try`);
+                for (const branch of [...victims, ...forged]) {
+                    const name = c.derive(branch);
+                    const other = seen.get(name);
+                    assert.ok(other === undefined || other === branch, `${JSON.stringify(other)} and ${JSON.stringify(branch)} both give ${name}`);
+                    seen.set(name, branch);
+                }
+            });
         }
+    });
+
+    // Expected values are written out by hand; each hash is the first 8 hex digits of
+    // `printf '%s' <branch> | sha256sum`.
+    it("shortHash is the first 8 hex digits of the SHA-256, the hashes written out below", () => {
+        assert.strictEqual(shortHash("Feature/Login"), "1ce27709");
+    });
+
+    describe("forged branch names (issue 8)", () => {
+        // Feature/Login -> 1ce27709, feature-login-1ce27709 -> 57260eb3,
+        // feature-login-1ce27709-57260eb3 -> 456623bd.
+        const VICTIM = "Feature/Login";
+        const FORGED = "feature-login-1ce27709";
+
+        it("a branch named like Feature/Login's hashed form gets a name of its own on every layer", () => {
+            const cases: Array<[string, (b: string) => string, string, string]> = [
+                ["namespace", (b) => namespaceName(b, "pm"), "pm-feature-login-1ce27709", "pm-feature-login-1ce27709-57260eb3"],
+                ["stack", stackName, "feature-login-1ce27709", "feature-login-1ce27709-57260eb3"],
+                ["stack label", (b) => labelValue(stackName(b)), "feature-login-1ce27709-57260eb3", "feature-login-1ce27709-57260eb3-456623bd"],
+                ["branch label", labelValue, "Feature-Login-1ce27709", "feature-login-1ce27709-57260eb3"],
+                ["image tag", (b) => imageTag(b, COMMIT), "feature-login-1ce27709-3f2a9c1", "feature-login-1ce27709-57260eb3-3f2a9c1"],
+                ["bucket", (b) => cloudResourceName("bucket", "pm", b, "receipts"), "pm-feature-login-1ce27709-receipts", "pm-feature-login-1ce27709-57260eb3-receipts"],
+                ["queue", (b) => cloudResourceName("queue", "pm", b, "deal-events"), "pm-feature-login-1ce27709-deal-events", "pm-feature-login-1ce27709-57260eb3-deal-events"],
+                ["table", (b) => cloudResourceName("table", "pm", b, "deals"), "pm-feature-login-1ce27709-deals", "pm-feature-login-1ce27709-57260eb3-deals"],
+            ];
+            for (const [layer, derive, victim, forged] of cases) {
+                assert.strictEqual(derive(VICTIM), victim, `${layer} of ${VICTIM}`);
+                assert.strictEqual(derive(FORGED), forged, `${layer} of ${FORGED}`);
+            }
+        });
+
+        it("a branch named like a long branch's cut-and-hashed namespace, stack or stack label gets its own", () => {
+            // "feature/" + 120 a's -> be74b36d. Namespace: 51 characters of it, then the hash.
+            const long = `feature/${"a".repeat(120)}`;
+            const a43 = "a".repeat(43);
+            assert.strictEqual(namespaceName(long, "pm"), `pm-feature-${a43}-be74b36d`);
+            // The forged branch feature-<43 a's>-be74b36d -> 06ab2c35.
+            assert.strictEqual(namespaceName(`feature-${a43}-be74b36d`, "pm"), `pm-feature-${a43}-06ab2c35`);
+
+            // Stack: 91 characters, then the hash; the forged branch (that 100-character stack name) -> aeef8ec8.
+            const stack = `feature-${"a".repeat(83)}-be74b36d`;
+            assert.strictEqual(stackName(long), stack);
+            assert.strictEqual(stackName(stack), `feature-${"a".repeat(83)}-aeef8ec8`);
+
+            // Stack label: 54 characters of the stack name, then the stack name's hash (aeef8ec8). The
+            // forged branch named like that label -> b51a23af; its stack keeps all 63 characters plus
+            // that hash, and its label is cut again (feature-<46 a's>-aeef8ec8-b51a23af -> 578c300f).
+            const label = `feature-${"a".repeat(46)}-aeef8ec8`;
+            assert.strictEqual(labelValue(stack), label);
+            assert.strictEqual(stackName(label), `${label}-b51a23af`);
+            assert.strictEqual(labelValue(stackName(label)), `feature-${"a".repeat(46)}-578c300f`);
+        });
+
+        it("any value ending in - and 8 hex digits, of either case, or that is only 8 hex digits, is hashed", () => {
+            // x-1ce27709 -> 0dbd0f58, x-1CE27709 -> 67137bac, deadbeef -> 2baf1f40; x-1ce2770 (7 digits) stays.
+            assert.strictEqual(labelValue("x-1ce27709"), "x-1ce27709-0dbd0f58");
+            assert.strictEqual(labelValue("x-1CE27709"), "x-1CE27709-67137bac");
+            assert.strictEqual(stackName("deadbeef"), "deadbeef-2baf1f40");
+            assert.strictEqual(stackName("x-1ce2770"), "x-1ce2770");
+            assert.strictEqual(stackName("fix-1ce27709x"), "fix-1ce27709x");
+        });
+
+        it("labelValueOrHash's x-<hash> for an unusable owner cannot be claimed by an owner named x-<hex8>", () => {
+            // 张三 -> 1d841bc0, x-1d841bc0 -> eaca3dfb
+            assert.strictEqual(labelValueOrHash("张三"), "x-1d841bc0");
+            assert.strictEqual(labelValueOrHash("x-1d841bc0"), "x-1d841bc0-eaca3dfb");
+        });
+    });
+
+    describe("reserved names", () => {
+        it("maps a branch named like a shipped stack template to its hashed stack (ci -> 1b158839)", () => {
+            assert.strictEqual(stackName("ci"), "ci-1b158839");
+            // Uppercase is hashed anyway (stacks are lowercase): CI -> fe8ee15b.
+            assert.strictEqual(stackName("CI"), "ci-fe8ee15b");
+            // Only the whole name is reserved.
+            assert.strictEqual(stackName("ci-fix"), "ci-fix");
+        });
+
+        it("RESERVED_STACKS lists exactly the Pulumi.<stack>.yaml templates the repository tracks", () => {
+            const tracked = execFileSync("git", ["ls-files", "Pulumi.*.yaml"], { cwd: repoRoot, encoding: "utf8" })
+                .split("\n")
+                .filter((l) => l !== "")
+                .map((f) => f.replace(/^Pulumi\.(.*)\.yaml$/, "$1"));
+            assert.deepStrictEqual([...RESERVED_STACKS].sort(), tracked.sort());
+            assert.ok(tracked.includes("ci"));
+        });
+
+        it("gives stacks lowercase names, so their files stay apart on case-insensitive file systems", () => {
+            // Main -> eb814be3
+            assert.strictEqual(stackName("main"), "main");
+            assert.strictEqual(stackName("Main"), "main-eb814be3");
+        });
+
+        it("refuses prefixes that would land on names others own, saying why", () => {
+            assert.strictEqual(prefixProblem("pm"), undefined);
+            assert.strictEqual(prefixProblem("kubex"), undefined);
+            assert.strictEqual(
+                prefixProblem("kube"),
+                "prefix kube would name namespaces kube-<branch>, and Kubernetes reserves kube-* for its own " +
+                    "(kube-system, kube-public, kube-node-lease); choose another prefix",
+            );
+            assert.strictEqual(
+                prefixProblem("sthree"),
+                "prefix sthree would name every S3 bucket sthree-..., a prefix S3 reserves, so no bucket could be created; choose another prefix",
+            );
+            assert.strictEqual(
+                prefixProblem("amzn"),
+                "prefix amzn would name S3 buckets amzn-..., and S3 reserves amzn-s3-demo-* (branch s3-demo would hit it); choose another prefix",
+            );
+            for (const bad of ["xn--", "xn-", "", "Pm", "1pm", "prefixtoolong", "pm-"]) {
+                assert.strictEqual(prefixProblem(bad), "expected 1 to 10 lowercase letters and digits, starting with a letter", bad);
+            }
+        });
+
+        it("namespaceName and cloudResourceName refuse such a prefix themselves, for callers that skip the config", () => {
+            assert.throws(
+                () => namespaceName("system", "kube"),
+                (err: Error) =>
+                    err instanceof NamingError &&
+                    err.message ===
+                        'cannot derive a Kubernetes namespace name from name prefix "kube": prefix kube would name namespaces ' +
+                            "kube-<branch>, and Kubernetes reserves kube-* for its own (kube-system, kube-public, kube-node-lease); " +
+                            "choose another prefix",
+            );
+            assert.throws(() => namespaceName("default", ""), /from name prefix "": expected 1 to 10 lowercase letters/);
+            assert.throws(() => cloudResourceName("bucket", "sthree", "main", "receipts"), /S3 bucket name from name prefix "sthree": prefix sthree would/);
+            assert.throws(() => cloudResourceName("bucket", "amzn", "s3-demo", "receipts"), /S3 bucket name from name prefix "amzn": prefix amzn would/);
+        });
     });
 
     describe("namespaceName", () => {
@@ -82,21 +233,22 @@ describe("naming", () => {
         });
 
         it("appends the hash of the original branch when sanitising changes it", () => {
-            const branch = "feature/Login-Flow";
-            assert.strictEqual(namespaceName(branch, "pm"), `pm-feature-login-flow-${shortHash(branch)}`);
-            assert.notStrictEqual(namespaceName("feature/a", "pm"), namespaceName("feature-a", "pm"));
-            assert.notStrictEqual(namespaceName("Main", "pm"), namespaceName("main", "pm"));
+            // feature/Login-Flow -> c03c5fae, feature/a -> 951d42dc, Main -> eb814be3
+            assert.strictEqual(namespaceName("feature/Login-Flow", "pm"), "pm-feature-login-flow-c03c5fae");
+            assert.strictEqual(namespaceName("feature/a", "pm"), "pm-feature-a-951d42dc");
+            assert.strictEqual(namespaceName("feature-a", "pm"), "pm-feature-a");
+            assert.strictEqual(namespaceName("Main", "pm"), "pm-main-eb814be3");
         });
 
         it("folds accents and cuts 300-character branches to exactly 63 characters", () => {
-            assert.strictEqual(namespaceName("café", "pm"), `pm-cafe-${shortHash("café")}`);
-            const long = namespaceName("x".repeat(300), "pm");
-            assert.strictEqual(long.length, 63);
-            assert.ok(long.endsWith(`-${shortHash("x".repeat(300))}`));
+            // café -> 850f7dc4, 300 x's -> 0d4e2ca9
+            assert.strictEqual(namespaceName("café", "pm"), "pm-cafe-850f7dc4");
+            assert.strictEqual(namespaceName("x".repeat(300), "pm"), `pm-${"x".repeat(51)}-0d4e2ca9`);
         });
 
         it("keeps a branch named like a system namespace out of it", () => {
             assert.strictEqual(namespaceName("kube-system", "pm"), "pm-kube-system");
+            assert.strictEqual(namespaceName("default", "pm"), "pm-default");
         });
 
         it("fails with a clear message for a branch that leaves nothing usable", () => {
@@ -114,7 +266,8 @@ describe("naming", () => {
 
     describe("cloudResourceName", () => {
         it("always carries the branch hash, so branch/resource splits cannot meet", () => {
-            assert.strictEqual(cloudResourceName("queue", "pm", "main", "deal-events"), `pm-main-${shortHash("main")}-deal-events`);
+            // main -> 0d6e4079
+            assert.strictEqual(cloudResourceName("queue", "pm", "main", "deal-events"), "pm-main-0d6e4079-deal-events");
             assert.notStrictEqual(cloudResourceName("bucket", "pm", "a", "b-c"), cloudResourceName("bucket", "pm", "a-b", "c"));
         });
 
@@ -137,8 +290,9 @@ describe("naming", () => {
 
     describe("imageTag", () => {
         it("is <branch-slug>-<sha7>", () => {
+            // feature/x -> 217d2bf5
             assert.strictEqual(imageTag("main", COMMIT), "main-3f2a9c1");
-            assert.strictEqual(imageTag("feature/x", COMMIT), `feature-x-${shortHash("feature/x")}-3f2a9c1`);
+            assert.strictEqual(imageTag("feature/x", COMMIT), "feature-x-217d2bf5-3f2a9c1");
         });
 
         it("refuses a commit that is not hex", () => {
@@ -148,7 +302,7 @@ describe("naming", () => {
 
     describe("labels, timestamps, tags, env", () => {
         it("labelValueOrHash turns an unusable value into x-<hash> instead of failing", () => {
-            assert.strictEqual(labelValueOrHash("张三"), `x-${shortHash("张三")}`);
+            assert.strictEqual(labelValueOrHash("张三"), "x-1d841bc0");
             assert.strictEqual(labelValueOrHash("jane"), "jane");
         });
 
