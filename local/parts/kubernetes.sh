@@ -308,7 +308,8 @@ start_control_plane() {
     --peer-trusted-ca-file "$P/etcd-ca.crt" --peer-client-cert-auth \
     --listen-metrics-urls "" \
     --quota-backend-bytes 2147483648 --auto-compaction-retention 1h
-  pm_wait_for "etcd on https://127.0.0.1:$ETCD_PORT" 60 etcd_ready
+  # An etcd started by an older checkout still runs, on plain http, and pm_start left it alone.
+  pm_wait_for "etcd on https://127.0.0.1:$ETCD_PORT (if an older etcd on http runs: bash local/parts/kubernetes.sh stop, then up)" 60 etcd_ready
 
   # The one component that cannot stay on loopback: host clients use 127.0.0.1 and pods reach it on
   # the bridge address through the `kubernetes` Service, and it binds a single address or all of
