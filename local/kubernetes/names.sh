@@ -15,7 +15,11 @@ SERVICE_IP=10.96.0.1
 DNS_IP=10.96.0.10
 CLUSTER_DOMAIN=cluster.local
 API_PORT=6443
-API_CHAIN=PM-KUBE-APISERVER
+ETCD_PORT=2379
+ETCD_PEER_PORT=2380
+# Our firewall chains (local/parts/kubernetes.sh): what may reach the node, and the pods.
+INPUT_CHAIN=PM-KUBE-INPUT
+POD_FORWARD_CHAIN=PM-KUBE-POD-FORWARD
 CTR_SOCK=$K/containerd/containerd.sock
 # Not under registry.k8s.io: these are our own builds, never to be mistaken for upstream's.
 PAUSE_TAG=3.10

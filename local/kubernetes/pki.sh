@@ -9,19 +9,29 @@ mkdir -p "$P"
 chmod 700 "$P"
 DAYS=3650
 
-# cert NAME SUBJECT EXT : key + certificate signed by the CA, EXT as an openssl extension section.
+# ca NAME CN : a self-signed certificate authority NAME.crt/NAME.key.
+ca() {
+  [ -s "$P/$1.crt" ] && return 0
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/$1.key" \
+    -subj "/CN=$2" -days $DAYS -out "$P/$1.crt" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  chmod 600 "$P/$1.key"
+}
+
+# cert NAME SUBJECT EXT [CA] : key + certificate signed by CA (default: the cluster CA `ca`), EXT as
+# an openssl extension section.
 cert() {
-  local name=$1 subj=$2 ext=$3
+  local name=$1 subj=$2 ext=$3 ca=${4:-ca}
   [ -s "$P/$name.crt" ] && return 0
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/$name.key" \
     -subj "$subj" -out "$P/$name.csr" 2>/dev/null
   printf '[ext]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n%s\n' "$ext" >"$P/$name.ext"
-  openssl x509 -req -in "$P/$name.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -days $DAYS \
+  openssl x509 -req -in "$P/$name.csr" -CA "$P/$ca.crt" -CAkey "$P/$ca.key" -CAcreateserial -days $DAYS \
     -extfile "$P/$name.ext" -extensions ext -out "$P/$name.crt" 2>/dev/null
   rm -f "$P/$name.csr" "$P/$name.ext"
   chmod 600 "$P/$name.key"
 }
-client() { cert "$1" "$2" "extendedKeyUsage=clientAuth"; }
+client() { cert "$1" "$2" "extendedKeyUsage=clientAuth" "${3:-ca}"; }
 
 # kubeconfig NAME CERT : a self-contained kubeconfig for the client certificate CERT.
 kubeconfig() {
@@ -51,13 +61,8 @@ YAML
   mv "$f.tmp" "$f"
 }
 
-if [ ! -s "$P/ca.crt" ]; then
-  pm_log "kubernetes: generating certificates in $P"
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/ca.key" \
-    -subj "/CN=prod-mirror-ca" -days $DAYS -out "$P/ca.crt" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-  chmod 600 "$P/ca.key"
-fi
+[ -s "$P/ca.crt" ] || pm_log "kubernetes: generating certificates in $P"
+ca ca prod-mirror-ca
 cert apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,IP:$NODE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.$CLUSTER_DOMAIN"
 cert kubelet-serving "/CN=$NODE_NAME" "extendedKeyUsage=serverAuth
@@ -68,6 +73,13 @@ client controller-manager "/CN=system:kube-controller-manager"
 client scheduler "/CN=system:kube-scheduler"
 client kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
 client kube-proxy "/CN=system:kube-proxy"
+# etcd trusts its own CA only. Trusting the cluster CA would let every certificate the cluster hands
+# out (kubelet, kube-proxy, any CSR the controller-manager signs with ca.key) read and write etcd.
+ca etcd-ca prod-mirror-etcd-ca
+# Server and peer certificate at once: a peer presents it as a client too.
+cert etcd-server "/CN=prod-mirror-etcd" "extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost" etcd-ca
+client apiserver-etcd-client "/CN=kube-apiserver-etcd-client" etcd-ca
 if [ ! -s "$P/sa.key" ]; then
   openssl ecparam -name prime256v1 -genkey -noout -out "$P/sa.key" 2>/dev/null
   openssl ec -in "$P/sa.key" -pubout -out "$P/sa.pub" 2>/dev/null

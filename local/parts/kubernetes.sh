@@ -51,18 +51,73 @@ setup_host_network() {
   # grep exits at the first match, ip gets SIGPIPE, and the pipeline counts as false.)
   ip addr replace "$NODE_IP/${POD_CIDR#*/}" dev "$POD_BRIDGE"
   ip link set "$POD_BRIDGE" up
-  # The API server can bind one address or all of them, and it needs two (127.0.0.1 for the host,
-  # $NODE_IP for pods); this chain keeps it off every other address of the machine.
-  iptables -w -N "$API_CHAIN" 2>/dev/null || iptables -w -F "$API_CHAIN"
-  iptables -w -A "$API_CHAIN" -d 127.0.0.0/8 -j RETURN
-  iptables -w -A "$API_CHAIN" -d "$NODE_IP" -j RETURN
-  iptables -w -A "$API_CHAIN" -j DROP
-  iptables -w -C INPUT -p tcp --dport "$API_PORT" -j "$API_CHAIN" 2>/dev/null ||
-    iptables -w -I INPUT -p tcp --dport "$API_PORT" -j "$API_CHAIN"
+  apply_host_firewall
+}
+
+# --- host firewall: the node address and the pods answer the host only -------------------------------
+# The API server binds one address or all, and it needs two: 127.0.0.1 for the host and $NODE_IP
+# for pods (the `kubernetes` Service DNATs to the advertise address). So it binds all, which for a Go
+# server on Linux means [::], IPv4 and IPv6 at once, and $INPUT_CHAIN (both families) narrows it:
+#  - $NODE_IP answers only the host itself (lo) and the pods (the bridge). The kernel accepts a packet
+#    for any of its addresses on any interface, so without this a neighbour that routes $POD_CIDR
+#    through this machine would reach the API server and the kubelet on $NODE_IP.
+#  - $API_PORT answers only on 127.0.0.0/8, ::1 and $NODE_IP. ::1 stays open because the API server's
+#    own loopback client dials [::1] when it binds [::].
+# $POD_FORWARD_CHAIN drops what is forwarded into the bridge from any other interface (NodePorts,
+# hostPorts, ClusterIPs and pod IPs seen from a neighbour), except replies to connections a pod
+# opened. It sits in the mangle table, which runs before filter: there kube-proxy's KUBE-FORWARD
+# accepts Service traffic it marked for masquerade and docker puts its own chains first, in whatever
+# order they start. Pod to pod (in and out of the bridge) and host to pod (OUTPUT) are not forwarded
+# from elsewhere and pass; port-forward enters the pod's namespace through containerd and passes too.
+# Chains are loaded with `*-restore --noflush`: a `:CHAIN` line empties it and the rules come in the
+# same commit, so `start` on a running cluster never leaves them empty for a moment. `stop` removes
+# them and their jumps.
+apply_host_firewall() {
+  iptables-restore -w --noflush <<RULES
+*filter
+:$INPUT_CHAIN - [0:0]
+-A $INPUT_CHAIN -d $NODE_IP -i lo -j RETURN
+-A $INPUT_CHAIN -d $NODE_IP -i $POD_BRIDGE -j RETURN
+-A $INPUT_CHAIN -d $NODE_IP -j DROP
+-A $INPUT_CHAIN -d 127.0.0.0/8 -i lo -p tcp --dport $API_PORT -j RETURN
+-A $INPUT_CHAIN -p tcp --dport $API_PORT -j DROP
+COMMIT
+*mangle
+:$POD_FORWARD_CHAIN - [0:0]
+-A $POD_FORWARD_CHAIN -i $POD_BRIDGE -j RETURN
+-A $POD_FORWARD_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+-A $POD_FORWARD_CHAIN -j DROP
+COMMIT
+RULES
+  # Pods have no IPv6 addresses; the bridge's link-local one is no way in either.
+  ip6tables-restore -w --noflush <<RULES
+*filter
+:$INPUT_CHAIN - [0:0]
+-A $INPUT_CHAIN -d ::1/128 -i lo -p tcp --dport $API_PORT -j RETURN
+-A $INPUT_CHAIN -p tcp --dport $API_PORT -j DROP
+COMMIT
+*mangle
+:$POD_FORWARD_CHAIN - [0:0]
+-A $POD_FORWARD_CHAIN -i $POD_BRIDGE -j RETURN
+-A $POD_FORWARD_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+-A $POD_FORWARD_CHAIN -j DROP
+COMMIT
+RULES
+  local ipt
+  for ipt in iptables ip6tables; do
+    $ipt -w -C INPUT -j "$INPUT_CHAIN" 2>/dev/null || $ipt -w -I INPUT -j "$INPUT_CHAIN"
+    $ipt -w -t mangle -C FORWARD -o "$POD_BRIDGE" -j "$POD_FORWARD_CHAIN" 2>/dev/null ||
+      $ipt -w -t mangle -I FORWARD -o "$POD_BRIDGE" -j "$POD_FORWARD_CHAIN"
+  done
 }
 remove_host_firewall() {
-  while iptables -w -D INPUT -p tcp --dport "$API_PORT" -j "$API_CHAIN" 2>/dev/null; do :; done
-  iptables -w -F "$API_CHAIN" 2>/dev/null && iptables -w -X "$API_CHAIN" 2>/dev/null || true
+  local ipt
+  for ipt in iptables ip6tables; do
+    while $ipt -w -D INPUT -j "$INPUT_CHAIN" 2>/dev/null; do :; done
+    $ipt -w -F "$INPUT_CHAIN" 2>/dev/null && $ipt -w -X "$INPUT_CHAIN" 2>/dev/null || true
+    while $ipt -w -t mangle -D FORWARD -o "$POD_BRIDGE" -j "$POD_FORWARD_CHAIN" 2>/dev/null; do :; done
+    $ipt -w -t mangle -F "$POD_FORWARD_CHAIN" 2>/dev/null && $ipt -w -t mangle -X "$POD_FORWARD_CHAIN" 2>/dev/null || true
+  done
 }
 
 # put FILE < CONTENT : replaces FILE only when CONTENT differs. kube-proxy watches its configuration
@@ -207,6 +262,10 @@ import_images() {
   done
 }
 
+etcd_ready() {
+  curl -fsS --max-time 2 --cacert "$P/etcd-ca.crt" --cert "$P/apiserver-etcd-client.crt" --key "$P/apiserver-etcd-client.key" \
+    "https://127.0.0.1:$ETCD_PORT/health" >/dev/null
+}
 api_ready() { curl -fsS --max-time 2 --cacert "$P/ca.crt" --cert "$P/admin.crt" --key "$P/admin.key" "https://127.0.0.1:$API_PORT/readyz" >/dev/null; }
 node_ready() {
   [ "$(kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
@@ -236,18 +295,29 @@ PY
 }
 
 start_control_plane() {
+  # TLS with client certificates on both ports, from etcd's own CA (pki.sh): on loopback alone any
+  # local user and any process of the machine could read every Secret or write the cluster's data.
+  # The peer port is never dialled by a single member, but etcd always opens it.
   pm_start k8s-etcd "$ETCD_BIN" --name "$NODE_NAME" --data-dir "$K/etcd" \
-    --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster "$NODE_NAME=http://127.0.0.1:2380" --listen-metrics-urls "" \
+    --listen-client-urls "https://127.0.0.1:$ETCD_PORT" --advertise-client-urls "https://127.0.0.1:$ETCD_PORT" \
+    --cert-file "$P/etcd-server.crt" --key-file "$P/etcd-server.key" \
+    --trusted-ca-file "$P/etcd-ca.crt" --client-cert-auth \
+    --listen-peer-urls "https://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "https://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "$NODE_NAME=https://127.0.0.1:$ETCD_PEER_PORT" \
+    --peer-cert-file "$P/etcd-server.crt" --peer-key-file "$P/etcd-server.key" \
+    --peer-trusted-ca-file "$P/etcd-ca.crt" --peer-client-cert-auth \
+    --listen-metrics-urls "" \
     --quota-backend-bytes 2147483648 --auto-compaction-retention 1h
-  pm_wait_for "etcd on 127.0.0.1:2379" 60 curl -fsS --max-time 2 http://127.0.0.1:2379/health
+  # An etcd started by an older checkout still runs, on plain http, and pm_start left it alone.
+  pm_wait_for "etcd on https://127.0.0.1:$ETCD_PORT (if an older etcd on http runs: bash local/parts/kubernetes.sh stop, then up)" 60 etcd_ready
 
   # The one component that cannot stay on loopback: host clients use 127.0.0.1 and pods reach it on
-  # the bridge address through the `kubernetes` Service, and it binds a single address.
+  # the bridge address through the `kubernetes` Service, and it binds a single address or all of
+  # them; apply_host_firewall keeps it to those two.
   pm_start kube-apiserver "$K_BIN/kube-apiserver" \
     --bind-address 0.0.0.0 --secure-port "$API_PORT" --advertise-address "$NODE_IP" \
-    --etcd-servers http://127.0.0.1:2379 \
+    --etcd-servers "https://127.0.0.1:$ETCD_PORT" \
+    --etcd-cafile "$P/etcd-ca.crt" --etcd-certfile "$P/apiserver-etcd-client.crt" --etcd-keyfile "$P/apiserver-etcd-client.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --tls-cert-file "$P/apiserver.crt" --tls-private-key-file "$P/apiserver.key" \
     --client-ca-file "$P/ca.crt" \

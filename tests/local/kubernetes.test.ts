@@ -8,60 +8,15 @@ import { spawn, spawnSync } from "child_process";
 import * as http from "http";
 
 import { ensureLocalEnv } from "./local-env";
-import { pinned, registryAddr, registryCredentials } from "./local-state";
+import { pinned, registryAddr } from "./local-state";
+import { image, pullSecret, webPod } from "./web-pod";
 
 const NODE = "prod-mirror";
-/** Built by the images part and pushed to the local registry, which wants credentials for it. */
-const image = `${registryAddr}/prod-mirror/python:${pinned("DEBIAN_SUITE")}`;
-const PULL_SECRET = "registry";
 
 interface Result {
     status: number | null;
     stdout: string;
     stderr: string;
-}
-
-/** The pod-level securityContext the `restricted` level asks for, as uid 65532 like the mirror's images. */
-const restrictedPodSecurity = {
-    runAsNonRoot: true,
-    runAsUser: 65532,
-    runAsGroup: 65532,
-    seccompProfile: { type: "RuntimeDefault" },
-};
-const restrictedContainerSecurity = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
-
-/**
- * A pod serving `token` as its index page with `python3 -m http.server` on 8080. `Always`, so the
- * kubelet asks the registry on every pod, even when an earlier test left the image on the node.
- */
-function webPod(name: string, token: string, withSecret: boolean): object {
-    return {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name, labels: { app: name } },
-        spec: {
-            ...(withSecret ? { imagePullSecrets: [{ name: PULL_SECRET }] } : {}),
-            securityContext: restrictedPodSecurity,
-            terminationGracePeriodSeconds: 1,
-            containers: [
-                {
-                    name: "web",
-                    image,
-                    imagePullPolicy: "Always",
-                    command: [
-                        "sh",
-                        "-c",
-                        'echo "$TOKEN" > /srv/index.html && exec python3 -m http.server 8080 --directory /srv',
-                    ],
-                    env: [{ name: "TOKEN", value: token }],
-                    ports: [{ containerPort: 8080 }],
-                    securityContext: restrictedContainerSecurity,
-                    volumeMounts: [{ name: "srv", mountPath: "/srv" }],
-                },
-            ],
-            volumes: [{ name: "srv", emptyDir: {} }],
-        },
-    };
 }
 
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -122,29 +77,9 @@ describe("local environment: kubernetes", function () {
         kubectlOk(["create", "namespace", ns]);
         kubectlOk(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted"]);
         if (withSecret) {
-            const { username, password } = registryCredentials();
             // Through stdin rather than `create secret docker-registry --docker-password=...`, so the
             // password never shows on a command line.
-            kubectlOk(
-                ["-n", ns, "create", "-f", "-"],
-                JSON.stringify({
-                    apiVersion: "v1",
-                    kind: "Secret",
-                    metadata: { name: PULL_SECRET },
-                    type: "kubernetes.io/dockerconfigjson",
-                    data: {
-                        ".dockerconfigjson": Buffer.from(
-                            JSON.stringify({
-                                auths: {
-                                    [registryAddr]: {
-                                        auth: Buffer.from(`${username}:${password}`).toString("base64"),
-                                    },
-                                },
-                            }),
-                        ).toString("base64"),
-                    },
-                }),
-            );
+            kubectlOk(["-n", ns, "create", "-f", "-"], JSON.stringify(pullSecret()));
         }
         return ns;
     }

@@ -23,6 +23,16 @@ export function pinned(name: string): string {
     return m[1];
 }
 
+/** An address or name the kubernetes part's scripts share, from local/kubernetes/names.sh (literal values only). */
+export function kubernetesName(name: string): string {
+    const text = fs.readFileSync(path.join(repoRoot, "local", "kubernetes", "names.sh"), "utf8");
+    const m = new RegExp(`^${name}=([^\\s$]+)$`, "m").exec(text);
+    if (!m) {
+        throw new Error(`local/kubernetes/names.sh has no literal ${name}=`);
+    }
+    return m[1];
+}
+
 /** Parses a KEY=value file such as $PM_STATE/registry/credentials.env. */
 export function readEnvFile(file: string): Record<string, string> {
     const values: Record<string, string> = {};
