@@ -46,6 +46,18 @@ pm_pid() {
 }
 pm_alive() { pm_pid "$1" >/dev/null; }
 
+# A daemon outlives whatever started it, so it must not inherit that caller's descriptors: a lock
+# held by `flock LOCK npm start` or a CI job, a pipe a test reads to its end. Inherited, such a
+# descriptor stays open for the daemon's whole life and the lock is never released (seen: a
+# registry restarted under `flock` blocked every later `flock` on that file).
+pm__close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 # pm_start NAME CMD... : starts CMD in its own session, output to $PM_LOGS/NAME.log, pid recorded.
 # Idempotent: does nothing when NAME is already running.
 pm_start() {
@@ -53,7 +65,8 @@ pm_start() {
   if pm_alive "$name"; then return 0; fi
   local log=$PM_LOGS/$name.log
   printf '\n==== %s starting: %s\n' "$(date -Is)" "$*" >>"$log"
-  setsid "$@" </dev/null >>"$log" 2>&1 &
+  # The subshell execs setsid, so $! is the daemon's own pid, as before.
+  (pm__close_inherited_fds; exec setsid "$@") </dev/null >>"$log" 2>&1 &
   local pid=$!
   local start=""
   for _ in 1 2 3 4 5 6 7 8 9 10; do start=$(pm__starttime "$pid") && [ -n "$start" ] && break; sleep 0.05; done
