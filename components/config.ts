@@ -3,6 +3,7 @@
 // strings in and gets typed settings back. Every error names the key, the stack file, the bad
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
+import { IAM_ROLE_ARN } from "./aws-workload-policy";
 import { resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -244,6 +245,8 @@ export interface MirrorSettings {
     awsEndpoint?: string;
     /** prod-mirror:awsWorkloadEndpoint: the endpoint as the pods reach it. Default: awsEndpoint. */
     awsWorkloadEndpoint?: string;
+    /** prod-mirror:awsWorkloadIdentity: an IAM role ARN the pods get (EKS IRSA) instead of a per-mirror IAM user's key (aws mode). */
+    awsWorkloadIdentity?: string;
     /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>`. */
     emulatorImage: string;
     /** prod-mirror:quota and :containerDefaults, each field optional. */
@@ -274,6 +277,7 @@ export const SETTINGS_KEYS = [
     "awsRegion",
     "awsEndpoint",
     "awsWorkloadEndpoint",
+    "awsWorkloadIdentity",
     "emulatorImage",
     "quota",
     "containerDefaults",
@@ -737,6 +741,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
+        awsWorkloadIdentity: optionalStr(at("awsWorkloadIdentity"), value("awsWorkloadIdentity"), "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
     };
     for (const [k, v] of Object.entries(optional)) {
         if (v !== undefined) {

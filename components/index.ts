@@ -1,6 +1,7 @@
 // The component library: every component and the pure modules they share.
 export * from "./app-image";
 export * from "./aws-cloud-resources";
+export * from "./aws-workload-policy";
 export * from "./branch-context";
 export * from "./branch-namespace";
 export * from "./cloud-resources";
