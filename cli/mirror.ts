@@ -5,7 +5,8 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, readGitCheckout } from "../components/branch-context";
-import { parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { MOTO_VERSION, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
@@ -13,6 +14,7 @@ import { recoverStack } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
+import { resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { configureStack, findStack, openStack } from "./stack";
 
@@ -125,6 +127,13 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     }
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
+    }
+    // The emulator runs by digest: a later push of moto's tag cannot change a running mirror's
+    // emulator behind its stack. Re-resolved on each up, unless someone set another image.
+    const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
+    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${emulatorRepository(local.registry.server)}@`);
+    if ((config[`${PROJECT}:cloudMode`]?.value ?? "emulated") === "emulated" && ours) {
+        defaults.emulatorImage = await resolveDigestReference(local.registry, EMULATOR_REPOSITORY, MOTO_VERSION);
     }
     for (const [key, value] of Object.entries(defaults)) {
         await stack.setConfig(`${PROJECT}:${key}`, { value });

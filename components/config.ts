@@ -4,6 +4,7 @@
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
 import { IAM_ROLE_ARN } from "./aws-workload-policy";
+import { emulatorRepository, IMAGE_REFERENCE } from "./image-reference";
 import { resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -247,7 +248,7 @@ export interface MirrorSettings {
     awsWorkloadEndpoint?: string;
     /** prod-mirror:awsWorkloadIdentity: an IAM role ARN the pods get (EKS IRSA) instead of a per-mirror IAM user's key (aws mode). */
     awsWorkloadIdentity?: string;
-    /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>`. */
+    /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>` (the CLI pins the local one by digest). */
     emulatorImage: string;
     /** prod-mirror:quota and :containerDefaults, each field optional. */
     quota: QuotaSpec;
@@ -726,7 +727,13 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         imageBuilder: imageBuilder as ImageBuilder,
         cloudMode: cloudMode as CloudMode,
         awsRegion: str(at("awsRegion"), value("awsRegion") ?? "us-east-1", "eu-west-1", REGION, "an AWS region name"),
-        emulatorImage: str(at("emulatorImage"), value("emulatorImage") ?? `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, /^\S+$/, "an image reference"),
+        emulatorImage: str(
+            at("emulatorImage"),
+            value("emulatorImage") ?? `${emulatorRepository(registryServer)}:${MOTO_VERSION}`,
+            `${emulatorRepository(registryServer)}@sha256:${"0123456789abcdef".repeat(4)}`,
+            IMAGE_REFERENCE,
+            "an image reference, name:tag or name@sha256:<64 hex digits>",
+        ),
         quota: parseQuota(at("quota"), value("quota")),
         containerDefaults: parseContainerDefaults(at("containerDefaults"), value("containerDefaults")),
         app,

@@ -7,6 +7,7 @@ export * from "./branch-namespace";
 export * from "./cloud-resources";
 export * from "./config";
 export * from "./emulated-cloud-resources";
+export * from "./image-reference";
 export * from "./manifests";
 export * from "./mirror-service";
 export * from "./naming";
