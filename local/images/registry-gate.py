@@ -143,7 +143,8 @@ class Gate(http.server.BaseHTTPRequestHandler):
                 if "Transfer-Encoding" in framing:
                     conn.send(b"0\r\n\r\n")
             resp = conn.getresponse()
-        except OSError as e:
+        except (OSError, ValueError) as e:
+            # ValueError: a malformed chunk from the client, met while streaming it through.
             print(f"backend {self.backend}: {e}", file=sys.stderr, flush=True)
             self.close_connection = True
             self._answer(502, "UNAVAILABLE", "the registry behind the gate does not answer")
