@@ -26,6 +26,8 @@ READ_ONLY = {"GET", "HEAD"}
 # Hop-by-hop headers (RFC 9110 7.6.1) and the framing the gate sets itself.
 HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect", "content-length"}
 CHUNK = 256 * 1024
+# A refused body larger than this is not read to its end: the connection is closed instead.
+DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -84,6 +86,21 @@ class Gate(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _drain(self):
+        """Reads a refused request's body (up to DRAIN_LIMIT), so the client gets to read the refusal."""
+        try:
+            body, _ = self._request_body()
+            read = 0
+            for data in body or ():
+                read += len(data)
+                if read > DRAIN_LIMIT:
+                    break
+            else:
+                return
+        except (OSError, ValueError):
+            pass
+        self.close_connection = True
+
     def _request_body(self):
         """The request body as an iterator of bytes and the framing header to forward it with."""
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
@@ -120,7 +137,7 @@ class Gate(http.server.BaseHTTPRequestHandler):
         authorization = self.headers.get_all("Authorization") or []
         if not may_forward(self.command, authorization, self.push_user):
             print(f"refused {self.command} {self.path.split('?')[0]} for {basic_username(authorization)!r}: pull-only", file=sys.stderr, flush=True)
-            self.close_connection = True
+            self._drain()
             self._answer(403, "DENIED", "this user may only pull (GET, HEAD)")
             return
         try:
