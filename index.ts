@@ -87,6 +87,7 @@ const mirror = new ProductionMirror(
                       workloadEndpoint: settings.awsWorkloadEndpoint,
                       accessKeyId: awsAccessKeyId,
                       secretAccessKey: awsSecretAccessKey,
+                      workloadIdentityRoleArn: settings.awsWorkloadIdentity,
                   }
                 : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage },
         namePrefix: settings.namePrefix,

@@ -6,6 +6,7 @@ import * as path from "path";
 import { MOTO_VERSION } from "../components/config";
 import { runTool } from "./kubectl";
 import { describeLocalEnvironment, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
+import { MANIFEST_TYPES } from "./registry-api";
 import { fileBackendDir } from "./run-lock";
 
 export interface CheckResult {
@@ -166,7 +167,7 @@ export function localChecks(local: LocalEnvironment): Check[] {
                 const ref = `prod-mirror/moto/manifests/${MOTO_VERSION}`;
                 const status = await httpStatus(`http://${registry.server}/v2/${ref}`, {
                     Authorization: basic,
-                    Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+                    Accept: MANIFEST_TYPES.join(", "),
                 });
                 return status === 200
                     ? { ok: true, detail: `${registry.server}/prod-mirror/moto:${MOTO_VERSION} in the registry (emulated mode)` }

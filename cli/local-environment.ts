@@ -19,6 +19,10 @@ export interface LocalEnvironment {
     env: Record<string, string>;
     /** Where the environment keeps its state (pid files, credentials, the Pulumi backend). */
     stateDir: string;
+    /**
+     * The registry's pull-only user: what a mirror's pull secret carries. Pushing is the engine's
+     * business (local/parts/registry.sh logs it in as the push user), so the CLI never holds that password.
+     */
     registry: RegistryCredentials;
 }
 
@@ -74,8 +78,8 @@ export function describeLocalEnvironment(): LocalEnvironment {
         stateDir,
         registry: {
             server: env.PROD_MIRROR_REGISTRY ?? "127.0.0.1:5000",
-            username: credentials.REGISTRY_USERNAME ?? "",
-            password: credentials.REGISTRY_PASSWORD ?? "",
+            username: credentials.REGISTRY_PULL_USERNAME ?? "",
+            password: credentials.REGISTRY_PULL_PASSWORD ?? "",
         },
     };
 }

@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, readGitCheckout } from "../components/branch-context";
-import { APP_FILE_MAX_BYTES, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { APP_FILE_MAX_BYTES, MOTO_VERSION, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
@@ -15,6 +16,7 @@ import { kubectl } from "./kubectl";
 import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
+import { resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
@@ -130,6 +132,13 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     }
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
+    }
+    // The emulator runs by digest: a later push of moto's tag cannot change a running mirror's
+    // emulator behind its stack. Re-resolved on each up, unless someone set another image.
+    const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
+    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${emulatorRepository(local.registry.server)}@`);
+    if ((config[`${PROJECT}:cloudMode`]?.value ?? "emulated") === "emulated" && ours) {
+        defaults.emulatorImage = await resolveDigestReference(local.registry, EMULATOR_REPOSITORY, MOTO_VERSION);
     }
     for (const [key, value] of Object.entries(defaults)) {
         await stack.setConfig(`${PROJECT}:${key}`, { value });

@@ -3,9 +3,11 @@
 // strings in and gets typed settings back. Every error names the key, the stack file, the bad
 // value and an example, because the person reading it is editing that file.
 import * as yaml from "js-yaml";
+import { IAM_ROLE_ARN } from "./aws-workload-policy";
 import { envCollision, type DescriptionPath } from "./env-contract";
 import { RUN_AS } from "./manifests";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
+import { emulatorRepository, IMAGE_REFERENCE } from "./image-reference";
 import { prefixProblem, resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
@@ -299,7 +301,9 @@ export interface MirrorSettings {
     awsEndpoint?: string;
     /** prod-mirror:awsWorkloadEndpoint: the endpoint as the pods reach it. Default: awsEndpoint. */
     awsWorkloadEndpoint?: string;
-    /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>`. */
+    /** prod-mirror:awsWorkloadIdentity: an IAM role ARN the pods get (EKS IRSA) instead of a per-mirror IAM user's key (aws mode). */
+    awsWorkloadIdentity?: string;
+    /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>` (the CLI pins the local one by digest). */
     emulatorImage: string;
     /** prod-mirror:quota and :containerDefaults, each field optional. */
     quota: QuotaSpec;
@@ -329,6 +333,7 @@ export const SETTINGS_KEYS = [
     "awsRegion",
     "awsEndpoint",
     "awsWorkloadEndpoint",
+    "awsWorkloadIdentity",
     "emulatorImage",
     "quota",
     "containerDefaults",
@@ -899,7 +904,13 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         imageBuilder: imageBuilder as ImageBuilder,
         cloudMode: cloudMode as CloudMode,
         awsRegion: str(at("awsRegion"), value("awsRegion") ?? "us-east-1", "eu-west-1", REGION, "an AWS region name"),
-        emulatorImage: str(at("emulatorImage"), value("emulatorImage") ?? `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, `${registryServer}/prod-mirror/moto:${MOTO_VERSION}`, /^\S+$/, "an image reference"),
+        emulatorImage: str(
+            at("emulatorImage"),
+            value("emulatorImage") ?? `${emulatorRepository(registryServer)}:${MOTO_VERSION}`,
+            `${emulatorRepository(registryServer)}@sha256:${"0123456789abcdef".repeat(4)}`,
+            IMAGE_REFERENCE,
+            "an image reference, name:tag or name@sha256:<64 hex digits>",
+        ),
         quota: parseQuota(at("quota"), value("quota")),
         containerDefaults: parseContainerDefaults(at("containerDefaults"), value("containerDefaults")),
         app,
@@ -913,6 +924,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
+        awsWorkloadIdentity: optionalStr(at("awsWorkloadIdentity"), value("awsWorkloadIdentity"), "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
     };
     for (const [k, v] of Object.entries(optional)) {
         if (v !== undefined) {

@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./app-image";
-import type { AwsCloudSettings } from "./aws-cloud-resources";
+import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-cloud-resources";
 import type { BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
@@ -160,7 +160,14 @@ export class ProductionMirror extends pulumi.ComponentResource {
 
         const registry = new RegistrySecret(
             `${name}-registry`,
-            { namespace: ns.name, server: args.registry.server, username: args.registry.username, password: args.registry.password, labels },
+            {
+                namespace: ns.name,
+                server: args.registry.server,
+                username: args.registry.username,
+                password: args.registry.password,
+                labels,
+                serviceAccountAnnotations: args.cloud.mode === "aws" ? workloadServiceAccountAnnotations(args.cloud) : undefined,
+            },
             child,
         );
 

@@ -10,6 +10,8 @@ export interface RegistrySecretArgs {
     password: pulumi.Input<string>;
     /** Labels for both objects. Default: none. */
     labels?: Record<string, string>;
+    /** Annotations for the ServiceAccount (a workload identity's role). Default: none. */
+    serviceAccountAnnotations?: Record<string, string>;
 }
 
 /** The `.dockerconfigjson` document for one registry, as the kubelet reads it. */
@@ -54,7 +56,7 @@ export class RegistrySecret extends pulumi.ComponentResource {
         const account = new k8s.core.v1.ServiceAccount(
             `${name}-workloads`,
             {
-                metadata: { namespace: args.namespace, labels },
+                metadata: { namespace: args.namespace, labels, ...(args.serviceAccountAnnotations === undefined ? {} : { annotations: args.serviceAccountAnnotations }) },
                 imagePullSecrets: [{ name: this.secretName }],
                 // The workloads never talk to the Kubernetes API.
                 automountServiceAccountToken: false,

@@ -97,6 +97,7 @@ describe("mirror lifecycle on the local environment", function () {
         assert.strictEqual(secrets.length, 1);
         const config = JSON.parse(Buffer.from(secrets[0].data[".dockerconfigjson"], "base64").toString("utf8"));
         const { server, username, password } = mirror.local.registry;
+        assert.strictEqual(username, "prod-mirror-pull", "the pull secret must carry the pull-only user");
         assert.deepStrictEqual(Object.keys(config.auths), [server]);
         assert.strictEqual(config.auths[server].username, username);
         assert.strictEqual(config.auths[server].password, password);
@@ -118,6 +119,12 @@ describe("mirror lifecycle on the local environment", function () {
                 assert.ok(c.image.startsWith("127.0.0.1:5000/"), `${pod.metadata.name} runs ${c.image}`);
             }
         }
+    });
+
+    it("runs the emulator pinned by digest, the one the registry has for moto's tag", function () {
+        const deployment = kubectlJson(env, "get", "deployment", "aws-emulator", "-n", namespace);
+        const [container] = deployment.spec.template.spec.containers;
+        assert.match(container.image, /^127\.0\.0\.1:5000\/prod-mirror\/moto@sha256:[0-9a-f]{64}$/);
     });
 
     it("labels every object it made with the stack, so a leftover can be found", function () {

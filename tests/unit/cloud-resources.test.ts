@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import {
+    AwsCloudResources,
     AWS_SERVICES,
     awsProviderArgs,
     awsTags,
@@ -25,12 +26,15 @@ const AWS_TYPES = ["aws:sqs/queue:Queue", "aws:s3/bucket:Bucket", "aws:dynamodb/
 
 const EMULATED: CloudSettings = { mode: "emulated", image: "127.0.0.1:5000/prod-mirror/moto:5.2.5", serviceAccountName: "workloads", imagePullSecretName: "pull" };
 const AWS_ENDPOINT: CloudSettings = { mode: "aws", endpoint: "http://127.0.0.1:4566", workloadEndpoint: "http://10.0.0.1:4566", accessKeyId: pulumi.secret("AKIAEXAMPLE"), secretAccessKey: pulumi.secret("aws-secret-key") };
+const ROLE = "arn:aws:iam::123456789012:role/platform/prod-mirror-workloads";
+const WORKLOAD_IDENTITY: CloudSettings = { ...AWS_ENDPOINT, workloadIdentityRoleArn: ROLE };
 
 const built = new Map<string, Promise<{ mocks: RecordingMocks; cloud: CloudResources }>>();
 
 /** One construction per (mode, settings), shared by the tests that only read it. */
 function create(preview: boolean, settings: CloudSettings): Promise<{ mocks: RecordingMocks; cloud: CloudResources }> {
-    const key = `${preview}:${settings === EMULATED ? "emulated" : settings === AWS_ENDPOINT ? "aws-endpoint" : "aws"}`;
+    const kind = settings === EMULATED ? "emulated" : settings === AWS_ENDPOINT ? "aws-endpoint" : settings === WORKLOAD_IDENTITY ? "identity" : "aws";
+    const key = `${preview}:${kind}`;
     let result = built.get(key);
     if (result === undefined) {
         result = (async () => {
@@ -99,14 +103,80 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual([table.name, table.hashKey, table.billingMode, table.attributes], [NAMES.tables.deals, "id", "PAY_PER_REQUEST", [{ name: "id", type: "S" }]]);
             });
 
-            it("keeps the keys secret in the provider and in the workloads' credential Secret", async () => {
+            it("keeps the deployer's keys secret in the provider and out of every Kubernetes object", async () => {
                 const { mocks, cloud } = await create(preview, AWS_ENDPOINT);
                 const provider = mocks.one("pulumi:providers:aws", "cloud-provider");
                 assert.ok(isSecretValue(provider.rawInputs.accessKey) && isSecretValue(provider.rawInputs.secretKey));
-                const secret = mocks.one("kubernetes:core/v1:Secret", "cloud-credentials");
-                assert.deepStrictEqual(secret.inputs.stringData, { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "aws-secret-key" });
-                assert.ok(isSecretValue(secret.rawInputs.stringData));
+                assert.deepStrictEqual([provider.inputs.accessKey, provider.inputs.secretKey], ["AKIAEXAMPLE", "aws-secret-key"]);
+                const leaks = mocks.registrations
+                    .filter((r) => r.type.startsWith("kubernetes:"))
+                    .filter((r) => /AKIAEXAMPLE|aws-secret-key/.test(JSON.stringify(r.inputs)))
+                    .map((r) => `${r.type} ${r.name}`);
+                assert.deepStrictEqual(leaks, []);
                 assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://10.0.0.1:4566");
+            });
+
+            it("gives the pods the key of an IAM user of this mirror alone, secret from the provider to the Secret", async () => {
+                const { mocks, cloud } = await create(preview, AWS_ENDPOINT);
+                const user = mocks.one("aws:iam/user:User", "cloud-workload");
+                assert.deepStrictEqual([user.inputs.name, user.inputs.path, user.inputs.tags, user.inputs.forceDestroy], [undefined, "/prod-mirror/", TAGS, true]);
+                assert.match(user.provider ?? "", /::cloud-provider::cloud-provider-id$/);
+                const key = mocks.one("aws:iam/accessKey:AccessKey", "cloud-workload");
+                assert.match(key.inputs.user, /^cloud-workload-[0-9a-f]{7}$/);
+                assert.strictEqual(mocks.one("aws:iam/userPolicy:UserPolicy", "cloud-workload").inputs.user, key.inputs.user);
+                const secret = mocks.one("kubernetes:core/v1:Secret", "cloud-credentials");
+                assert.deepStrictEqual(secret.inputs.stringData, { AWS_ACCESS_KEY_ID: "cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-cloud-workload" });
+                assert.ok(isSecretValue(secret.rawInputs.stringData));
+                const { workloadKey } = cloud as AwsCloudResources;
+                assert.deepStrictEqual([await isSecret(workloadKey!.accessKeyId), await isSecret(workloadKey!.secretAccessKey)], [true, true]);
+                assert.strictEqual(await valueOf(workloadKey!.secretAccessKey), "secret-of-cloud-workload");
+            });
+
+            it("lets that user reach exactly the branch's queue, bucket (and its objects) and table, data only", async () => {
+                const { mocks } = await create(preview, AWS_ENDPOINT);
+                const policy = JSON.parse(mocks.one("aws:iam/userPolicy:UserPolicy", "cloud-workload").inputs.policy);
+                const queue = NAMES.queues["deal-events"];
+                const bucket = NAMES.buckets.receipts;
+                const table = NAMES.tables.deals;
+                assert.deepStrictEqual(policy, {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "Queues",
+                            Effect: "Allow",
+                            Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:PurgeQueue", "sqs:ReceiveMessage", "sqs:SendMessage"],
+                            Resource: [`arn:aws:sqs:us-east-1:000000000000:${queue}`],
+                        },
+                        { Sid: "Buckets", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], Resource: [`arn:aws:s3:::${bucket}`] },
+                        {
+                            Sid: "Objects",
+                            Effect: "Allow",
+                            Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+                            Resource: [`arn:aws:s3:::${bucket}/*`],
+                        },
+                        {
+                            Sid: "Tables",
+                            Effect: "Allow",
+                            Action: [
+                                "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+                                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem",
+                            ],
+                            Resource: [`arn:aws:dynamodb:us-east-1:000000000000:table/${table}`],
+                        },
+                    ],
+                });
+            });
+        });
+
+        describe("aws mode under the platform's workload identity", () => {
+            it("makes no IAM user, key or Secret, and gives the pods no key variables", async () => {
+                const { mocks, cloud } = await create(preview, WORKLOAD_IDENTITY);
+                assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:iam/")).map((r) => r.type), []);
+                assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret"), []);
+                assert.strictEqual(cloud.credentialsSecretName, undefined);
+                const names = cloudEnv(cloud, { queues: ["deal-events"], buckets: [], tables: [], services: [] }).map((e) => e.name);
+                assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "DEAL_EVENTS_QUEUE_URL", "DEAL_EVENTS_QUEUE_NAME"]);
+                assert.strictEqual(mocks.ofType("aws:sqs/queue:Queue").length, 1);
             });
         });
 
@@ -182,12 +252,12 @@ describe("cloud resources", () => {
             ]);
         });
 
-        it("gives real AWS no endpoint and no key Secret when none are configured", async () => {
+        it("gives real AWS no endpoint, and the pods the mirror's own key even when Pulumi uses ambient credentials", async () => {
             const { mocks, cloud } = await create(preview, { mode: "aws" });
             assert.strictEqual(cloud.endpoint, undefined);
-            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret"), []);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), ["cloud-credentials"]);
             const names = cloudEnv(cloud, { queues: [], buckets: [], tables: [], services: [] }).map((e) => e.name);
-            assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION"]);
+            assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
             assert.strictEqual(await isSecret(cloud.queues["deal-events"].url), false);
         });
     });

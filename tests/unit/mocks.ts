@@ -121,6 +121,13 @@ function stateFor(type: string, name: string, inputs: Record<string, any>, custo
             return { ...inputs, url: `https://sqs.us-east-1.amazonaws.com/000000000000/${inputs.name}`, arn: `arn:aws:sqs:us-east-1:000000000000:${inputs.name}` };
         case "aws:s3/bucket:Bucket":
             return { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` };
+        case "aws:iam/user:User": {
+            const userName = inputs.name ?? `${name}-${fakeHash(name).slice(0, 7)}`;
+            return { ...inputs, name: userName, arn: `arn:aws:iam::000000000000:user${inputs.path ?? "/"}${userName}` };
+        }
+        case "aws:iam/accessKey:AccessKey":
+            // The id is the access key id (`<name>-id` here); the provider returns the secret once, at creation.
+            return { ...inputs, secret: `secret-of-${name}` };
         case "aws:dynamodb/table:Table":
             return { ...inputs, arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${inputs.name}` };
         default:

@@ -219,10 +219,67 @@ describe("ProductionMirror", () => {
             assert.deepStrictEqual(mocks.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "mirror-ns-allow-external").inputs.spec.egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }]);
             assert.deepStrictEqual(missingStackLabel(mocks, "dev"), [], "the credentials Secret too");
             assert.deepStrictEqual(missingStackLabel(mocks, "team-a", KEYS.installation), []);
-            const untagged = mocks.registrations.filter((r) => r.type.startsWith("aws:") && (r.inputs.tags?.["prod-mirror:stack"] !== "dev" || r.inputs.tags?.["prod-mirror:installation"] !== "team-a"));
+            // A user's inline policy and access key cannot carry tags; they go with the (tagged) user.
+            const untaggable = ["aws:iam/userPolicy:UserPolicy", "aws:iam/accessKey:AccessKey"];
+            const untagged = mocks.registrations.filter(
+                (r) => r.type.startsWith("aws:") && !untaggable.includes(r.type) && (r.inputs.tags?.["prod-mirror:stack"] !== "dev" || r.inputs.tags?.["prod-mirror:installation"] !== "team-a"),
+            );
             assert.deepStrictEqual(untagged.map((r) => r.name), []);
+            assert.deepStrictEqual(mocks.ofType("aws:iam/user:User").map((r) => r.inputs.tags["prod-mirror:stack"]), ["dev"]);
             const env = envOf(mocks, "mirror-api-deployment");
             assert.deepStrictEqual([env.AWS_ENDPOINT_URL, env.AWS_ACCESS_KEY_ID, env.DEALS_TABLE], ["http://10.0.0.1:4566", "secret:AWS_ACCESS_KEY_ID", NAMES.tables.deals]);
+        });
+    });
+
+    inBothModes((preview) => {
+        const DEPLOYER = { accessKeyId: pulumi.secret("AKIADEPLOYER0000"), secretAccessKey: pulumi.secret("deployer-secret-access-key") };
+
+        it("in aws mode, no pod, Job or Secret carries the deployer's keys: every pod's key is the mirror's own", async () => {
+            const mocks = await useMocks(preview);
+            new ProductionMirror("mirror", args({ cloud: { mode: "aws", region: "eu-west-1", ...DEPLOYER } }));
+            await settle(mocks);
+            const kube = mocks.registrations.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.deepStrictEqual(kube.filter((r) => /AKIADEPLOYER0000|deployer-secret-access-key/.test(JSON.stringify(r.inputs))).map((r) => r.name), []);
+            const workloadSecret = mocks.one("kubernetes:core/v1:Secret", "mirror-cloud-credentials");
+            assert.deepStrictEqual(workloadSecret.inputs.stringData, { AWS_ACCESS_KEY_ID: "mirror-cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-mirror-cloud-workload" });
+            assert.deepStrictEqual(mocks.ofType(DEPLOYMENT).map((r) => r.name).sort(), ["mirror-api-deployment", "mirror-gateway-deployment", "mirror-worker-deployment"]);
+            for (const deployment of mocks.ofType(DEPLOYMENT)) {
+                const keyEnv = deployment.inputs.spec.template.spec.containers
+                    .flatMap((c: any) => c.env ?? [])
+                    .filter((e: any) => /^AWS_.*(KEY|TOKEN)/.test(e.name));
+                const secretName = keyEnv[0]?.valueFrom?.secretKeyRef?.name;
+                assert.match(String(secretName), /^mirror-cloud-credentials-[0-9a-f]{8}$/, deployment.name);
+                assert.deepStrictEqual(keyEnv, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })), deployment.name);
+            }
+            // The deployer's keys stay with Pulumi's provider, as secrets.
+            const provider = mocks.one("pulumi:providers:aws", "mirror-cloud-provider");
+            assert.ok(isSecretValue(provider.rawInputs.accessKey) && isSecretValue(provider.rawInputs.secretKey));
+        });
+
+        it("in aws mode under workload identity, puts the role on the workloads' ServiceAccount and makes no user, key or key variables", async () => {
+            const role = "arn:aws:iam::123456789012:role/prod-mirror-workloads";
+            const mocks = await useMocks(preview);
+            new ProductionMirror("mirror", args({ cloud: { mode: "aws", region: "eu-west-1", ...DEPLOYER, workloadIdentityRoleArn: role } }));
+            await settle(mocks);
+            const account = mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs;
+            assert.deepStrictEqual(account.metadata.annotations, { "eks.amazonaws.com/role-arn": role });
+            assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:iam/")), []);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), ["mirror-registry-pull"]);
+            const env = envOf(mocks, "mirror-api-deployment");
+            assert.deepStrictEqual([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_REGION], [undefined, undefined, "eu-west-1"]);
+            assert.match(mocks.one(DEPLOYMENT, "mirror-api-deployment").inputs.spec.template.spec.serviceAccountName, /^mirror-registry-workloads-[0-9a-f]{8}$/);
+        });
+
+        it("refuses a workload identity that is not an IAM role ARN, naming it", async () => {
+            await useMocks(preview);
+            assert.throws(
+                () => new ProductionMirror("mirror", args({ cloud: { mode: "aws", region: "eu-west-1", workloadIdentityRoleArn: "arn:aws:iam::123456789012:user/ci" } })),
+                {
+                    message:
+                        "AwsCloudResources mirror-cloud: workloadIdentityRoleArn must be an IAM role ARN such as " +
+                        'arn:aws:iam::123456789012:role/prod-mirror-workloads, got "arn:aws:iam::123456789012:user/ci"',
+                },
+            );
         });
     });
 

@@ -143,6 +143,14 @@ describe("program (index.ts)", () => {
             assert.strictEqual(mocks.ofType("aws:s3/bucket:Bucket").length, 1);
             const text = JSON.stringify(await resolved(program.runnerEnv));
             assert.ok(!text.includes("aws-secret-key") && text.includes("http://127.0.0.1:4566"));
+            assert.deepStrictEqual(mocks.ofType("aws:iam/user:User").map((r) => r.name), ["mirror-cloud-workload"]);
+        });
+
+        it("hands prod-mirror:awsWorkloadIdentity to the workloads' ServiceAccount instead of making a user", async () => {
+            const role = "arn:aws:iam::123456789012:role/prod-mirror-workloads";
+            const { mocks } = await run(preview, { ...BASE_CONFIG, cloudMode: "aws", awsWorkloadIdentity: role });
+            assert.deepStrictEqual(mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs.metadata.annotations, { "eks.amazonaws.com/role-arn": role });
+            assert.deepStrictEqual(mocks.ofType("aws:iam/user:User"), []);
         });
     });
 
