@@ -83,7 +83,7 @@ describe("prod-mirror CLI on the local environment", function () {
         this.timeout(2 * 60_000);
         const dotenv = await cli(env, "outputs", "--branch", branch, "--format", "dotenv");
         expectOk("outputs --format dotenv", dotenv);
-        assert.match(dotenv.stdout, /^GATEWAY_URL=http:\/\/gateway\.[a-z0-9-]+\.svc\.cluster\.local:8000$/m);
+        assert.match(dotenv.stdout, /^GATEWAY_URL='http:\/\/gateway\.[a-z0-9-]+\.svc\.cluster\.local:8000'$/m);
         const json = await cli(env, "outputs", "--branch", branch);
         expectOk("outputs", json);
         const parsed = JSON.parse(json.stdout);

@@ -102,8 +102,8 @@ describe("cli: outputs for test runners", () => {
         assert.strictEqual(plain.namespace, "pm-feature-x");
     });
 
-    it("writes runnerEnv as dotenv, quoting what needs it", () => {
-        assert.strictEqual(toDotenv(runnerEnvOf(outputs)), 'GATEWAY_URL=http://gateway.pm-x.svc.cluster.local:8000\nNOTE="two words"\n');
+    it("writes runnerEnv as dotenv, every value single-quoted", () => {
+        assert.strictEqual(toDotenv(runnerEnvOf(outputs)), "GATEWAY_URL='http://gateway.pm-x.svc.cluster.local:8000'\nNOTE='two words'\n");
     });
 
     it("refuses a variable name a dotenv parser cannot read", () => {
