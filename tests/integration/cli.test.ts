@@ -2,11 +2,11 @@
 // outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
 // `up`, each followed by a successful one.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
+import { execFileSync, spawn, type ChildProcess } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
+import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/local-environment";
 import { backendLocks, fileBackendDir } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
@@ -92,6 +92,26 @@ describe("prod-mirror CLI on the local environment", function () {
         assert.ok(password.length > 8 && !json.stdout.includes(password) && !dotenv.stdout.includes(password), "the registry password is in the outputs");
         const files = path.join(repoRoot, ".prod-mirror-out", stack);
         assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(files, "outputs.json"), "utf8")), parsed);
+    });
+
+    it("leaves the stack a shell selected in its own PULUMI_HOME selected", async function () {
+        this.timeout(5 * 60_000);
+        // A person's shell after `eval "$(bash local/env.sh shellenv)"`: the same backend, the PULUMI_HOME shellenv exports.
+        const exported = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
+        const shell = { ...env, PULUMI_HOME: exported.PULUMI_HOME };
+        assert.notStrictEqual(shell.PULUMI_HOME, env.PULUMI_HOME, "the tests' environment should carry the CLI's own PULUMI_HOME");
+        const selected = `pipes-selected-${suffix}`;
+        const pulumi = (...args: string[]): string => execFileSync("pulumi", [...args, "--non-interactive"], { cwd: repoRoot, env: shell, encoding: "utf8" }).trim();
+        pulumi("stack", "init", selected);
+        try {
+            assert.strictEqual(pulumi("stack", "--show-name"), selected);
+            // `outputs` opens (selects) the mirror's stack; `ls` lists every stack.
+            expectOk("outputs", await cli(shell, "outputs", "--branch", branch));
+            expectOk("ls", await cli(shell, "ls"));
+            assert.strictEqual(pulumi("stack", "--show-name"), selected, "running the CLI changed the stack the shell had selected");
+        } finally {
+            pulumi("stack", "rm", "--yes", "--stack", selected);
+        }
     });
 
     it("lists the mirror with its branch, expiry and status", async function () {

@@ -2,7 +2,10 @@ import * as assert from "assert";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
 import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
-import { parseDotenvFile, parseShellEnv } from "../../cli/local-environment";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import { cliEnvFrom, cliPulumiHome, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
 
@@ -127,6 +130,57 @@ describe("cli: local environment description", () => {
 
     it("reads credentials.env lines, unquoting values", () => {
         assert.deepStrictEqual(parseDotenvFile("REGISTRY_USERNAME=prod-mirror\n\nREGISTRY_PASSWORD='p=w'\n"), { REGISTRY_USERNAME: "prod-mirror", REGISTRY_PASSWORD: "p=w" });
+    });
+});
+
+describe("cli: its own PULUMI_HOME, so a person's selected stack never changes", () => {
+    it("points PULUMI_HOME under the state directory, away from the one shellenv gives a shell", () => {
+        const shell = { PROD_MIRROR_STATE: "/s/prod-mirror", PULUMI_HOME: "/s/prod-mirror/pulumi-home", PATH: "/c/bin:/usr/bin" };
+        assert.deepStrictEqual(cliEnvFrom(shell), { PROD_MIRROR_STATE: "/s/prod-mirror", PULUMI_HOME: "/s/prod-mirror/cli/pulumi-home", PATH: "/c/bin:/usr/bin" });
+        assert.strictEqual(cliPulumiHome("/s/prod-mirror"), "/s/prod-mirror/cli/pulumi-home");
+    });
+
+    it("differs from the PULUMI_HOME the real local/env.sh shellenv exports", () => {
+        const shell = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), "/usr/bin");
+        const env = cliEnvFrom(shell);
+        assert.strictEqual(env.PULUMI_HOME, path.join(shell.PROD_MIRROR_STATE, "cli", "pulumi-home"));
+        assert.notStrictEqual(env.PULUMI_HOME, shell.PULUMI_HOME);
+        assert.ok(!env.PULUMI_HOME.startsWith(`${shell.PULUMI_HOME}/`));
+    });
+
+    it("refuses a shellenv without the state directory or PULUMI_HOME", () => {
+        assert.throws(() => cliEnvFrom({ PULUMI_HOME: "/h" }), { message: "'bash local/env.sh shellenv' did not export PROD_MIRROR_STATE" });
+        assert.throws(() => cliEnvFrom({ PROD_MIRROR_STATE: "/s" }), { message: "'bash local/env.sh shellenv' did not export PULUMI_HOME, where the kubernetes plugin is installed" });
+    });
+
+    describe("preparePulumiHome", () => {
+        let dir: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-home-"));
+        });
+        afterEach(() => {
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("shares the plugins, including ones installed later, and nothing else", () => {
+            const shared = path.join(dir, "shared");
+            const home = path.join(dir, "cli", "pulumi-home");
+            fs.mkdirSync(path.join(shared, "workspaces"), { recursive: true });
+            fs.writeFileSync(path.join(shared, "workspaces", "selected.json"), "{}");
+            preparePulumiHome(home, shared);
+            fs.mkdirSync(path.join(shared, "plugins", "resource-kubernetes-v4.25.0"), { recursive: true });
+            assert.deepStrictEqual(fs.readdirSync(path.join(home, "plugins")), ["resource-kubernetes-v4.25.0"]);
+            assert.deepStrictEqual(fs.readdirSync(home), ["plugins"]);
+            assert.strictEqual(fs.statSync(home).mode & 0o777, 0o700);
+        });
+
+        it("is idempotent and repoints a link to another home's plugins", () => {
+            const home = path.join(dir, "home");
+            preparePulumiHome(home, path.join(dir, "old"));
+            preparePulumiHome(home, path.join(dir, "new"));
+            preparePulumiHome(home, path.join(dir, "new"));
+            assert.strictEqual(fs.readlinkSync(path.join(home, "plugins")), path.join(dir, "new", "plugins"));
+        });
     });
 });
 
