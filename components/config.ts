@@ -218,6 +218,13 @@ export interface MirrorSettings {
     branch?: string;
     commit?: string;
     owner?: string;
+    /**
+     * prod-mirror:pullRequest (a number) and :sourceRepo (`owner/repo`, for a fork the fork): set
+     * together with :branch, they key the mirror by the pull request (branch-context mirrorKey).
+     * Default: the CI's pull request variables when the branch comes from CI, else none.
+     */
+    pullRequest?: string;
+    sourceRepo?: string;
     /** prod-mirror:ttlHours. Default: 72. */
     ttlHours: number;
     /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it). */
@@ -260,6 +267,8 @@ export const SETTINGS_KEYS = [
     "branch",
     "commit",
     "owner",
+    "pullRequest",
+    "sourceRepo",
     "ttlHours",
     "expiresAt",
     "namePrefix",
@@ -732,6 +741,8 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         branch: value("branch"),
         commit: commit?.toLowerCase(),
         owner: value("owner"),
+        pullRequest: value("pullRequest"),
+        sourceRepo: value("sourceRepo"),
         expiresAt,
         kubeconfig: value("kubeconfig"),
         kubeContext: value("kubeContext"),
