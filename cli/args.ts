@@ -1,4 +1,5 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
+import { PULL_REQUEST_NUMBER, SOURCE_REPO } from "../components/branch-context";
 
 export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -7,6 +8,9 @@ export interface ParsedArgs {
     command: Command;
     branch?: string;
     commit?: string;
+    /** `--pr N --source-repo R`: the pull request that keys the mirror (always given together). */
+    pullRequest?: number;
+    sourceRepo?: string;
     /** Hours the mirror lives after this `up`. */
     ttlHours: number;
     format: "json" | "dotenv";
@@ -34,6 +38,8 @@ export const USAGE = `usage: prod-mirror <command> [options]
   down     [--branch B]                 destroy the mirror and remove its stack
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
+  up, down and outputs also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
+           whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's
   ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
   reap     [--dry-run] [--aws-endpoint URL] [--aws-region R]
                                         destroy expired mirrors, orphan namespaces and orphan AWS resources
@@ -83,9 +89,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
         dryRun: false,
     };
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
-        down: ["--branch", "--lock-timeout"],
-        outputs: ["--branch", "--format"],
+        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
+        down: ["--branch", "--pr", "--source-repo", "--lock-timeout"],
+        outputs: ["--branch", "--pr", "--source-repo", "--format"],
         ls: ["--json"],
         reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout"],
         doctor: [],
@@ -114,6 +120,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
         switch (flag) {
             case "--branch":
                 parsed.branch = value;
+                break;
+            case "--pr":
+                if (!PULL_REQUEST_NUMBER.test(value)) {
+                    throw new UsageError(`--pr ${JSON.stringify(value)} is not a pull request number: e.g. --pr 42`);
+                }
+                parsed.pullRequest = Number(value);
+                break;
+            case "--source-repo":
+                if (!SOURCE_REPO.test(value)) {
+                    throw new UsageError(`--source-repo ${JSON.stringify(value)} is not a repository path: e.g. --source-repo owner/repo (GitLab: group/project)`);
+                }
+                parsed.sourceRepo = value;
                 break;
             case "--commit":
                 if (!/^[0-9a-fA-F]{7,40}$/.test(value)) {
@@ -146,6 +164,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 parsed.awsRegion = value;
                 break;
         }
+    }
+    if ((parsed.pullRequest === undefined) !== (parsed.sourceRepo === undefined)) {
+        throw new UsageError(
+            parsed.pullRequest === undefined
+                ? `--source-repo needs --pr: the number of the pull request whose branch lives in ${parsed.sourceRepo}`
+                : `--pr ${parsed.pullRequest} needs --source-repo: the repository its branch lives in (for a fork, the fork), ` +
+                      "without which two forks' branches of one name would share a mirror",
+        );
     }
     return parsed;
 }

@@ -6,7 +6,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import { cliEnvFrom, cliPulumiHome, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
+import { describeRef, refFlags, refKey, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
+import { stackName } from "../../components/naming";
 import type { AppSpec } from "../../components/config";
 
 describe("cli: arguments", () => {
@@ -50,6 +52,22 @@ describe("cli: arguments", () => {
         assert.strictEqual(parseArgs(["down", "--branch=a=b"]).branch, "a=b");
     });
 
+    it("reads --pr and --source-repo together for up, down and outputs", () => {
+        assert.deepStrictEqual(parseArgs(["up", "--branch", "patch-1", "--pr", "12", "--source-repo=alice/app"]), { command: "up", ...defaults, branch: "patch-1", pullRequest: 12, sourceRepo: "alice/app" });
+        assert.strictEqual(parseArgs(["down", "--pr=7", "--source-repo", "group/sub/app"]).sourceRepo, "group/sub/app");
+        assert.strictEqual(parseArgs(["outputs", "--pr", "7", "--source-repo", "a/b"]).pullRequest, 7);
+        assert.throws(() => parseArgs(["ls", "--pr", "7"]), { message: /^ls does not take "--pr"/ });
+    });
+
+    it("refuses --pr without --source-repo and the reverse, and malformed values, each with an example", () => {
+        assert.throws(() => parseArgs(["up", "--pr", "12"]), {
+            message: /^--pr 12 needs --source-repo: the repository its branch lives in \(for a fork, the fork\), without which two forks' branches of one name would share a mirror\n/,
+        });
+        assert.throws(() => parseArgs(["down", "--source-repo", "a/b"]), { message: /^--source-repo needs --pr: the number of the pull request whose branch lives in a\/b\n/ });
+        assert.throws(() => parseArgs(["up", "--pr", "#12", "--source-repo", "a/b"]), { message: /^--pr "#12" is not a pull request number: e.g. --pr 42\n/ });
+        assert.throws(() => parseArgs(["up", "--pr", "12", "--source-repo", "app"]), { message: /^--source-repo "app" is not a repository path: e.g. --source-repo owner\/repo \(GitLab: group\/project\)\n/ });
+    });
+
     it("names the unknown command and prints the usage", () => {
         assert.throws(() => parseArgs(["deploy"]), (err: Error) => err instanceof UsageError && /^unknown command "deploy"\nusage: prod-mirror/.test(err.message));
     });
@@ -68,6 +86,36 @@ describe("cli: arguments", () => {
 
     it("rejects an unknown output format", () => {
         assert.throws(() => parseArgs(["outputs", "--format", "yaml"]), { message: /^--format "yaml" is not known: use --format json or --format dotenv/ });
+    });
+});
+
+describe("cli: which mirror a run is for", () => {
+    const SHA = "3f2a9c1d0e4b5a6978877665544332211f0e0d0c";
+    const noGit = (): undefined => undefined;
+    const githubPr = { id: "github-actions", branch: "patch-1", commit: SHA, pullRequest: "12", sourceRepo: "alice/app" };
+
+    it("keys a pull request's mirror by the request, and a branch's by the branch", () => {
+        const pr = resolveRef({ branch: "patch-1", commit: SHA, pullRequest: 12, sourceRepo: "alice/app" }, undefined, noGit);
+        assert.deepStrictEqual(pr, { branch: "patch-1", commit: SHA, pullRequest: { number: 12, sourceRepo: "alice/app" } });
+        assert.strictEqual(refKey(pr), "pr:12:alice/app");
+        assert.strictEqual(describeRef(pr), "pull request 12 of alice/app (branch patch-1)");
+        assert.strictEqual(refFlags(pr), "--branch patch-1 --pr 12 --source-repo alice/app");
+        const other = resolveRef({ branch: "patch-1", commit: SHA, pullRequest: 13, sourceRepo: "bob/app" }, undefined, noGit);
+        assert.notStrictEqual(stackName(refKey(other)), stackName(refKey(pr)));
+        assert.strictEqual(refKey(resolveRef({ branch: "patch-1" }, undefined, noGit)), "patch-1");
+    });
+
+    it("takes the pull request from CI only when the branch comes from CI too", () => {
+        assert.deepStrictEqual(resolveRef({}, githubPr, noGit).pullRequest, { number: 12, sourceRepo: "alice/app" });
+        assert.strictEqual(resolveRef({ branch: "feature/x" }, githubPr, noGit).pullRequest, undefined);
+        assert.deepStrictEqual(resolveRef({ pullRequest: 5, sourceRepo: "c/d" }, githubPr, noGit), { branch: "patch-1", commit: SHA, pullRequest: { number: 5, sourceRepo: "c/d" } });
+        assert.throws(() => resolveRef({}, { ...githubPr, sourceRepo: undefined }, noGit), {
+            message: "CI (github-actions) gives pull request 12 but not the repository its branch comes from, without which two forks' branches of one name would share a mirror; set it with --source-repo OWNER/REPO",
+        });
+    });
+
+    it("refuses a --branch that could pose as a pull request's key, before anything runs", () => {
+        assert.throws(() => resolveRef({ branch: "pr:12:alice/app" }, undefined, noGit), { message: /^branch "pr:12:alice\/app" contains ":", which git does not allow in branch names/ });
     });
 });
 
