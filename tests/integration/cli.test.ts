@@ -100,17 +100,31 @@ describe("prod-mirror CLI on the local environment", function () {
         const exported = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
         const shell = { ...env, PULUMI_HOME: exported.PULUMI_HOME };
         assert.notStrictEqual(shell.PULUMI_HOME, env.PULUMI_HOME, "the tests' environment should carry the CLI's own PULUMI_HOME");
-        const selected = `pipes-selected-${suffix}`;
-        const pulumi = (...args: string[]): string => execFileSync("pulumi", [...args, "--non-interactive"], { cwd: repoRoot, env: shell, encoding: "utf8" }).trim();
+        const selected = `it-selected-${suffix}`;
+        const pulumi = (...args: string[]): string => execFileSync("pulumi", [...args, "--non-interactive"], { cwd: repoRoot, env: shell, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        const showName = (): string | undefined => {
+            try {
+                return pulumi("stack", "--show-name");
+            } catch {
+                return undefined;
+            }
+        };
+        // This is the shared home a developer's shell uses: put its selection back afterwards.
+        const before = showName();
         pulumi("stack", "init", selected);
         try {
-            assert.strictEqual(pulumi("stack", "--show-name"), selected);
+            assert.strictEqual(showName(), selected);
             // `outputs` opens (selects) the mirror's stack; `ls` lists every stack.
             expectOk("outputs", await cli(shell, "outputs", "--branch", branch));
             expectOk("ls", await cli(shell, "ls"));
-            assert.strictEqual(pulumi("stack", "--show-name"), selected, "running the CLI changed the stack the shell had selected");
+            assert.strictEqual(showName(), selected, "running the CLI changed the stack the shell had selected");
         } finally {
             pulumi("stack", "rm", "--yes", "--stack", selected);
+            if (before === undefined) {
+                pulumi("stack", "unselect");
+            } else {
+                pulumi("stack", "select", before);
+            }
         }
     });
 
