@@ -50,7 +50,7 @@ if ((awsAccessKeyId === undefined) !== (awsSecretAccessKey === undefined)) {
 
 const context = resolveBranchContext({
     stack,
-    configured: { branch: settings.branch, commit: settings.commit, owner: settings.owner },
+    configured: { branch: settings.branch, commit: settings.commit, owner: settings.owner, pullRequest: settings.pullRequest, sourceRepo: settings.sourceRepo },
     env: process.env,
     git: () => readGitCheckout(projectDir),
     now: new Date(),

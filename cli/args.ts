@@ -1,4 +1,5 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
+import { PULL_REQUEST_NUMBER, SOURCE_REPO } from "../components/branch-context";
 import { DEFAULT_TTL_HOURS, ttlProblem } from "../components/expiry";
 import { DEFAULT_MAX_DELETIONS, DEFAULT_MIN_AGE_MINUTES } from "./reap/plan";
 
@@ -9,6 +10,9 @@ export interface ParsedArgs {
     command: Command;
     branch?: string;
     commit?: string;
+    /** `--pr N --source-repo R`: the pull request that keys the mirror (always given together). */
+    pullRequest?: number;
+    sourceRepo?: string;
     /** Hours the mirror lives after this `up`. */
     ttlHours: number;
     format: "json" | "dotenv";
@@ -40,6 +44,8 @@ export const USAGE = `usage: prod-mirror <command> [options]
   down     [--branch B]                 destroy the mirror and remove its stack
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
+  up, down and outputs also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
+           whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's
   ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
   reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
                                         destroy expired mirrors, and this installation's orphan namespaces and
@@ -107,9 +113,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
         maxDeletions: DEFAULT_MAX_DELETIONS,
     };
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
-        down: ["--branch", "--lock-timeout"],
-        outputs: ["--branch", "--format"],
+        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
+        down: ["--branch", "--pr", "--source-repo", "--lock-timeout"],
+        outputs: ["--branch", "--pr", "--source-repo", "--format"],
         ls: ["--json"],
         reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
         doctor: [],
@@ -138,6 +144,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
         switch (flag) {
             case "--branch":
                 parsed.branch = value;
+                break;
+            case "--pr":
+                if (!PULL_REQUEST_NUMBER.test(value)) {
+                    throw new UsageError(`--pr ${JSON.stringify(value)} is not a pull request number: e.g. --pr 42`);
+                }
+                parsed.pullRequest = Number(value);
+                break;
+            case "--source-repo":
+                if (!SOURCE_REPO.test(value)) {
+                    throw new UsageError(`--source-repo ${JSON.stringify(value)} is not a repository path: e.g. --source-repo owner/repo (GitLab: group/project)`);
+                }
+                parsed.sourceRepo = value;
                 break;
             case "--commit":
                 if (!/^[0-9a-fA-F]{7,40}$/.test(value)) {
@@ -179,6 +197,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 parsed.maxDeletions = Number(value);
                 break;
         }
+    }
+    if ((parsed.pullRequest === undefined) !== (parsed.sourceRepo === undefined)) {
+        throw new UsageError(
+            parsed.pullRequest === undefined
+                ? `--source-repo needs --pr: the number of the pull request whose branch lives in ${parsed.sourceRepo}`
+                : `--pr ${parsed.pullRequest} needs --source-repo: the repository its branch lives in (for a fork, the fork), ` +
+                      "without which two forks' branches of one name would share a mirror",
+        );
     }
     return parsed;
 }

@@ -15,7 +15,10 @@ export interface RegistryCredentials {
 }
 
 export interface LocalEnvironment {
-    /** What `local/env.sh shellenv` exports, with $PATH expanded against the current PATH. */
+    /**
+     * What `local/env.sh shellenv` exports, with $PATH expanded against the current PATH, except
+     * PULUMI_HOME, which is the CLI's own (see cliPulumiHome).
+     */
     env: Record<string, string>;
     /** Where the environment keeps its state (pid files, credentials, the Pulumi backend). */
     stateDir: string;
@@ -50,6 +53,60 @@ export function parseDotenvFile(text: string): Record<string, string> {
     return vars;
 }
 
+/**
+ * The CLI's own PULUMI_HOME. `pulumi stack select` records the selection in PULUMI_HOME/workspaces,
+ * and the Automation API selects every stack it opens; sharing the PULUMI_HOME that shellenv gives
+ * a person's shell would switch their selected stack under them on every run. Every command the
+ * CLI runs passes --stack, so the CLI needs no selection of its own.
+ */
+export function cliPulumiHome(stateDir: string): string {
+    return path.join(stateDir, "cli", "pulumi-home");
+}
+
+/** The CLI's environment from what shellenv exports: the same, but with the CLI's own PULUMI_HOME. */
+export function cliEnvFrom(shell: Record<string, string>): Record<string, string> {
+    const stateDir = shell.PROD_MIRROR_STATE;
+    if (!stateDir) {
+        throw new Error("'bash local/env.sh shellenv' did not export PROD_MIRROR_STATE");
+    }
+    if (!shell.PULUMI_HOME) {
+        throw new Error("'bash local/env.sh shellenv' did not export PULUMI_HOME, where the kubernetes plugin is installed");
+    }
+    return { ...shell, PULUMI_HOME: cliPulumiHome(stateDir) };
+}
+
+/**
+ * Makes `home` a PULUMI_HOME whose plugins are those of `sharedHome`, where local/parts/pulumi.sh
+ * installs the kubernetes provider (automatic plugin downloads are off): a link, not a copy, so a
+ * plugin the environment installs later is found too. Safe to run concurrently.
+ */
+export function preparePulumiHome(home: string, sharedHome: string): void {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    const link = path.join(home, "plugins");
+    const target = path.join(sharedHome, "plugins");
+    const current = ((): string | undefined => {
+        try {
+            return fs.readlinkSync(link);
+        } catch {
+            return undefined;
+        }
+    })();
+    if (current === target) {
+        return;
+    }
+    if (current !== undefined || fs.existsSync(link)) {
+        fs.rmSync(link, { recursive: true, force: true });
+    }
+    try {
+        fs.symlinkSync(target, link);
+    } catch (err) {
+        // Another CLI process made the same link between the check and here.
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || fs.readlinkSync(link) !== target) {
+            throw err;
+        }
+    }
+}
+
 /** Brings the local environment up (idempotent; builds what is missing) and describes it. */
 export function ensureLocalEnvironment(): LocalEnvironment {
     // Progress goes to stderr so that stdout stays clean for machine-readable output.
@@ -63,11 +120,10 @@ export function ensureLocalEnvironment(): LocalEnvironment {
 
 /** Describes the local environment without starting anything (for down, outputs, ls). */
 export function describeLocalEnvironment(): LocalEnvironment {
-    const env = parseShellEnv(execFileSync("bash", [envScript, "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
+    const shell = parseShellEnv(execFileSync("bash", [envScript, "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
+    const env = cliEnvFrom(shell);
     const stateDir = env.PROD_MIRROR_STATE;
-    if (!stateDir) {
-        throw new Error("'bash local/env.sh shellenv' did not export PROD_MIRROR_STATE");
-    }
+    preparePulumiHome(env.PULUMI_HOME, shell.PULUMI_HOME);
     const credentialsFile = path.join(stateDir, "registry", "credentials.env");
     let credentials: Record<string, string> = {};
     if (fs.existsSync(credentialsFile)) {

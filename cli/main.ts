@@ -11,7 +11,7 @@ import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
 import { describeLocalEnvironment } from "./local-environment";
-import { defaultOutDir, destroyMirror, entryService, forwardServices, prepareMirror, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
+import { defaultOutDir, describeRef, destroyMirror, entryService, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { formatReapReport, reap as reapMirrors } from "./reap";
 import { findStack, stampTags } from "./stack";
@@ -25,7 +25,7 @@ const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFi
 async function up(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const ref = resolveBranch(args);
-    const stackName = stackNameFor(ref.branch);
+    const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
         const { signal, cancelled, deadline } = run;
         const mirror = await prepareMirror(ref, args.ttlHours, local, log);
@@ -59,29 +59,30 @@ async function up(args: ParsedArgs): Promise<void> {
 
 async function down(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
-    const { branch } = resolveBranch(args);
-    const stackName = stackNameFor(branch);
+    const ref = resolveBranch(args);
+    const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.stateDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
         const started = Date.now();
-        const result = await destroyMirror(branch, local, log, run);
+        const result = await destroyMirror(refKey(ref), local, log, run);
         if (!result.existed) {
-            log(`no mirror of branch ${branch} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
+            log(`no mirror of ${describeRef(ref)} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
             return;
         }
         if (result.survivors.length > 0) {
-            throw new Error(`the mirror of ${branch} was destroyed but these objects survive:\n  ${result.survivors.join("\n  ")}\n` +
+            throw new Error(`the mirror of ${describeRef(ref)} was destroyed but these objects survive:\n  ${result.survivors.join("\n  ")}\n` +
                 `delete them by hand (kubectl delete ...) or run 'prod-mirror reap'`);
         }
-        log(`mirror of ${branch} destroyed and stack ${stackName} removed in ${seconds(started)}; nothing labelled with it is left`);
+        log(`mirror of ${describeRef(ref)} destroyed and stack ${stackName} removed in ${seconds(started)}; nothing labelled with it is left`);
     });
 }
 
 async function outputs(args: ParsedArgs): Promise<void> {
     Object.assign(process.env, describeLocalEnvironment().env);
-    const { branch } = resolveBranch(args);
-    const stack = await findStack(stackNameFor(branch));
+    const ref = resolveBranch(args);
+    const stackName = stackNameFor(refKey(ref));
+    const stack = await findStack(stackName);
     if (stack === undefined) {
-        throw new UsageError(`no mirror of branch ${branch} (stack ${stackNameFor(branch)}): run 'prod-mirror up --branch ${branch}' first`);
+        throw new UsageError(`no mirror of ${describeRef(ref)} (stack ${stackName}): run 'prod-mirror up ${refFlags(ref)}' first`);
     }
     const all = await stack.outputs();
     process.stdout.write(args.format === "json" ? `${JSON.stringify(plainOutputs(all), null, 2)}\n` : toDotenv(runnerEnvOf(all)));

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
-import { detectCi, readGitCheckout } from "../components/branch-context";
+import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFacts, type PullRequest } from "../components/branch-context";
 import { APP_FILE_MAX_BYTES, MOTO_VERSION, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
 import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
 import { KEYS } from "../components/manifests";
@@ -26,17 +26,61 @@ export type Log = (line: string) => void;
 export interface BranchRef {
     branch: string;
     commit?: string;
+    pullRequest?: PullRequest;
 }
 
-/** Branch and commit: explicit values › CI variables › the git checkout. */
-export function resolveBranch(explicit: Partial<BranchRef>): BranchRef {
-    const ci = detectCi(process.env);
-    const git = readGitCheckout(repoRoot);
-    const branch = explicit.branch ?? ci?.branch ?? git?.branch;
+/** What names the mirror's stack and everything in it (components/branch-context mirrorKey). */
+export function refKey(ref: BranchRef): string {
+    return mirrorKey(ref.branch, ref.pullRequest);
+}
+
+/** What a person calls the mirror in a message: `branch B` or `pull request N of R (branch B)`. */
+export function describeRef(ref: BranchRef): string {
+    return ref.pullRequest === undefined ? `branch ${ref.branch}` : `pull request ${ref.pullRequest.number} of ${ref.pullRequest.sourceRepo} (branch ${ref.branch})`;
+}
+
+/** The flags that name the same mirror again, for the hints in messages. */
+export function refFlags(ref: BranchRef): string {
+    const branch = `--branch ${ref.branch}`;
+    return ref.pullRequest === undefined ? branch : `${branch} --pr ${ref.pullRequest.number} --source-repo ${ref.pullRequest.sourceRepo}`;
+}
+
+interface Explicit {
+    branch?: string;
+    commit?: string;
+    pullRequest?: number;
+    sourceRepo?: string;
+}
+
+/**
+ * Branch, commit and pull request: explicit values › CI variables › the git checkout. Branch and
+ * pull request are one identity and come from one source, as in resolveBranchContext: an explicit
+ * --branch without --pr is that branch's mirror, even inside a pull request's job.
+ */
+export function resolveRef(explicit: Explicit, ci: ReturnType<typeof detectCi>, git: () => BranchFacts | undefined): BranchRef {
+    const fromFlags = explicit.branch !== undefined || explicit.pullRequest !== undefined;
+    const branch = explicit.branch ?? ci?.branch ?? git()?.branch;
     if (branch === undefined) {
         throw new UsageError("no branch: pass --branch B, run inside a CI job, or check out a branch (HEAD is detached)");
     }
-    return { branch, commit: explicit.commit ?? ci?.commit ?? git?.commit };
+    const pullRequest = fromFlags
+        ? explicit.pullRequest === undefined
+            ? undefined
+            : { number: explicit.pullRequest, sourceRepo: explicit.sourceRepo as string }
+        : ci?.branch !== undefined
+          ? parsePullRequest(ci, `CI (${ci.id})`, { number: "--pr N", sourceRepo: "--source-repo OWNER/REPO" })
+          : undefined;
+    const commit = explicit.commit ?? ci?.commit ?? git()?.commit;
+    const ref = { branch, commit, ...(pullRequest === undefined ? {} : { pullRequest }) };
+    // Refuses, before anything runs, a branch that could pose as a pull request's key.
+    refKey(ref);
+    return ref;
+}
+
+/** resolveRef on this process's environment and the repository's checkout. */
+export function resolveBranch(explicit: Explicit): BranchRef {
+    let git: BranchFacts | undefined | null = null;
+    return resolveRef(explicit, detectCi(process.env), () => (git === null ? (git = readGitCheckout(repoRoot)) : git));
 }
 
 /** The local environment, with its variables applied to this process (the Automation API spawns `pulumi`). */
@@ -63,10 +107,10 @@ export interface PreparedMirror {
 /** Selects or creates the branch's stack, stamps its config and expiry, builds and pushes its images. */
 export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
-        throw new UsageError(`no commit for branch ${ref.branch}: pass --commit SHA or run in a git checkout`);
+        throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
     }
-    const stackName = stackNameFor(ref.branch);
-    log(`mirror of branch ${ref.branch} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
+    const stackName = stackNameFor(refKey(ref));
+    log(`mirror of ${describeRef(ref)} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
     const stack = await openStack(stackName);
     await applyLocalDefaults(stack, local);
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
@@ -74,6 +118,8 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
     await configureStack(stack, {
         branch: ref.branch,
         commit: ref.commit,
+        pullRequest: ref.pullRequest === undefined ? undefined : String(ref.pullRequest.number),
+        sourceRepo: ref.pullRequest?.sourceRepo,
         expiresAt: expiryFrom(new Date(), ttlHours),
         // Always this CLI's own: its reap must recognise the mirror's leftovers (a template's value would not be).
         installation: cliInstallation(process.env),
@@ -82,7 +128,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         imageBuilder: "external",
     });
     const settings = await readSettings(stack);
-    const tag = imageTag(ref.branch, ref.commit);
+    const tag = imageTag(refKey(ref), ref.commit);
     buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
     return { stack, stackName, branch: ref.branch, settings, local };
 }
@@ -176,9 +222,12 @@ export interface DestroyResult {
     survivors: string[];
 }
 
-/** Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. */
-export async function destroyMirror(branch: string, local: LocalEnvironment, log: Log, run: RunContext = {}): Promise<DestroyResult> {
-    const stackName = stackNameFor(branch);
+/**
+ * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
+ * is refKey's: a branch mirror's key is its branch.
+ */
+export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}): Promise<DestroyResult> {
+    const stackName = stackNameFor(key);
     const closed = stopForwards(path.join(local.stateDir, "run"), stackName);
     if (closed > 0) {
         log(`closed ${closed} port-forward(s) of ${stackName}`);

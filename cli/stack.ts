@@ -9,6 +9,9 @@ import { repoRoot } from "./local-environment";
 export interface StackSettings {
     branch: string;
     commit: string;
+    /** Set for a pull request's mirror (see components/branch-context mirrorKey). */
+    pullRequest?: string;
+    sourceRepo?: string;
     /** Stamped by every `up`, so that each one extends the mirror's life (and a repeat is a no-op). */
     expiresAt: string;
     /** This CLI's installation (cli/installation.ts): every object of the mirror is labelled with it. */
@@ -40,6 +43,8 @@ export async function configureStack(stack: Stack, settings: StackSettings): Pro
     const plain: Record<string, string | undefined> = {
         branch: settings.branch,
         commit: settings.commit,
+        pullRequest: settings.pullRequest,
+        sourceRepo: settings.sourceRepo,
         expiresAt: settings.expiresAt,
         installation: settings.installation,
         registryUsername: settings.registryUsername,

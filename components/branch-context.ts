@@ -4,10 +4,19 @@ import { execFileSync } from "child_process";
 import { ConfigError, stackFile } from "./config";
 import { timestampLabel } from "./naming";
 
+/** A pull or merge request: its number and the repository its head branch lives in. */
+export interface PullRequest {
+    number: number;
+    /** `owner/repo` (GitHub) or `group/subgroup/project` (GitLab); for a fork, the fork. */
+    sourceRepo: string;
+}
+
 /** The resolved context every component receives. */
 export interface BranchContext {
-    /** The branch as git knows it (may hold slashes, dots, unicode). */
+    /** The branch as git knows it (may hold slashes, dots, unicode). Shown and labelled, not a key. */
     branch: string;
+    /** Set when the mirror is a pull request's: then the request, not the branch, keys the mirror. */
+    pullRequest?: PullRequest;
     /** Full commit SHA, lowercase hex. */
     commit: string;
     /** First 7 hex digits of the commit. */
@@ -22,12 +31,21 @@ export interface BranchContext {
     expiresAtLabel: string;
 }
 
-/** Branch, commit and owner as one source knows them; any field may be missing. */
+/** Branch, commit, owner and pull request as one source knows them; any field may be missing. */
 export interface BranchFacts {
     branch?: string;
     commit?: string;
     owner?: string;
+    /** The pull/merge request number, as text. */
+    pullRequest?: string;
+    sourceRepo?: string;
 }
+
+/**
+ * The GitHub Actions variable a workflow sets to the pull request's head repository: GitHub
+ * exports no variable with it, so the workflow passes `github.event.pull_request.head.repo.full_name`.
+ */
+export const GITHUB_SOURCE_REPO_VARIABLE = "PROD_MIRROR_SOURCE_REPO";
 
 type Env = Record<string, string | undefined>;
 
@@ -44,13 +62,16 @@ function first(env: Env, ...names: string[]): string | undefined {
 /** The CI systems recognised, in the order they are tried. Each reads only its own variables. */
 const CI_SYSTEMS: ReadonlyArray<{ id: string; detect: (env: Env) => boolean; facts: (env: Env) => BranchFacts }> = [
     {
-        // On pull requests GITHUB_REF_NAME is `<n>/merge`; GITHUB_HEAD_REF holds the source branch.
+        // On pull requests GITHUB_REF is `refs/pull/<n>/merge` and GITHUB_HEAD_REF holds the source branch.
         id: "github-actions",
         detect: (env) => env.GITHUB_ACTIONS === "true",
         facts: (env) => ({
             branch: first(env, "GITHUB_HEAD_REF", "GITHUB_REF_NAME"),
             commit: first(env, "GITHUB_SHA"),
             owner: first(env, "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"),
+            ...(/^pull_request(_target)?$/.test(env.GITHUB_EVENT_NAME ?? "")
+                ? { pullRequest: /^refs\/pull\/(\d+)\/(merge|head)$/.exec(env.GITHUB_REF ?? "")?.[1], sourceRepo: first(env, GITHUB_SOURCE_REPO_VARIABLE) }
+                : {}),
         }),
     },
     {
@@ -60,6 +81,8 @@ const CI_SYSTEMS: ReadonlyArray<{ id: string; detect: (env: Env) => boolean; fac
             branch: first(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME"),
             commit: first(env, "CI_COMMIT_SHA"),
             owner: first(env, "GITLAB_USER_LOGIN", "GITLAB_USER_EMAIL"),
+            pullRequest: first(env, "CI_MERGE_REQUEST_IID"),
+            sourceRepo: first(env, "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH"),
         }),
     },
     {
@@ -96,7 +119,64 @@ const CI_SYSTEMS: ReadonlyArray<{ id: string; detect: (env: Env) => boolean; fac
 /** The CI system the environment belongs to and what it says, or undefined outside CI. */
 export function detectCi(env: Env): (BranchFacts & { id: string }) | undefined {
     const system = CI_SYSTEMS.find((s) => s.detect(env));
-    return system === undefined ? undefined : { id: system.id, ...system.facts(env) };
+    if (system === undefined) {
+        return undefined;
+    }
+    const facts = Object.entries(system.facts(env)).filter(([, value]) => value !== undefined);
+    return { id: system.id, ...Object.fromEntries(facts) };
+}
+
+/** A pull request number as text: 1 to 10 digits, no leading zero. */
+export const PULL_REQUEST_NUMBER = /^[1-9][0-9]{0,9}$/;
+/** `owner/repo` or `group/subgroup/project`: the characters GitHub and GitLab allow in paths. */
+export const SOURCE_REPO = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
+
+/**
+ * The pull request `number` and `sourceRepo` describe, undefined when neither is set. `from` says
+ * where they were read, and `fix` how to set them there, for the error messages.
+ */
+export function parsePullRequest(facts: Pick<BranchFacts, "pullRequest" | "sourceRepo">, from: string, fix: { number: string; sourceRepo: string }): PullRequest | undefined {
+    const { pullRequest, sourceRepo } = facts;
+    if (pullRequest === undefined && sourceRepo === undefined) {
+        return undefined;
+    }
+    if (pullRequest === undefined) {
+        throw new ConfigError(`${from} names source repository ${JSON.stringify(sourceRepo)} but no pull request number; set it with ${fix.number}`);
+    }
+    if (!PULL_REQUEST_NUMBER.test(pullRequest)) {
+        throw new ConfigError(`${from} gives pull request number ${JSON.stringify(pullRequest)}, which is not a number like 42; set it with ${fix.number}`);
+    }
+    if (sourceRepo === undefined) {
+        throw new ConfigError(
+            `${from} gives pull request ${pullRequest} but not the repository its branch comes from, without which two forks' ` +
+                `branches of one name would share a mirror; set it with ${fix.sourceRepo}`,
+        );
+    }
+    if (!SOURCE_REPO.test(sourceRepo)) {
+        throw new ConfigError(`${from} gives source repository ${JSON.stringify(sourceRepo)}, which is not a path like owner/repo or group/project; set it with ${fix.sourceRepo}`);
+    }
+    return { number: Number(pullRequest), sourceRepo };
+}
+
+/**
+ * What keys a mirror: its stack and every physical name (namespace, cloud names, image tag) are
+ * derived from this string, while the branch is only shown. A pull request's mirror is keyed by
+ * the request, `pr:<number>:<source repo>`: keyed by head branch, two forks' `patch-1` would share
+ * one mirror, and closing one pull request would destroy the other's mirror mid-run. A branch
+ * keys its own mirror; git refuses `:` in branch names, and so does this function, so that no
+ * branch can be named to land on a pull request's key.
+ */
+export function mirrorKey(branch: string, pullRequest?: PullRequest): string {
+    if (pullRequest !== undefined) {
+        return `pr:${pullRequest.number}:${pullRequest.sourceRepo}`;
+    }
+    if (branch.includes(":")) {
+        throw new ConfigError(
+            `branch ${JSON.stringify(branch)} contains ":", which git does not allow in branch names and prod-mirror keeps for ` +
+                `pull request mirrors (pr:<number>:<repo>); use the branch's real name, e.g. ${JSON.stringify(branch.replace(/:/g, "-"))}`,
+        );
+    }
+    return branch;
 }
 
 /** Branch, commit and author email of a git checkout, or undefined when `cwd` is not one. */
@@ -117,6 +197,16 @@ export function readGitCheckout(cwd: string): BranchFacts | undefined {
     // A detached HEAD reports "HEAD", which is no branch at all.
     return { branch: branch === "HEAD" ? undefined : branch, commit, owner: git("config", "user.email") };
 }
+
+/** How to give a pull request's number and source repository in each CI system's job definition. */
+const CI_FIXES: Record<string, { number: string; sourceRepo: string }> = {
+    "github-actions": {
+        number: "a pull_request event (GITHUB_REF refs/pull/<n>/merge)",
+        sourceRepo: `env: ${GITHUB_SOURCE_REPO_VARIABLE}: \${{ github.event.pull_request.head.repo.full_name }} in the job`,
+    },
+    "gitlab-ci": { number: "a merge request pipeline (CI_MERGE_REQUEST_IID)", sourceRepo: "a merge request pipeline (CI_MERGE_REQUEST_SOURCE_PROJECT_PATH)" },
+    other: { number: "pulumi config set prod-mirror:pullRequest 42", sourceRepo: "pulumi config set prod-mirror:sourceRepo owner/repo" },
+};
 
 /** What resolveBranchContext reads; every source is passed in so the function stays pure. */
 export interface ContextSources {
@@ -159,6 +249,23 @@ export function resolveBranchContext(sources: ContextSources): BranchContext {
 
     const file = stackFile(sources.stack);
     const branch = pick("branch");
+    // Branch and pull request are one identity and come from one source: a branch configured in
+    // the stack never combines with the pull request of whatever CI job runs it.
+    const pullRequest =
+        branch.source === "config"
+            ? parsePullRequest(sources.configured, `${file}`, {
+                  number: "pulumi config set prod-mirror:pullRequest 42",
+                  sourceRepo: "pulumi config set prod-mirror:sourceRepo owner/repo",
+              })
+            : branch.source === ci?.id && ci !== undefined
+              ? parsePullRequest(ci, `CI (${ci.id})`, CI_FIXES[ci.id] ?? CI_FIXES.other)
+              : undefined;
+    if (branch.source !== "config" && (sources.configured.pullRequest !== undefined || sources.configured.sourceRepo !== undefined)) {
+        throw new ConfigError(
+            `${file} sets prod-mirror:pullRequest or prod-mirror:sourceRepo but not prod-mirror:branch, so the branch would come ` +
+                `from ${branch.source} and the pull request from the config; set the head branch too: pulumi config set prod-mirror:branch patch-1`,
+        );
+    }
     if (branch.value === undefined) {
         throw new ConfigError(
             `prod-mirror:branch is missing from ${file} and could not be found otherwise: no CI variables ` +
@@ -173,9 +280,12 @@ export function resolveBranchContext(sources: ContextSources): BranchContext {
                 `(checked ${file}, CI variables and the git checkout). Set it with: pulumi config set prod-mirror:commit 3f2a9c1`,
         );
     }
+    // Refuses a branch that could pose as a pull request's key, before anything is named after it.
+    mirrorKey(branch.value, pullRequest);
     const expiresAt = sources.expiresAt ?? new Date(sources.now.getTime() + sources.ttlHours * 3_600_000).toISOString();
     return {
         branch: branch.value,
+        ...(pullRequest === undefined ? {} : { pullRequest }),
         commit: commit.value.toLowerCase(),
         sha7: commit.value.slice(0, 7).toLowerCase(),
         owner: pick("owner").value ?? "unknown",

@@ -271,6 +271,13 @@ export interface MirrorSettings {
     branch?: string;
     commit?: string;
     owner?: string;
+    /**
+     * prod-mirror:pullRequest (a number) and :sourceRepo (`owner/repo`, for a fork the fork): set
+     * together with :branch, they key the mirror by the pull request (branch-context mirrorKey).
+     * Default: the CI's pull request variables when the branch comes from CI, else none.
+     */
+    pullRequest?: string;
+    sourceRepo?: string;
     /** prod-mirror:ttlHours, within expiry.ts's range. Default: DEFAULT_TTL_HOURS (72). */
     ttlHours: number;
     /** prod-mirror:expiresAt, an ISO timestamp that wins over ttlHours (the CLI stamps it); not past, at most TTL_MAX_HOURS away. */
@@ -319,6 +326,8 @@ export const SETTINGS_KEYS = [
     "branch",
     "commit",
     "owner",
+    "pullRequest",
+    "sourceRepo",
     "ttlHours",
     "expiresAt",
     "namePrefix",
@@ -920,6 +929,8 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         branch: value("branch"),
         commit: commit?.toLowerCase(),
         owner: value("owner"),
+        pullRequest: value("pullRequest"),
+        sourceRepo: value("sourceRepo"),
         expiresAt,
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),

@@ -2,7 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./app-image";
 import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-cloud-resources";
-import type { BranchContext } from "./branch-context";
+import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
 import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec } from "./config";
@@ -139,8 +139,10 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const overrides = args.overrides ?? {};
         const { context } = args;
         const labels = commonLabels(context, args.stack, installation);
-        const nsName = namespaceName(context.branch, prefix);
-        const tag = imageTag(context.branch, context.commit);
+        // Names come from the mirror's key (the pull request's, when there is one), never the bare branch.
+        const key = mirrorKey(context.branch, context.pullRequest);
+        const nsName = namespaceName(key, prefix);
+        const tag = imageTag(key, context.commit);
         const child = { parent: this };
 
         const ns = new BranchNamespace(
@@ -171,7 +173,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             child,
         );
 
-        const common = { spec: args.app.cloud, names: cloudNames(args.app.cloud, prefix, context.branch), tags: awsTags(context, args.stack, installation), region: args.cloud.region, namespace: ns.name, labels };
+        const common = { spec: args.app.cloud, names: cloudNames(args.app.cloud, prefix, key), tags: awsTags(context, args.stack, installation), region: args.cloud.region, namespace: ns.name, labels };
         const settings: CloudSettings =
             args.cloud.mode === "aws"
                 ? args.cloud

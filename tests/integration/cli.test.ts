@@ -2,11 +2,11 @@
 // outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
 // `up`, each followed by a successful one.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
+import { execFileSync, spawn, type ChildProcess } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
+import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/local-environment";
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
@@ -84,7 +84,7 @@ describe("prod-mirror CLI on the local environment", function () {
         this.timeout(2 * 60_000);
         const dotenv = await cli(env, "outputs", "--branch", branch, "--format", "dotenv");
         expectOk("outputs --format dotenv", dotenv);
-        assert.match(dotenv.stdout, /^GATEWAY_URL=http:\/\/gateway\.[a-z0-9-]+\.svc\.cluster\.local:8000$/m);
+        assert.match(dotenv.stdout, /^GATEWAY_URL='http:\/\/gateway\.[a-z0-9-]+\.svc\.cluster\.local:8000'$/m);
         const json = await cli(env, "outputs", "--branch", branch);
         expectOk("outputs", json);
         const parsed = JSON.parse(json.stdout);
@@ -93,6 +93,40 @@ describe("prod-mirror CLI on the local environment", function () {
         assert.ok(password.length > 8 && !json.stdout.includes(password) && !dotenv.stdout.includes(password), "the registry password is in the outputs");
         const files = path.join(repoRoot, ".prod-mirror-out", stack);
         assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(files, "outputs.json"), "utf8")), parsed);
+    });
+
+    it("leaves the stack a shell selected in its own PULUMI_HOME selected", async function () {
+        this.timeout(5 * 60_000);
+        // A person's shell after `eval "$(bash local/env.sh shellenv)"`: the same backend, the PULUMI_HOME shellenv exports.
+        const exported = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
+        const shell = { ...env, PULUMI_HOME: exported.PULUMI_HOME };
+        assert.notStrictEqual(shell.PULUMI_HOME, env.PULUMI_HOME, "the tests' environment should carry the CLI's own PULUMI_HOME");
+        const selected = `it-selected-${suffix}`;
+        const pulumi = (...args: string[]): string => execFileSync("pulumi", [...args, "--non-interactive"], { cwd: repoRoot, env: shell, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        const showName = (): string | undefined => {
+            try {
+                return pulumi("stack", "--show-name");
+            } catch {
+                return undefined;
+            }
+        };
+        // This is the shared home a developer's shell uses: put its selection back afterwards.
+        const before = showName();
+        pulumi("stack", "init", selected);
+        try {
+            assert.strictEqual(showName(), selected);
+            // `outputs` opens (selects) the mirror's stack; `ls` lists every stack.
+            expectOk("outputs", await cli(shell, "outputs", "--branch", branch));
+            expectOk("ls", await cli(shell, "ls"));
+            assert.strictEqual(showName(), selected, "running the CLI changed the stack the shell had selected");
+        } finally {
+            pulumi("stack", "rm", "--yes", "--stack", selected);
+            if (before === undefined) {
+                pulumi("stack", "unselect");
+            } else {
+                pulumi("stack", "select", before);
+            }
+        }
     });
 
     it("lists the mirror with its branch, expiry and status", async function () {

@@ -8,7 +8,7 @@ export { repoRoot };
 
 let cached: NodeJS.ProcessEnv | undefined;
 
-/** Runs `bash local/env.sh up` once per test process and returns process.env plus the shellenv. */
+/** Runs `bash local/env.sh up` once per test process and returns process.env plus the CLI's environment (shellenv, with the CLI's own PULUMI_HOME). */
 export function ensureLocalEnv(): NodeJS.ProcessEnv {
     if (!cached) {
         cached = { ...process.env, ...ensureLocalEnvironment().env };

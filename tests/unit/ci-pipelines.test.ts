@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { COMMANDS, parseArgs } from "../../cli/args";
+import { evaluate, pathLookup } from "./ci-expressions";
 
 const root = path.resolve(__dirname, "..", "..");
 const githubFile = path.join(root, ".github", "workflows", "mirror.yml");
@@ -22,9 +23,81 @@ const PENDING_SCRIPTS: string[] = [];
 const SAMPLES: Record<string, string> = {
     BRANCH: "feature/login",
     COMMIT: "3f2a9c1d0e4b5a6978877665544332211f0e0d0c",
+    PR: "12",
+    SOURCE_REPO: "alice/app",
     CI_COMMIT_REF_NAME: "feature/login",
     CI_COMMIT_SHA: "3f2a9c1d0e4b5a6978877665544332211f0e0d0c",
+    CI_MERGE_REQUEST_IID: "12",
+    CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: "alice/app",
 };
+
+/** One queue per pull request, by its number (unique in the repository, unlike head branch names). */
+const GITHUB_CONCURRENCY = "prod-mirror-${{ github.event.pull_request.number && format('pr-{0}', github.event.pull_request.number) || 'reap' }}";
+/** Per merge request, by its IID: resource group (queue) and review environment. */
+const GITLAB_RESOURCE_GROUP = "mirror/mr-$CI_MERGE_REQUEST_IID";
+const GITLAB_ENVIRONMENT = "review/mr-$CI_MERGE_REQUEST_IID";
+/** The label a maintainer applies to approve one head commit of a fork's pull request. */
+const APPROVAL_LABEL = "prod-mirror:run";
+
+/** A pull_request event as GitHub sends it, from this repository or a fork. */
+function githubEvent(action: string, opts: { fork?: boolean; label?: string; deletedFork?: boolean } = {}): Record<string, unknown> {
+    const head = opts.deletedFork ? null : { full_name: opts.fork ? "mallory/app" : "acme/app" };
+    return {
+        github: {
+            event_name: "pull_request",
+            repository: "acme/app",
+            event: { action, pull_request: { number: 12, head: { repo: head } }, ...(opts.label === undefined ? {} : { label: { name: opts.label } }) },
+        },
+    };
+}
+
+/** Whether a GitHub job runs for `context`. */
+function githubRuns(job: Obj | undefined, context: Record<string, unknown>): boolean {
+    return job !== undefined && evaluate(String(job.if), pathLookup(context));
+}
+
+/** Whether a GitLab job is created for `variables`: some rule's `if` holds. */
+function gitlabRuns(job: Obj | undefined, variables: Record<string, string>): boolean {
+    return ((job?.rules ?? []) as Obj[]).some((r) => r.if === undefined || evaluate(String(r.if), (name) => variables[name.replace(/^\$/, "")]));
+}
+
+const GITLAB_SAME_PROJECT_MR = { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "12", CI_MERGE_REQUEST_PROJECT_ID: "100", CI_MERGE_REQUEST_SOURCE_PROJECT_ID: "100" };
+const GITLAB_FORK_MR = { ...GITLAB_SAME_PROJECT_MR, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: "200" };
+
+/** What a fork's pull request can make the runner do, and what a same-repository one cannot. */
+function forkProblems(github: Obj, gitlab: Obj): string[] {
+    const problems: string[] = [];
+    const up = github.jobs?.up as Obj | undefined;
+    const cases: Array<[string, Record<string, unknown>, boolean]> = [
+        ["a pull request from this repository, opened", githubEvent("opened"), true],
+        ["a pull request from this repository, pushed to", githubEvent("synchronize"), true],
+        ["a fork's pull request, opened", githubEvent("opened", { fork: true }), false],
+        ["a fork's pull request, pushed to", githubEvent("synchronize", { fork: true }), false],
+        ["a fork's pull request, reopened", githubEvent("reopened", { fork: true }), false],
+        ["a fork's pull request, labelled with another label", githubEvent("labeled", { fork: true, label: "bug" }), false],
+        [`a fork's pull request, labelled ${APPROVAL_LABEL} by a maintainer`, githubEvent("labeled", { fork: true, label: APPROVAL_LABEL }), true],
+        ["a pull request whose fork was deleted", githubEvent("synchronize", { deletedFork: true }), false],
+        ["a closed pull request", githubEvent("closed"), false],
+        ["the schedule", { github: { event_name: "schedule", repository: "acme/app", event: {} } }, false],
+    ];
+    for (const [what, context, expected] of cases) {
+        if (githubRuns(up, context) !== expected) {
+            problems.push(`GitHub jobs.up ${expected ? "does not run" : "runs"} for ${what}`);
+        }
+    }
+    if (!githubRuns(github.jobs?.down as Obj | undefined, githubEvent("closed", { fork: true }))) {
+        problems.push("GitHub jobs.down does not run when a fork's pull request closes (an approved fork's mirror would be left)");
+    }
+    for (const job of ["review", "stop_review"]) {
+        if (!gitlabRuns(gitlab[job] as Obj | undefined, GITLAB_SAME_PROJECT_MR)) {
+            problems.push(`GitLab ${job} does not run for a merge request from this project`);
+        }
+        if (gitlabRuns(gitlab[job] as Obj | undefined, GITLAB_FORK_MR)) {
+            problems.push(`GitLab ${job} runs for a fork's merge request`);
+        }
+    }
+    return problems;
+}
 
 type Obj = Record<string, any>;
 const load = (file: string): Obj => yaml.load(fs.readFileSync(file, "utf8")) as Obj;
@@ -133,8 +206,8 @@ function githubProblems(wf: Obj): string[] {
             problems.push(`on.schedule cron ${JSON.stringify(cron)} is not five cron fields`);
         }
     }
-    if (wf.concurrency?.group !== "prod-mirror-${{ github.head_ref || github.ref_name }}") {
-        problems.push(`concurrency.group is ${JSON.stringify(wf.concurrency?.group)}, want one group per branch`);
+    if (wf.concurrency?.group !== GITHUB_CONCURRENCY) {
+        problems.push(`concurrency.group is ${JSON.stringify(wf.concurrency?.group)}, want one group per pull request number: ${GITHUB_CONCURRENCY}`);
     }
     if (wf.concurrency?.["cancel-in-progress"] !== false) {
         problems.push("concurrency.cancel-in-progress must be false: a cancelled up leaves a locked stack");
@@ -174,7 +247,13 @@ function githubProblems(wf: Obj): string[] {
             problems.push(`jobs.${job} does not run ${command}`);
         }
     };
-    expect("up", "github.event_name == 'pull_request' && github.event.action != 'closed'", "npx prod-mirror up ");
+    expect(
+        "up",
+        "github.event_name == 'pull_request' && github.event.action != 'closed' && " +
+            "((github.event.action != 'labeled' && github.event.pull_request.head.repo.full_name == github.repository) || " +
+            `(github.event.action == 'labeled' && github.event.label.name == '${APPROVAL_LABEL}'))`,
+        "npx prod-mirror up ",
+    );
     expect("down", "github.event_name == 'pull_request' && github.event.action == 'closed'", "npx prod-mirror down ");
     expect("reap", "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'", "npx prod-mirror reap");
     if (jobs.up !== undefined) {
@@ -237,11 +316,11 @@ function gitlabProblems(ci: Obj): string[] {
         }
     }
     const review = ci.review as Obj | undefined;
-    if (review?.environment?.name !== "review/$CI_COMMIT_REF_SLUG" || review.environment.on_stop !== "stop_review" || review.environment.auto_stop_in !== "3 days") {
-        problems.push("review must deploy environment review/$CI_COMMIT_REF_SLUG with on_stop stop_review and auto_stop_in 3 days");
+    if (review?.environment?.name !== GITLAB_ENVIRONMENT || review.environment.on_stop !== "stop_review" || review.environment.auto_stop_in !== "3 days") {
+        problems.push(`review must deploy environment ${GITLAB_ENVIRONMENT} with on_stop stop_review and auto_stop_in 3 days`);
     }
-    if (review?.resource_group !== "mirror/$CI_COMMIT_REF_SLUG") {
-        problems.push("review must hold resource_group mirror/$CI_COMMIT_REF_SLUG");
+    if (review?.resource_group !== GITLAB_RESOURCE_GROUP) {
+        problems.push(`review must hold resource_group ${GITLAB_RESOURCE_GROUP}`);
     }
     const scheduled = (job: Obj | undefined): boolean => ((job?.rules ?? []) as Obj[]).some((r) => r.if === '$CI_PIPELINE_SOURCE == "schedule"' && r.when === undefined);
     if (!scheduled(ci.reap as Obj | undefined) || !(ci.reap?.script as string[] | undefined)?.includes("npx prod-mirror reap")) {
@@ -255,7 +334,7 @@ describe("CI pipelines", () => {
     const gitlab = load(gitlabFile);
     const allLines = [...shellLines(githubScripts(github)), ...shellLines(gitlabScripts(gitlab))];
 
-    it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per branch", () => {
+    it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per pull request", () => {
         assert.deepStrictEqual(githubProblems(github), []);
     });
 
@@ -286,6 +365,30 @@ describe("CI pipelines", () => {
         }
     });
 
+    it("keys every up, outputs and down by the pull request's number and source repository", () => {
+        const keyed = allLines.map((l) => ({ ...l, argv: cliArgv(l.line) })).filter((l) => ["up", "outputs", "down"].includes(l.argv?.[0] ?? ""));
+        assert.strictEqual(keyed.length, 6, "up, outputs and down in each pipeline");
+        for (const { where, argv } of keyed) {
+            const parsed = parseArgs(argv as string[]);
+            assert.deepStrictEqual([parsed.pullRequest, parsed.sourceRepo], [12, "alice/app"], `${where} does not pass --pr and --source-repo`);
+        }
+        const env = (job: string): Obj => (github.jobs[job].env ?? {}) as Obj;
+        for (const job of ["up", "down"]) {
+            assert.strictEqual(env(job).PR, "${{ github.event.pull_request.number }}");
+            assert.strictEqual(env(job).SOURCE_REPO, "${{ github.event.pull_request.head.repo.full_name }}");
+        }
+        assert.deepStrictEqual([gitlab.stop_review.resource_group, gitlab.stop_review.environment.name], [GITLAB_RESOURCE_GROUP, GITLAB_ENVIRONMENT]);
+    });
+
+    it("never runs a fork's pull request with the runner's credentials, unless a maintainer approves it (GitHub) or at all (GitLab)", () => {
+        assert.deepStrictEqual(forkProblems(github, gitlab), []);
+        const checkouts = (job: string): Obj[] => (github.jobs[job].steps as Obj[]).filter((s) => String(s.uses).startsWith("actions/checkout@"));
+        for (const job of ["up", "down"]) {
+            assert.strictEqual(checkouts(job)[0]?.with?.["persist-credentials"], false, `jobs.${job} leaves the token in .git/config`);
+        }
+        assert.ok(github.on.pull_request.types.includes("labeled"), "the approval label needs the labeled event");
+    });
+
     it("lists only scripts as pending that package.json still lacks (drop one from PENDING_SCRIPTS once it exists)", () => {
         assert.deepStrictEqual(PENDING_SCRIPTS.filter((s) => s in pkg.scripts), []);
     });
@@ -312,6 +415,29 @@ describe("CI pipelines", () => {
             assert.ok(problems.includes("on.pull_request.types lacks closed"));
             assert.ok(problems.some((p) => p.startsWith("concurrency.cancel-in-progress")));
             assert.ok(problems.some((p) => p.includes("pasted into the shell")));
+        });
+
+        it("a fork guard dropped or loosened, a queue keyed by branch again", () => {
+            const open = clone(github);
+            open.jobs.up.if = "github.event_name == 'pull_request' && github.event.action != 'closed'";
+            open.concurrency.group = "prod-mirror-${{ github.head_ref || github.ref_name }}";
+            assert.deepStrictEqual(forkProblems(open, gitlab), [
+                "GitHub jobs.up runs for a fork's pull request, opened",
+                "GitHub jobs.up runs for a fork's pull request, pushed to",
+                "GitHub jobs.up runs for a fork's pull request, reopened",
+                "GitHub jobs.up runs for a fork's pull request, labelled with another label",
+                "GitHub jobs.up runs for a pull request whose fork was deleted",
+            ]);
+            assert.ok(githubProblems(open).some((p) => p.startsWith("concurrency.group is \"prod-mirror-${{ github.head_ref")));
+            // Any label approving, instead of the one a maintainer applies.
+            const anyLabel = clone(github);
+            anyLabel.jobs.up.if = anyLabel.jobs.up.if.replace(`github.event.label.name == '${APPROVAL_LABEL}'`, "true");
+            assert.deepStrictEqual(forkProblems(anyLabel, gitlab), ["GitHub jobs.up runs for a fork's pull request, labelled with another label"]);
+            const openLab = clone(gitlab);
+            openLab.review.rules = [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }];
+            openLab.stop_review.resource_group = "mirror/$CI_COMMIT_REF_SLUG";
+            assert.deepStrictEqual(forkProblems(github, openLab), ["GitLab review runs for a fork's merge request"]);
+            assert.ok(gitlabProblems(openLab).includes(`stop_review must share resource_group ${GITLAB_RESOURCE_GROUP} with review`));
         });
 
         it("a CLI flag the command does not take, an npm script that does not exist, a printed secret", () => {

@@ -1,9 +1,12 @@
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
 import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
-import { parseDotenvFile, parseShellEnv } from "../../cli/local-environment";
-import { defaultOutDir, resolveBranch } from "../../cli/mirror";
+import { cliEnvFrom, cliPulumiHome, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
+import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
 import { stackName } from "../../components/naming";
@@ -57,6 +60,22 @@ describe("cli: arguments", () => {
         assert.strictEqual(parseArgs(["down", "--branch=a=b"]).branch, "a=b");
     });
 
+    it("reads --pr and --source-repo together for up, down and outputs", () => {
+        assert.deepStrictEqual(parseArgs(["up", "--branch", "patch-1", "--pr", "12", "--source-repo=alice/app"]), { command: "up", ...defaults, branch: "patch-1", pullRequest: 12, sourceRepo: "alice/app" });
+        assert.strictEqual(parseArgs(["down", "--pr=7", "--source-repo", "group/sub/app"]).sourceRepo, "group/sub/app");
+        assert.strictEqual(parseArgs(["outputs", "--pr", "7", "--source-repo", "a/b"]).pullRequest, 7);
+        assert.throws(() => parseArgs(["ls", "--pr", "7"]), { message: /^ls does not take "--pr"/ });
+    });
+
+    it("refuses --pr without --source-repo and the reverse, and malformed values, each with an example", () => {
+        assert.throws(() => parseArgs(["up", "--pr", "12"]), {
+            message: /^--pr 12 needs --source-repo: the repository its branch lives in \(for a fork, the fork\), without which two forks' branches of one name would share a mirror\n/,
+        });
+        assert.throws(() => parseArgs(["down", "--source-repo", "a/b"]), { message: /^--source-repo needs --pr: the number of the pull request whose branch lives in a\/b\n/ });
+        assert.throws(() => parseArgs(["up", "--pr", "#12", "--source-repo", "a/b"]), { message: /^--pr "#12" is not a pull request number: e.g. --pr 42\n/ });
+        assert.throws(() => parseArgs(["up", "--pr", "12", "--source-repo", "app"]), { message: /^--source-repo "app" is not a repository path: e.g. --source-repo owner\/repo \(GitLab: group\/project\)\n/ });
+    });
+
     it("names the unknown command and prints the usage", () => {
         assert.throws(() => parseArgs(["deploy"]), (err: Error) => err instanceof UsageError && /^unknown command "deploy"\nusage: prod-mirror/.test(err.message));
     });
@@ -80,7 +99,7 @@ describe("cli: arguments", () => {
 
 describe("cli: the stack of a branch", () => {
     // up, down and outputs all resolve the branch this way and name its stack with naming.stackName.
-    const stackOf = (argv: string[]): string => stackName(resolveBranch(parseArgs(argv)).branch);
+    const stackOf = (argv: string[]): string => stackName(refKey(resolveBranch(parseArgs(argv))));
 
     it("never opens the CI template stack: up/down --branch ci use ci-1b158839 (sha256 of ci)", () => {
         assert.strictEqual(stackOf(["up", "--branch", "ci", "--commit", "3f2a9c1"]), "ci-1b158839");
@@ -91,6 +110,36 @@ describe("cli: the stack of a branch", () => {
         assert.strictEqual(stackOf(["down", "--branch", "Feature/Login"]), "feature-login-1ce27709");
         assert.strictEqual(stackOf(["down", "--branch", "feature-login-1ce27709"]), "feature-login-1ce27709-57260eb3");
         assert.strictEqual(path.basename(defaultOutDir(stackOf(["up", "--branch", "feature-login-1ce27709"]))), "feature-login-1ce27709-57260eb3");
+    });
+});
+
+describe("cli: which mirror a run is for", () => {
+    const SHA = "3f2a9c1d0e4b5a6978877665544332211f0e0d0c";
+    const noGit = (): undefined => undefined;
+    const githubPr = { id: "github-actions", branch: "patch-1", commit: SHA, pullRequest: "12", sourceRepo: "alice/app" };
+
+    it("keys a pull request's mirror by the request, and a branch's by the branch", () => {
+        const pr = resolveRef({ branch: "patch-1", commit: SHA, pullRequest: 12, sourceRepo: "alice/app" }, undefined, noGit);
+        assert.deepStrictEqual(pr, { branch: "patch-1", commit: SHA, pullRequest: { number: 12, sourceRepo: "alice/app" } });
+        assert.strictEqual(refKey(pr), "pr:12:alice/app");
+        assert.strictEqual(describeRef(pr), "pull request 12 of alice/app (branch patch-1)");
+        assert.strictEqual(refFlags(pr), "--branch patch-1 --pr 12 --source-repo alice/app");
+        const other = resolveRef({ branch: "patch-1", commit: SHA, pullRequest: 13, sourceRepo: "bob/app" }, undefined, noGit);
+        assert.notStrictEqual(stackName(refKey(other)), stackName(refKey(pr)));
+        assert.strictEqual(refKey(resolveRef({ branch: "patch-1" }, undefined, noGit)), "patch-1");
+    });
+
+    it("takes the pull request from CI only when the branch comes from CI too", () => {
+        assert.deepStrictEqual(resolveRef({}, githubPr, noGit).pullRequest, { number: 12, sourceRepo: "alice/app" });
+        assert.strictEqual(resolveRef({ branch: "feature/x" }, githubPr, noGit).pullRequest, undefined);
+        assert.deepStrictEqual(resolveRef({ pullRequest: 5, sourceRepo: "c/d" }, githubPr, noGit), { branch: "patch-1", commit: SHA, pullRequest: { number: 5, sourceRepo: "c/d" } });
+        assert.throws(() => resolveRef({}, { ...githubPr, sourceRepo: undefined }, noGit), {
+            message: "CI (github-actions) gives pull request 12 but not the repository its branch comes from, without which two forks' branches of one name would share a mirror; set it with --source-repo OWNER/REPO",
+        });
+    });
+
+    it("refuses a --branch that could pose as a pull request's key, before anything runs", () => {
+        assert.throws(() => resolveRef({ branch: "pr:12:alice/app" }, undefined, noGit), { message: /^branch "pr:12:alice\/app" contains ":", which git does not allow in branch names/ });
     });
 });
 
@@ -128,8 +177,8 @@ describe("cli: outputs for test runners", () => {
         assert.strictEqual(plain.namespace, "pm-feature-x");
     });
 
-    it("writes runnerEnv as dotenv, quoting what needs it", () => {
-        assert.strictEqual(toDotenv(runnerEnvOf(outputs)), 'GATEWAY_URL=http://gateway.pm-x.svc.cluster.local:8000\nNOTE="two words"\n');
+    it("writes runnerEnv as dotenv, every value single-quoted", () => {
+        assert.strictEqual(toDotenv(runnerEnvOf(outputs)), "GATEWAY_URL='http://gateway.pm-x.svc.cluster.local:8000'\nNOTE='two words'\n");
     });
 
     it("refuses a variable name a dotenv parser cannot read", () => {
@@ -153,6 +202,57 @@ describe("cli: local environment description", () => {
 
     it("reads credentials.env lines, unquoting values", () => {
         assert.deepStrictEqual(parseDotenvFile("REGISTRY_USERNAME=prod-mirror\n\nREGISTRY_PASSWORD='p=w'\n"), { REGISTRY_USERNAME: "prod-mirror", REGISTRY_PASSWORD: "p=w" });
+    });
+});
+
+describe("cli: its own PULUMI_HOME, so a person's selected stack never changes", () => {
+    it("points PULUMI_HOME under the state directory, away from the one shellenv gives a shell", () => {
+        const shell = { PROD_MIRROR_STATE: "/s/prod-mirror", PULUMI_HOME: "/s/prod-mirror/pulumi-home", PATH: "/c/bin:/usr/bin" };
+        assert.deepStrictEqual(cliEnvFrom(shell), { PROD_MIRROR_STATE: "/s/prod-mirror", PULUMI_HOME: "/s/prod-mirror/cli/pulumi-home", PATH: "/c/bin:/usr/bin" });
+        assert.strictEqual(cliPulumiHome("/s/prod-mirror"), "/s/prod-mirror/cli/pulumi-home");
+    });
+
+    it("differs from the PULUMI_HOME the real local/env.sh shellenv exports", () => {
+        const shell = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), "/usr/bin");
+        const env = cliEnvFrom(shell);
+        assert.strictEqual(env.PULUMI_HOME, path.join(shell.PROD_MIRROR_STATE, "cli", "pulumi-home"));
+        assert.notStrictEqual(env.PULUMI_HOME, shell.PULUMI_HOME);
+        assert.ok(!env.PULUMI_HOME.startsWith(`${shell.PULUMI_HOME}/`));
+    });
+
+    it("refuses a shellenv without the state directory or PULUMI_HOME", () => {
+        assert.throws(() => cliEnvFrom({ PULUMI_HOME: "/h" }), { message: "'bash local/env.sh shellenv' did not export PROD_MIRROR_STATE" });
+        assert.throws(() => cliEnvFrom({ PROD_MIRROR_STATE: "/s" }), { message: "'bash local/env.sh shellenv' did not export PULUMI_HOME, where the kubernetes plugin is installed" });
+    });
+
+    describe("preparePulumiHome", () => {
+        let dir: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-home-"));
+        });
+        afterEach(() => {
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("shares the plugins, including ones installed later, and nothing else", () => {
+            const shared = path.join(dir, "shared");
+            const home = path.join(dir, "cli", "pulumi-home");
+            fs.mkdirSync(path.join(shared, "workspaces"), { recursive: true });
+            fs.writeFileSync(path.join(shared, "workspaces", "selected.json"), "{}");
+            preparePulumiHome(home, shared);
+            fs.mkdirSync(path.join(shared, "plugins", "resource-kubernetes-v4.25.0"), { recursive: true });
+            assert.deepStrictEqual(fs.readdirSync(path.join(home, "plugins")), ["resource-kubernetes-v4.25.0"]);
+            assert.deepStrictEqual(fs.readdirSync(home), ["plugins"]);
+            assert.strictEqual(fs.statSync(home).mode & 0o777, 0o700);
+        });
+
+        it("is idempotent and repoints a link to another home's plugins", () => {
+            const home = path.join(dir, "home");
+            preparePulumiHome(home, path.join(dir, "old"));
+            preparePulumiHome(home, path.join(dir, "new"));
+            preparePulumiHome(home, path.join(dir, "new"));
+            assert.strictEqual(fs.readlinkSync(path.join(home, "plugins")), path.join(dir, "new", "plugins"));
+        });
     });
 });
 

@@ -207,6 +207,23 @@ describe("ProductionMirror", () => {
             assert.strictEqual(new Set(namespaces).size, 2);
         });
 
+        it("names two forks' patch-1 pull requests apart: namespaces, images and cloud names keyed by the pull request", async () => {
+            const mocks = await useMocks(preview);
+            const alice = new ProductionMirror("alice", args({ context: { ...CONTEXT, branch: "patch-1", pullRequest: { number: 12, sourceRepo: "alice/app" } } }));
+            const bob = new ProductionMirror("bob", args({ context: { ...CONTEXT, branch: "patch-1", pullRequest: { number: 13, sourceRepo: "bob/app" } } }));
+            await settle(mocks);
+            const namespaces = mocks.ofType("kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name as string);
+            assert.deepStrictEqual(namespaces, [namespaceName("pr:12:alice/app", "pm"), namespaceName("pr:13:bob/app", "pm")]);
+            assert.ok(!namespaces.includes(namespaceName("patch-1", "pm")));
+            const cloud = await Promise.all([valueOf(alice.cloud), valueOf(bob.cloud)]);
+            assert.notStrictEqual(cloud[0].queues["deal-events"].name, cloud[1].queues["deal-events"].name);
+            if (!preview) {
+                const images = await Promise.all([valueOf(alice.images), valueOf(bob.images)]);
+                assert.ok(images[0].api.endsWith(`:${imageTag("pr:12:alice/app", CONTEXT.commit)}`), images[0].api);
+                assert.notStrictEqual(images[0].api, images[1].api);
+            }
+        });
+
         it("in aws mode, uses the explicit provider, opens egress to the endpoint and keeps the wiring", async () => {
             const mocks = await useMocks(preview);
             new ProductionMirror(
