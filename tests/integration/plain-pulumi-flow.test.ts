@@ -134,7 +134,7 @@ describe("the README's plain-Pulumi flow, run as written", function () {
         const shell = spawnSync("bash", ["-c", `${script}\nenv -0`], { cwd: project, env: ciEnv, encoding: "utf8" });
         assert.strictEqual(shell.status, 0, `the README's environment block failed:\n${shell.stderr}`);
         env = Object.fromEntries(shell.stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-        assert.ok(env.REGISTRY_PASSWORD, "the README's environment block did not set REGISTRY_PASSWORD");
+        assert.ok(env.REGISTRY_PULL_PASSWORD, "the README's environment block did not set REGISTRY_PULL_PASSWORD");
         assert.match(env.PULUMI_BACKEND_URL ?? "", /^file:\/\//, "the environment block did not set the local default's backend");
         // The one substitution a CI job makes for itself: its own backend.
         env.PULUMI_BACKEND_URL = `file://${backendDir}`;
@@ -191,7 +191,7 @@ describe("the README's plain-Pulumi flow, run as written", function () {
                 const copy = yaml.load(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
                 const stored = JSON.stringify(copy.config[`${PROJECT}:registryPassword`]);
                 assert.match(stored, /^\{"secure":"v1:/, "the registry password is not stored as a secret");
-                assert.ok(!stored.includes(env.REGISTRY_PASSWORD as string), "the registry password is stored in clear");
+                assert.ok(!stored.includes(env.REGISTRY_PULL_PASSWORD as string), "the registry password is stored in clear");
             }
             if (step === "outputs") {
                 const outputs = JSON.parse(run.stdout);

@@ -12,7 +12,7 @@ const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
 const FLOW = [
     "cp Pulumi.ci.yaml Pulumi.feature-login.yaml",
     "pulumi stack select --create feature-login",
-    'pulumi config set --secret prod-mirror:registryPassword "$REGISTRY_PASSWORD"',
+    'pulumi config set --secret prod-mirror:registryPassword "$REGISTRY_PULL_PASSWORD"',
     "pulumi up --yes",
     "pulumi stack output --json",
     "pulumi destroy --yes",
