@@ -41,7 +41,7 @@ export class CancelledError extends Error {
 
 /** Runs `body` holding the stack's run lock, with signals turned into a cancel. */
 export async function guardedRun<T>(
-    stateDir: string,
+    mirrorsDir: string,
     stackName: string,
     command: string,
     lockTimeoutMinutes: number,
@@ -49,7 +49,7 @@ export async function guardedRun<T>(
     body: (run: GuardedRun) => Promise<T>,
 ): Promise<T> {
     const deadline = Date.now() + lockTimeoutMinutes * 60_000;
-    const lock = await acquireRunLock(path.join(stateDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
+    const lock = await acquireRunLock(path.join(mirrorsDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
     const controller = new AbortController();
     let cancelled = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -20,8 +20,15 @@ export interface LocalEnvironment {
      * PULUMI_HOME, which is the CLI's own (see cliPulumiHome).
      */
     env: Record<string, string>;
-    /** Where the environment keeps its state (pid files, credentials, the Pulumi backend). */
+    /** Where the environment keeps its own state (its daemons' pid files, certificates, registry credentials). */
     stateDir: string;
+    /**
+     * Where the CLI keeps what belongs to the mirrors it drives: their Pulumi backend, run locks,
+     * port-forward records and logs, and its own PULUMI_HOME. `$PROD_MIRROR_STATE` unless
+     * `$PROD_MIRROR_MIRRORS_DIR` names another directory: the test suites give themselves one, so
+     * they never see, lock or reap the mirrors a person keeps on the same local environment.
+     */
+    mirrorsDir: string;
     /**
      * The registry's pull-only user: what a mirror's pull secret carries. Pushing is the engine's
      * business (local/parts/registry.sh logs it in as the push user), so the CLI never holds that password.
@@ -63,8 +70,23 @@ export function cliPulumiHome(stateDir: string): string {
     return path.join(stateDir, "cli", "pulumi-home");
 }
 
-/** The CLI's environment from what shellenv exports: the same, but with the CLI's own PULUMI_HOME. */
-export function cliEnvFrom(shell: Record<string, string>): Record<string, string> {
+/** The mirrors directory (see LocalEnvironment.mirrorsDir): `$PROD_MIRROR_MIRRORS_DIR`, else the state directory. */
+export function mirrorsDirFrom(stateDir: string, processEnv: NodeJS.ProcessEnv): string {
+    const chosen = processEnv.PROD_MIRROR_MIRRORS_DIR;
+    if (chosen === undefined || chosen === "") {
+        return stateDir;
+    }
+    if (!path.isAbsolute(chosen)) {
+        throw new Error(`PROD_MIRROR_MIRRORS_DIR ${JSON.stringify(chosen)} is not an absolute path: give one, e.g. PROD_MIRROR_MIRRORS_DIR=/tmp/my-mirrors`);
+    }
+    return chosen;
+}
+
+/**
+ * The CLI's environment from what shellenv exports: the same, but with the CLI's own PULUMI_HOME,
+ * and, for a mirrors directory of its own, the backend in it.
+ */
+export function cliEnvFrom(shell: Record<string, string>, mirrorsDir = shell.PROD_MIRROR_STATE): Record<string, string> {
     const stateDir = shell.PROD_MIRROR_STATE;
     if (!stateDir) {
         throw new Error("'bash local/env.sh shellenv' did not export PROD_MIRROR_STATE");
@@ -72,7 +94,11 @@ export function cliEnvFrom(shell: Record<string, string>): Record<string, string
     if (!shell.PULUMI_HOME) {
         throw new Error("'bash local/env.sh shellenv' did not export PULUMI_HOME, where the kubernetes plugin is installed");
     }
-    return { ...shell, PULUMI_HOME: cliPulumiHome(stateDir) };
+    const env: Record<string, string> = { ...shell, PULUMI_HOME: cliPulumiHome(mirrorsDir) };
+    if (mirrorsDir !== stateDir) {
+        env.PULUMI_BACKEND_URL = `file://${path.join(mirrorsDir, "pulumi-backend")}`;
+    }
+    return env;
 }
 
 /**
@@ -121,8 +147,12 @@ export function ensureLocalEnvironment(): LocalEnvironment {
 /** Describes the local environment without starting anything (for down, outputs, ls). */
 export function describeLocalEnvironment(): LocalEnvironment {
     const shell = parseShellEnv(execFileSync("bash", [envScript, "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
-    const env = cliEnvFrom(shell);
+    const mirrorsDir = mirrorsDirFrom(shell.PROD_MIRROR_STATE ?? "", process.env);
+    const env = cliEnvFrom(shell, mirrorsDir);
     const stateDir = env.PROD_MIRROR_STATE;
+    if (mirrorsDir !== stateDir) {
+        fs.mkdirSync(path.join(mirrorsDir, "pulumi-backend"), { recursive: true });
+    }
     preparePulumiHome(env.PULUMI_HOME, shell.PULUMI_HOME);
     const credentialsFile = path.join(stateDir, "registry", "credentials.env");
     let credentials: Record<string, string> = {};
@@ -132,6 +162,7 @@ export function describeLocalEnvironment(): LocalEnvironment {
     return {
         env,
         stateDir,
+        mirrorsDir,
         registry: {
             server: env.PROD_MIRROR_REGISTRY ?? "127.0.0.1:5000",
             username: credentials.REGISTRY_PULL_USERNAME ?? "",

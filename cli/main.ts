@@ -26,7 +26,7 @@ async function up(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
-    await guardedRun(local.stateDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
+    await guardedRun(local.mirrorsDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
         const { signal, cancelled, deadline } = run;
         const mirror = await prepareMirror(ref, args.ttlHours, local, log);
         await recoverStack(mirror.stack, process.env, log, run);
@@ -61,7 +61,7 @@ async function down(args: ParsedArgs): Promise<void> {
     const local = useLocalEnvironment();
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
-    await guardedRun(local.stateDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
+    await guardedRun(local.mirrorsDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
         const started = Date.now();
         const result = await destroyMirror(refKey(ref), local, log, run);
         if (!result.existed) {
@@ -110,8 +110,8 @@ async function reap(args: ParsedArgs): Promise<void> {
         lockTimeoutMs: Math.min(args.lockTimeoutMinutes, 1) * 60_000,
         log,
         env: process.env,
-        lockDir: `${local.stateDir}/locks`,
-        runDir: `${local.stateDir}/run`,
+        lockDir: `${local.mirrorsDir}/locks`,
+        runDir: `${local.mirrorsDir}/run`,
     });
     process.stdout.write(formatReapReport(report));
     if (report.failed > 0 || report.refusal !== undefined) {

@@ -150,8 +150,8 @@ export function defaultOutDir(stackName: string): string {
 /** One port-forward per service of the mirror, on free 127.0.0.1 ports. */
 export async function forwardServices(mirror: PreparedMirror, namespace: string): Promise<Forward[]> {
     return startForwards({
-        runDir: path.join(mirror.local.stateDir, "run"),
-        logDir: path.join(mirror.local.stateDir, "logs"),
+        runDir: path.join(mirror.local.mirrorsDir, "run"),
+        logDir: path.join(mirror.local.mirrorsDir, "logs"),
         stackName: mirror.stackName,
         namespace,
         services: mirror.settings.app.services.map((s) => ({ name: s.name, port: s.port })),
@@ -228,7 +228,7 @@ export interface DestroyResult {
  */
 export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}): Promise<DestroyResult> {
     const stackName = stackNameFor(key);
-    const closed = stopForwards(path.join(local.stateDir, "run"), stackName);
+    const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
     if (closed > 0) {
         log(`closed ${closed} port-forward(s) of ${stackName}`);
     }

@@ -69,7 +69,7 @@ describe("prod-mirror CLI on the local environment", function () {
         const first = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         created = true;
         // The second starts once the first holds the run lock (the lock file itself outlives every run: its record names the holder).
-        const lockDir = path.join(describeLocalEnvironment().stateDir, "locks");
+        const lockDir = path.join(describeLocalEnvironment().mirrorsDir, "locks");
         await eventually("the first up to take the run lock", 120_000, () => (runLockHolder(lockDir, stack)?.pid === first.child.pid ? true : undefined));
         const second = start(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         const [a, b] = await Promise.all([first.done, second.done]);

@@ -154,7 +154,7 @@ describe("mirror lifecycle on the local environment", function () {
     it("creates every declared AWS resource in the namespace's emulator, tagged with branch and stack", async function () {
         this.timeout(2 * 60_000);
         const [forward] = await startForwards({
-            runDir: path.join(mirror.local.stateDir, "run"), logDir: path.join(mirror.local.stateDir, "logs"),
+            runDir: path.join(mirror.local.mirrorsDir, "run"), logDir: path.join(mirror.local.mirrorsDir, "logs"),
             stackName: `${mirror.stackName}-emulator`, namespace, services: [{ name: "aws-emulator", port: 4566 }], env,
         });
         try {
@@ -173,7 +173,7 @@ describe("mirror lifecycle on the local environment", function () {
                 }
             }
         } finally {
-            stopForwards(path.join(mirror.local.stateDir, "run"), `${mirror.stackName}-emulator`);
+            stopForwards(path.join(mirror.local.mirrorsDir, "run"), `${mirror.stackName}-emulator`);
         }
     });
 
@@ -206,6 +206,6 @@ describe("mirror lifecycle on the local environment", function () {
         const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
             "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").trim();
         assert.strictEqual(labelled, "", `objects labelled with the stack remain:\n${labelled}`);
-        assert.ok(!fs.existsSync(path.join(mirror.local.stateDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");
+        assert.ok(!fs.existsSync(path.join(mirror.local.mirrorsDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");
     });
 });

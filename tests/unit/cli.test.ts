@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
 import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
-import { cliEnvFrom, cliPulumiHome, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
+import { cliEnvFrom, cliPulumiHome, mirrorsDirFrom, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
@@ -202,6 +202,28 @@ describe("cli: local environment description", () => {
 
     it("reads credentials.env lines, unquoting values", () => {
         assert.deepStrictEqual(parseDotenvFile("REGISTRY_USERNAME=prod-mirror\n\nREGISTRY_PASSWORD='p=w'\n"), { REGISTRY_USERNAME: "prod-mirror", REGISTRY_PASSWORD: "p=w" });
+    });
+});
+
+describe("cli: a mirrors directory of its own (the test suites' isolation)", () => {
+    const shell = { PROD_MIRROR_STATE: "/s/prod-mirror", PULUMI_HOME: "/s/prod-mirror/pulumi-home", PULUMI_BACKEND_URL: "file:///s/prod-mirror/pulumi-backend" };
+
+    it("keeps the mirrors in the state directory unless PROD_MIRROR_MIRRORS_DIR names another", () => {
+        assert.strictEqual(mirrorsDirFrom("/s/prod-mirror", {}), "/s/prod-mirror");
+        assert.strictEqual(mirrorsDirFrom("/s/prod-mirror", { PROD_MIRROR_MIRRORS_DIR: "" }), "/s/prod-mirror");
+        assert.strictEqual(mirrorsDirFrom("/s/prod-mirror", { PROD_MIRROR_MIRRORS_DIR: "/tmp/t1" }), "/tmp/t1");
+        assert.throws(() => mirrorsDirFrom("/s/prod-mirror", { PROD_MIRROR_MIRRORS_DIR: "t1" }), {
+            message: 'PROD_MIRROR_MIRRORS_DIR "t1" is not an absolute path: give one, e.g. PROD_MIRROR_MIRRORS_DIR=/tmp/my-mirrors',
+        });
+    });
+
+    it("moves the backend and the CLI's PULUMI_HOME into it, and nothing else of the environment", () => {
+        assert.deepStrictEqual(cliEnvFrom(shell, "/tmp/t1"), {
+            PROD_MIRROR_STATE: "/s/prod-mirror",
+            PULUMI_HOME: "/tmp/t1/cli/pulumi-home",
+            PULUMI_BACKEND_URL: "file:///tmp/t1/pulumi-backend",
+        });
+        assert.deepStrictEqual(cliEnvFrom(shell, "/s/prod-mirror"), { ...shell, PULUMI_HOME: "/s/prod-mirror/cli/pulumi-home" });
     });
 });
 
