@@ -2,7 +2,7 @@
 // outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
 // `up`, each followed by a successful one.
 import * as assert from "assert";
-import { execFileSync, spawn, type ChildProcess } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -10,34 +10,8 @@ import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/loc
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
+import { cli, expectOk, start } from "./cli-runner";
 import { eventually, kubectl } from "./cluster";
-
-interface Run {
-    child: ChildProcess;
-    done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-    stderr: () => string;
-}
-
-/** Starts `prod-mirror ARGS` as a user would, in its own process group (so a test can kill all of it). */
-function start(env: NodeJS.ProcessEnv, ...args: string[]): Run {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "prod-mirror.js"), ...args], { cwd: repoRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
-    );
-    return { child, done, stderr: () => stderr };
-}
-
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return start(env, ...args).done;
-}
-
-function expectOk(what: string, r: { code: number | null; stderr: string }): void {
-    assert.strictEqual(r.code, 0, `${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-}
 
 describe("prod-mirror CLI on the local environment", function () {
     const suffix = crypto.randomBytes(3).toString("hex");

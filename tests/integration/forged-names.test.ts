@@ -3,31 +3,10 @@
 // and leaves the original's namespace and stack alone, `up` of it gets a mirror of its own, and
 // branch `ci` never resolves to the CI template.
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as crypto from "crypto";
-import * as path from "path";
-import { repoRoot } from "../../cli/local-environment";
 import { ensureLocalEnv } from "../local/local-env";
+import { cli, expectOk } from "./cli-runner";
 import { kubectl } from "./cluster";
-
-interface Result {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Result> {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "prod-mirror.js"), ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
-
-function expectOk(what: string, r: Result): void {
-    assert.strictEqual(r.code, 0, `${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-}
 
 // Written out here rather than taken from components/naming, so this test checks the CLI against
 // the rule, not against itself.
