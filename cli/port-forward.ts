@@ -61,6 +61,7 @@ export async function startForwards(opts: {
     stopForwards(opts.runDir, opts.stackName);
     const dir = forwardDir(opts.runDir, opts.stackName);
     fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(opts.logDir, { recursive: true });
     const forwards: Forward[] = [];
     for (const service of opts.services) {
         const port = await freeLoopbackPort();
