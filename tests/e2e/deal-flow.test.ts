@@ -15,12 +15,15 @@ describe("e2e over the mirror named by PROD_MIRROR_NAMESPACE", function () {
     const gatewayUrl = process.env.GATEWAY_URL;
     const forwardKey = `e2e-${crypto.randomBytes(3).toString("hex")}`;
     let runDir: string;
+    let logDir: string;
 
     before(function () {
         assert.ok(namespace, `PROD_MIRROR_NAMESPACE is not set: ${FIX}`);
         assert.ok(gatewayUrl, `GATEWAY_URL is not set: ${FIX}`);
-        Object.assign(process.env, describeLocalEnvironment().env);
-        runDir = path.join(process.env.PROD_MIRROR_STATE as string, "run");
+        const local = describeLocalEnvironment();
+        Object.assign(process.env, local.env);
+        runDir = path.join(local.mirrorsDir, "run");
+        logDir = path.join(local.mirrorsDir, "logs");
     });
 
     after(() => {
@@ -35,7 +38,7 @@ describe("e2e over the mirror named by PROD_MIRROR_NAMESPACE", function () {
         const port = Number(new URL(gatewayUrl as string).port || 80);
         const [gateway] = await startForwards({
             runDir,
-            logDir: path.join(process.env.PROD_MIRROR_STATE as string, "logs"),
+            logDir,
             stackName: forwardKey,
             namespace: namespace as string,
             services: [{ name: "gateway", port }],
