@@ -5,9 +5,8 @@
 // and removes it afterwards.
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
-import * as http from "http";
 
-import { ensureLocalEnv } from "./local-env";
+import { ensureLocalEnv, httpGet } from "./local-env";
 import { pinned, registryAddr } from "./local-state";
 import { image, pullSecret, webPod } from "./web-pod";
 
@@ -19,18 +18,6 @@ interface Result {
     stderr: string;
 }
 
-function get(url: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 10000 }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => (body += chunk));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
-        req.on("error", reject);
-    });
-}
 
 function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
@@ -141,7 +128,7 @@ describe("local environment: kubernetes", function () {
                     reject(new Error(`port-forward exited ${code}\n${out}\n${err}`));
                 });
             });
-            const answer = await get(`http://127.0.0.1:${port}/`);
+            const answer = await httpGet(`http://127.0.0.1:${port}/`);
             assert.strictEqual(answer.status, 200);
             assert.strictEqual(answer.body.trim(), token);
         } finally {

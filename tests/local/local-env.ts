@@ -1,6 +1,8 @@
 // The one way tests reach the local environment: the same code the CLI uses. It brings the
 // environment up (idempotent, builds what is missing) and hands back the variables a user would
 // export after `npm run local:up`.
+import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 import { ensureLocalEnvironment, repoRoot } from "../../cli/local-environment";
 
@@ -38,5 +40,20 @@ export function listening(port: number): Promise<boolean> {
             resolve(true);
         });
         socket.on("error", () => resolve(false));
+    });
+}
+
+/** GET `url` (http or https, with TLS options for the latter): status and body, or the error; 10 s at most. */
+export function httpGet(url: string, tls?: https.RequestOptions): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const options = { timeout: 10_000, ...tls };
+        const req = (url.startsWith("https:") ? https : http).get(url, options, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (body += chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+        req.on("error", reject);
     });
 }

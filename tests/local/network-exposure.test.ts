@@ -7,12 +7,11 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 
-import { ensureLocalEnv, repoRoot } from "./local-env";
+import { ensureLocalEnv, httpGet, repoRoot } from "./local-env";
 import { kubernetesName } from "./local-state";
 import { pullSecret, webPod } from "./web-pod";
 
@@ -130,29 +129,10 @@ function describeListener(l: Listener): string {
     return `${l.daemon} ${l.proto} ${l.address}:${l.port}`;
 }
 
-interface Answer {
-    status: number;
-    body: string;
-}
-
-function request(url: string, tls?: https.RequestOptions): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-        const options = { timeout: 10_000, ...tls };
-        const req = (url.startsWith("https:") ? https : http).get(url, options, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => (body += chunk));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
-        req.on("error", reject);
-    });
-}
-
 /** Outcome of a request as one comparable string: `HTTP <status> <body>` or `error <code>`. */
 async function outcome(url: string, tls?: https.RequestOptions): Promise<string> {
     try {
-        const a = await request(url, tls);
+        const a = await httpGet(url, tls);
         return `HTTP ${a.status} ${a.body.trim()}`;
     } catch (e) {
         const err = e as NodeJS.ErrnoException;
