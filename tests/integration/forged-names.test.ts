@@ -44,6 +44,14 @@ describe("forged branch names through the CLI (issue 8)", function () {
         }
     });
 
+    /** The victim's namespace is there and its stack still answers `outputs` with it. */
+    async function assertVictimIntact(): Promise<void> {
+        assert.strictEqual(kubectl(env, "get", "namespace", victimNamespace, "-o", "name").trim(), `namespace/${victimNamespace}`);
+        const outputs = await cli(env, "outputs", "--branch", victim);
+        expectOk(`outputs --branch ${victim}`, outputs);
+        assert.strictEqual(JSON.parse(outputs.stdout).namespace, victimNamespace);
+    }
+
     it("brings up the victim's mirror in the stack and namespace the rule gives", async function () {
         this.timeout(30 * 60_000);
         created = true;
@@ -58,10 +66,7 @@ describe("forged branch names through the CLI (issue 8)", function () {
         const r = await cli(env, "down", "--branch", forged);
         expectOk(`down --branch ${forged}`, r);
         assert.match(r.stderr, new RegExp(`no mirror of branch ${forged} \\(no stack ${forgedStack} on [^)]*\\); nothing to destroy`));
-        assert.strictEqual(kubectl(env, "get", "namespace", victimNamespace, "-o", "name").trim(), `namespace/${victimNamespace}`);
-        const outputs = await cli(env, "outputs", "--branch", victim);
-        expectOk(`outputs --branch ${victim}`, outputs);
-        assert.strictEqual(JSON.parse(outputs.stdout).namespace, victimNamespace);
+        await assertVictimIntact();
     });
 
     it("up of the forged branch gets a stack and namespace of its own, and its down leaves the victim's", async function () {
@@ -76,10 +81,7 @@ describe("forged branch names through the CLI (issue 8)", function () {
         forgedCreated = false;
         assert.match(down.stderr, new RegExp(`stack ${forgedStack} removed in .*nothing labelled with it is left`));
         assert.strictEqual(kubectl(env, "get", "namespace", forgedNamespace, "--ignore-not-found").trim(), "");
-        assert.strictEqual(kubectl(env, "get", "namespace", victimNamespace, "-o", "name").trim(), `namespace/${victimNamespace}`);
-        const outputs = await cli(env, "outputs", "--branch", victim);
-        expectOk(`outputs --branch ${victim}`, outputs);
-        assert.strictEqual(JSON.parse(outputs.stdout).namespace, victimNamespace);
+        await assertVictimIntact();
     });
 
     it("never resolves branch ci to the CI template stack ci", async function () {
