@@ -13,6 +13,7 @@ import { evaluate, pathLookup } from "./ci-expressions";
 
 const root = path.resolve(__dirname, "..", "..");
 const githubFile = path.join(root, ".github", "workflows", "mirror.yml");
+const githubMutationFile = path.join(root, ".github", "workflows", "mutation.yml");
 const gitlabFile = path.join(root, ".gitlab-ci.yml");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string>; bin?: Record<string, string> };
 
@@ -95,6 +96,49 @@ function forkProblems(github: Obj, gitlab: Obj): string[] {
         if (gitlabRuns(gitlab[job] as Obj | undefined, GITLAB_FORK_MR)) {
             problems.push(`GitLab ${job} runs for a fork's merge request`);
         }
+    }
+    return problems;
+}
+
+/**
+ * The nightly mutation test: never for a pull request (it is not a gate and a fork's code would
+ * run it), on a hosted runner (it needs none of the self-hosted runner's credentials), after
+ * `npm ci`, with the incremental file cached where Stryker writes it.
+ */
+function mutationProblems(wf: Obj, ci: Obj): string[] {
+    const problems: string[] = [];
+    const triggers = Object.keys((wf.on ?? {}) as Obj).sort();
+    if (JSON.stringify(triggers) !== JSON.stringify(["schedule", "workflow_dispatch"])) {
+        problems.push(`GitHub mutation runs on ${triggers.join(", ")}, want schedule and workflow_dispatch only`);
+    }
+    if (JSON.stringify(wf.permissions) !== JSON.stringify({ contents: "read" })) {
+        problems.push("GitHub mutation must have permissions {contents: read}");
+    }
+    const job = (wf.jobs?.mutation ?? {}) as Obj;
+    if (job["runs-on"] !== "ubuntu-latest") {
+        problems.push(`GitHub mutation runs on ${JSON.stringify(job["runs-on"])}, want a hosted runner (ubuntu-latest), not the one holding the mirrors' credentials`);
+    }
+    const lines = shellLines(githubScripts({ jobs: { mutation: job } })).map((l) => l.line);
+    if (!(lines.indexOf("npm ci") >= 0 && lines.indexOf("npm ci") < lines.indexOf("npm run test:mutation"))) {
+        problems.push("GitHub mutation must run npm ci, then npm run test:mutation");
+    }
+    const cached = ((job.steps ?? []) as Obj[]).find((step) => String(step.uses).startsWith("actions/cache@"))?.with?.path;
+    if (cached !== `${job.env?.PROD_MIRROR_STRYKER_DIR}/incremental.json`) {
+        problems.push(`GitHub mutation caches ${JSON.stringify(cached)}, want $PROD_MIRROR_STRYKER_DIR/incremental.json`);
+    }
+    const gitlabJob = (ci.mutation ?? {}) as Obj;
+    if (!gitlabRuns(gitlabJob, { CI_PIPELINE_SOURCE: "schedule", PROD_MIRROR_SCHEDULE: "mutation" })) {
+        problems.push("GitLab mutation does not run on the schedule with PROD_MIRROR_SCHEDULE=mutation");
+    }
+    if (gitlabRuns(gitlabJob, GITLAB_SAME_PROJECT_MR) || gitlabRuns(gitlabJob, { CI_PIPELINE_SOURCE: "schedule" })) {
+        problems.push("GitLab mutation runs for a merge request or for every schedule");
+    }
+    if (!((gitlabJob.script ?? []) as string[]).includes("npm run test:mutation")) {
+        problems.push("GitLab mutation does not run npm run test:mutation");
+    }
+    const dir = String(gitlabJob.variables?.PROD_MIRROR_STRYKER_DIR).replace(/^\$CI_PROJECT_DIR\//, "");
+    if (JSON.stringify(gitlabJob.cache?.paths) !== JSON.stringify([`${dir}/incremental.json`])) {
+        problems.push(`GitLab mutation caches ${JSON.stringify(gitlabJob.cache?.paths)}, want [${dir}/incremental.json] inside the project`);
     }
     return problems;
 }
@@ -332,6 +376,7 @@ function gitlabProblems(ci: Obj): string[] {
 describe("CI pipelines", () => {
     const github = load(githubFile);
     const gitlab = load(gitlabFile);
+    const githubMutation = load(githubMutationFile);
     const allLines = [...shellLines(githubScripts(github)), ...shellLines(gitlabScripts(gitlab))];
 
     it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per pull request", () => {
@@ -340,6 +385,11 @@ describe("CI pipelines", () => {
 
     it("GitLab: review environment stopped by a manual job, auto_stop_in, resource_group, scheduled reap", () => {
         assert.deepStrictEqual(gitlabProblems(gitlab), []);
+    });
+
+    it("mutation testing: nightly and on demand only, on a hosted runner, incremental file cached (GitHub and GitLab)", () => {
+        assert.deepStrictEqual(mutationProblems(githubMutation, gitlab), []);
+        assert.deepStrictEqual(commandProblems(shellLines(githubScripts(githubMutation))), []);
     });
 
     it("every prod-mirror line parses with the CLI's parseArgs, every npm script exists, no secret in a script", () => {
@@ -438,6 +488,21 @@ describe("CI pipelines", () => {
             openLab.stop_review.resource_group = "mirror/$CI_COMMIT_REF_SLUG";
             assert.deepStrictEqual(forkProblems(github, openLab), ["GitLab review runs for a fork's merge request"]);
             assert.ok(gitlabProblems(openLab).includes(`stop_review must share resource_group ${GITLAB_RESOURCE_GROUP} with review`));
+        });
+
+        it("a mutation job on pull requests, on the self-hosted runner, or caching the wrong file", () => {
+            const gated = clone(githubMutation);
+            gated.on.pull_request = { types: ["opened"] };
+            gated.jobs.mutation["runs-on"] = ["self-hosted", "linux", "prod-mirror"];
+            gated.jobs.mutation.steps[2].with.path = "~/.cache/prod-mirror/stryker";
+            const everySchedule = clone(gitlab);
+            everySchedule.mutation.rules = [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }];
+            assert.deepStrictEqual(mutationProblems(gated, everySchedule), [
+                "GitHub mutation runs on pull_request, schedule, workflow_dispatch, want schedule and workflow_dispatch only",
+                'GitHub mutation runs on ["self-hosted","linux","prod-mirror"], want a hosted runner (ubuntu-latest), not the one holding the mirrors\' credentials',
+                'GitHub mutation caches "~/.cache/prod-mirror/stryker", want $PROD_MIRROR_STRYKER_DIR/incremental.json',
+                "GitLab mutation runs for a merge request or for every schedule",
+            ]);
         });
 
         it("a CLI flag the command does not take, an npm script that does not exist, a printed secret", () => {
