@@ -28,6 +28,10 @@ describe("prod-mirror CLI on the local environment", function () {
         backendDir = fileBackendDir(env.PULUMI_BACKEND_URL)!;
     });
 
+    /** The stack's updates as the backend recorded them, newest first (`pulumi stack history`). */
+    const history = (name: string): Array<{ kind: string; result: string }> =>
+        JSON.parse(execFileSync("pulumi", ["stack", "history", "--json", "--stack", name, "--non-interactive"], { cwd: repoRoot, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+
     after(async function () {
         this.timeout(15 * 60_000);
         if (created) {
@@ -125,6 +129,11 @@ describe("prod-mirror CLI on the local environment", function () {
         const r = await run.done;
         assert.notStrictEqual(r.code, 0, "a cancelled up reported success");
         assert.match(r.stderr, /SIGINT: cancelling up of/);
+        // The CLI reports a cancel whatever happened to pulumi: pulumi's own output and the backend's
+        // record of the update say whether pulumi itself was stopped, or finished the update unsignalled.
+        const [last] = history(stack);
+        assert.deepStrictEqual({ kind: last.kind, result: last.result }, { kind: "update", result: "failed" }, "the stack's history does not record the last update as stopped");
+        assert.match(r.stderr, /error: update canceled/, "pulumi did not report the update cancelled");
         assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), [], "the cancelled up left its update lock");
         expectOk("up after a cancelled one", await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward"));
     });
