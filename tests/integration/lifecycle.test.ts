@@ -103,6 +103,34 @@ describe("mirror lifecycle on the local environment", function () {
         assert.strictEqual(config.auths[server].password, password);
         assert.strictEqual(config.auths[server].auth, Buffer.from(`${username}:${password}`).toString("base64"));
         assert.ok(!JSON.stringify(secrets[0].metadata.annotations ?? {}).includes(password), "the password leaked into an annotation");
+
+        // Bound: the workloads' ServiceAccount and every pod (services, emulator, creation Job) name
+        // pull secrets that exist here as dockerconfigjson, so the kubelet really has the credentials.
+        const types = new Map<string, string>(kubectlJson(env, "get", "secrets", "-n", namespace).items.map((s: { metadata: { name: string }; type: string }) => [s.metadata.name, s.type]));
+        const problems: string[] = [];
+        const checkPullSecrets = (what: string, refs: Array<{ name: string }> | undefined): void => {
+            if (refs === undefined || refs.length === 0) {
+                problems.push(`${what} names no pull secret`);
+            }
+            for (const { name } of refs ?? []) {
+                if (types.get(name) !== "kubernetes.io/dockerconfigjson") {
+                    problems.push(`${what} names pull secret ${name}, ${types.has(name) ? `of type ${types.get(name)}` : "which is not in the namespace"}`);
+                }
+            }
+        };
+        const accounts = kubectlJson(env, "get", "serviceaccounts", "-n", namespace, "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`).items;
+        assert.strictEqual(accounts.length, 1, "the stack should make exactly one ServiceAccount");
+        const account = accounts[0].metadata.name as string;
+        checkPullSecrets(`serviceaccount/${account}`, accounts[0].imagePullSecrets);
+        const pods = kubectlJson(env, "get", "pods", "-n", namespace).items;
+        assert.ok(pods.length >= 5, `only ${pods.length} pods: 4 of the services and the emulator's expected`);
+        for (const pod of pods) {
+            checkPullSecrets(`pod/${pod.metadata.name}`, pod.spec.imagePullSecrets);
+            if (pod.spec.serviceAccountName !== account) {
+                problems.push(`pod/${pod.metadata.name} runs as ${pod.spec.serviceAccountName}, not ${account}`);
+            }
+        }
+        assert.deepStrictEqual(problems, []);
     });
 
     it("runs every pod Ready, from images in the authenticated registry, with the pull secret", async function () {
