@@ -11,7 +11,8 @@ import { repoRoot } from "../../cli/local-environment";
 import { destroyMirror, forwardServices, prepareMirror, useLocalEnvironment, type PreparedMirror } from "../../cli/mirror";
 import { startForwards, stopForwards } from "../../cli/port-forward";
 import { findStack } from "../../cli/stack";
-import { labelValue } from "../../components/naming";
+import { DEFAULT_NAME_PREFIX, parseSettings, PROJECT } from "../../components/config";
+import { awsTagValue, cloudResourceName, labelValue } from "../../components/naming";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 import { walkDealFlow } from "./deal-flow";
 
@@ -188,16 +189,19 @@ describe("mirror lifecycle on the local environment", function () {
         try {
             const python = path.join(env.PROD_MIRROR_CACHE as string, "moto", fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8").match(/^MOTO_VERSION=(\S+)/m)![1], "bin", "python3");
             const inventory = JSON.parse(execFileSync(python, [path.join(__dirname, "fixtures", "aws_inventory.py"), forward.url], { encoding: "utf8" }));
-            const cloud = outputs.cloud.value;
-            const expected = { queues: Object.values(cloud.queues ?? {}), buckets: Object.values(cloud.buckets ?? {}), tables: Object.values(cloud.tables ?? {}) };
+            // What should exist comes from production's description (the file this stack names) and
+            // the naming rule, not from the program's outputs, which a naming bug would change too.
+            const appFile = (await mirror.stack.getConfig(`${PROJECT}:appFile`)).value;
+            const { cloud } = parseSettings({ registryUsername: "unused", appFile }, { stack: mirror.stackName, readFile: (f) => fs.readFileSync(path.join(repoRoot, f), "utf8") }).app;
+            const declared = { queues: cloud.queues.map((q) => q.name), buckets: cloud.buckets.map((b) => b.name), tables: cloud.tables.map((t) => t.name) };
+            const kinds = { queues: "queue", buckets: "bucket", tables: "table" } as const;
             for (const kind of ["queues", "buckets", "tables"] as const) {
-                const names = expected[kind].map((q: unknown) => (typeof q === "string" ? q : (q as { name: string }).name));
-                assert.ok(names.length > 0, `no ${kind} in the outputs: ${JSON.stringify(cloud)}`);
-                for (const name of names) {
+                assert.ok(declared[kind].length > 0, `${appFile} declares no ${kind}`);
+                const expected = declared[kind].map((n) => cloudResourceName(kinds[kind], DEFAULT_NAME_PREFIX, branch, n)).sort();
+                assert.deepStrictEqual(Object.keys(inventory[kind]).sort(), expected, `the ${kind} in the namespace's emulator`);
+                for (const name of expected) {
                     const tags = inventory[kind][name];
-                    assert.ok(tags, `${kind} ${name} is not in the emulator: ${JSON.stringify(inventory[kind])}`);
-                    assert.strictEqual(tags["prod-mirror:stack"], mirror.stackName, `${kind} ${name} tags: ${JSON.stringify(tags)}`);
-                    assert.ok(tags["prod-mirror:branch"], `${kind} ${name} has no branch tag`);
+                    assert.deepStrictEqual({ branch: tags["prod-mirror:branch"], stack: tags["prod-mirror:stack"] }, { branch: awsTagValue(branch), stack: awsTagValue(mirror.stackName) }, `${kind} ${name} tags`);
                 }
             }
         } finally {
