@@ -1,6 +1,6 @@
 // The `prod-mirror` command as CI and developers run it, on the real local environment: up,
 // outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
-// `up`, each followed by a successful one.
+// `up`, each followed by a successful one; a `down` that an object of the mirror survives.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -11,7 +11,7 @@ import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock"
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
 import { cli, expectOk, start } from "./cli-runner";
-import { eventually, kubectl } from "./cluster";
+import { eventually, kubectl, kubectlJson } from "./cluster";
 
 describe("prod-mirror CLI on the local environment", function () {
     const suffix = crypto.randomBytes(3).toString("hex");
@@ -174,5 +174,38 @@ describe("prod-mirror CLI on the local environment", function () {
         const again = await cli(env, "down", "--branch", branch);
         expectOk("a second down", again);
         assert.match(again.stderr, /nothing to destroy/);
+    });
+
+    it("keeps the stack when an object labelled with it survives down, and finishes on a later down", async function () {
+        this.timeout(20 * 60_000);
+        const other = `it/cli-survivor-${suffix}`;
+        const otherStack = stackNameFor(other);
+        const listed = async (): Promise<boolean> => (JSON.parse((await cli(env, "ls", "--json")).stdout) as Array<{ stack: string }>).some((m) => m.stack === otherStack);
+        const copy = `${otherStack}-copy`;
+        try {
+            expectOk("up", await cli(env, "up", "--branch", other, "--commit", commit, "--ttl", "1h", "--no-forward"));
+            // A survivor the destroy cannot see: someone copied the mirror's pull secret into another
+            // namespace to reuse it, labels and all. Only the label check finds it.
+            const namespace = JSON.parse((await cli(env, "outputs", "--branch", other)).stdout).namespace as string;
+            const [secret] = kubectlJson(env, "get", "secrets", "-n", namespace, "--field-selector", "type=kubernetes.io/dockerconfigjson").items;
+            assert.ok(secret, `no pull secret in ${namespace} to copy`);
+            const manifest = { apiVersion: "v1", kind: "Secret", type: secret.type, data: secret.data, metadata: { name: copy, namespace: "default", labels: secret.metadata.labels } };
+            execFileSync("kubectl", ["create", "-f", "-"], { env, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
+            const blocked = await cli(env, "down", "--branch", other);
+            assert.notStrictEqual(blocked.code, 0, "down reported success with an object of the mirror left");
+            assert.match(blocked.stderr, new RegExp(`was destroyed but these objects survive:\\n  secret/${copy}\\n`));
+            assert.ok(await listed(), "down removed the stack although an object labelled with it survives");
+
+            kubectl(env, "delete", "secret", copy, "-n", "default");
+            const finished = await cli(env, "down", "--branch", other);
+            expectOk("down once the survivor is gone", finished);
+            assert.match(finished.stderr, /nothing labelled with it is left/);
+            assert.ok(!(await listed()), "the stack is still listed after a successful down");
+        } finally {
+            kubectl(env, "delete", "secret", copy, "-n", "default", "--ignore-not-found");
+            if (await listed()) {
+                await cli(env, "down", "--branch", other);
+            }
+        }
     });
 });
