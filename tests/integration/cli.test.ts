@@ -1,6 +1,6 @@
 // The `prod-mirror` command as CI and developers run it, on the real local environment: up,
 // outputs, ls and down; two concurrent `up`s of one branch taking turns; a SIGINT'd and a killed
-// `up`, each followed by a successful one.
+// `up`, each followed by a successful one; a `down` that an object of the mirror survives.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -11,7 +11,7 @@ import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock"
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
 import { cli, expectOk, start } from "./cli-runner";
-import { eventually, kubectl } from "./cluster";
+import { eventually, kubectl, kubectlJson } from "./cluster";
 
 describe("prod-mirror CLI on the local environment", function () {
     const suffix = crypto.randomBytes(3).toString("hex");
@@ -27,6 +27,10 @@ describe("prod-mirror CLI on the local environment", function () {
         env = ensureLocalEnv();
         backendDir = fileBackendDir(env.PULUMI_BACKEND_URL)!;
     });
+
+    /** The stack's updates as the backend recorded them, newest first (`pulumi stack history`). */
+    const history = (name: string): Array<{ kind: string; result: string }> =>
+        JSON.parse(execFileSync("pulumi", ["stack", "history", "--json", "--stack", name, "--non-interactive"], { cwd: repoRoot, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
 
     after(async function () {
         this.timeout(15 * 60_000);
@@ -125,6 +129,11 @@ describe("prod-mirror CLI on the local environment", function () {
         const r = await run.done;
         assert.notStrictEqual(r.code, 0, "a cancelled up reported success");
         assert.match(r.stderr, /SIGINT: cancelling up of/);
+        // The CLI reports a cancel whatever happened to pulumi: pulumi's own output and the backend's
+        // record of the update say whether pulumi itself was stopped, or finished the update unsignalled.
+        const [last] = history(stack);
+        assert.deepStrictEqual({ kind: last.kind, result: last.result }, { kind: "update", result: "failed" }, "the stack's history does not record the last update as stopped");
+        assert.match(r.stderr, /error: update canceled/, "pulumi did not report the update cancelled");
         assert.deepStrictEqual(backendLocks(backendDir, "prod-mirror", stack), [], "the cancelled up left its update lock");
         expectOk("up after a cancelled one", await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward"));
     });
@@ -165,5 +174,38 @@ describe("prod-mirror CLI on the local environment", function () {
         const again = await cli(env, "down", "--branch", branch);
         expectOk("a second down", again);
         assert.match(again.stderr, /nothing to destroy/);
+    });
+
+    it("keeps the stack when an object labelled with it survives down, and finishes on a later down", async function () {
+        this.timeout(20 * 60_000);
+        const other = `it/cli-survivor-${suffix}`;
+        const otherStack = stackNameFor(other);
+        const listed = async (): Promise<boolean> => (JSON.parse((await cli(env, "ls", "--json")).stdout) as Array<{ stack: string }>).some((m) => m.stack === otherStack);
+        const copy = `${otherStack}-copy`;
+        try {
+            expectOk("up", await cli(env, "up", "--branch", other, "--commit", commit, "--ttl", "1h", "--no-forward"));
+            // A survivor the destroy cannot see: someone copied the mirror's pull secret into another
+            // namespace to reuse it, labels and all. Only the label check finds it.
+            const namespace = JSON.parse((await cli(env, "outputs", "--branch", other)).stdout).namespace as string;
+            const [secret] = kubectlJson(env, "get", "secrets", "-n", namespace, "--field-selector", "type=kubernetes.io/dockerconfigjson").items;
+            assert.ok(secret, `no pull secret in ${namespace} to copy`);
+            const manifest = { apiVersion: "v1", kind: "Secret", type: secret.type, data: secret.data, metadata: { name: copy, namespace: "default", labels: secret.metadata.labels } };
+            execFileSync("kubectl", ["create", "-f", "-"], { env, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
+            const blocked = await cli(env, "down", "--branch", other);
+            assert.notStrictEqual(blocked.code, 0, "down reported success with an object of the mirror left");
+            assert.match(blocked.stderr, new RegExp(`was destroyed but these objects survive:\\n  secret/${copy}\\n`));
+            assert.ok(await listed(), "down removed the stack although an object labelled with it survives");
+
+            kubectl(env, "delete", "secret", copy, "-n", "default");
+            const finished = await cli(env, "down", "--branch", other);
+            expectOk("down once the survivor is gone", finished);
+            assert.match(finished.stderr, /nothing labelled with it is left/);
+            assert.ok(!(await listed()), "the stack is still listed after a successful down");
+        } finally {
+            kubectl(env, "delete", "secret", copy, "-n", "default", "--ignore-not-found");
+            if (await listed()) {
+                await cli(env, "down", "--branch", other);
+            }
+        }
     });
 });

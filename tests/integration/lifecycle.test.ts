@@ -11,7 +11,8 @@ import { repoRoot } from "../../cli/local-environment";
 import { destroyMirror, forwardServices, prepareMirror, useLocalEnvironment, type PreparedMirror } from "../../cli/mirror";
 import { startForwards, stopForwards } from "../../cli/port-forward";
 import { findStack } from "../../cli/stack";
-import { labelValue } from "../../components/naming";
+import { DEFAULT_NAME_PREFIX, parseSettings, PROJECT } from "../../components/config";
+import { awsTagValue, cloudResourceName, labelValue } from "../../components/naming";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 import { walkDealFlow } from "./deal-flow";
 
@@ -103,6 +104,34 @@ describe("mirror lifecycle on the local environment", function () {
         assert.strictEqual(config.auths[server].password, password);
         assert.strictEqual(config.auths[server].auth, Buffer.from(`${username}:${password}`).toString("base64"));
         assert.ok(!JSON.stringify(secrets[0].metadata.annotations ?? {}).includes(password), "the password leaked into an annotation");
+
+        // Bound: the workloads' ServiceAccount and every pod (services, emulator, creation Job) name
+        // pull secrets that exist here as dockerconfigjson, so the kubelet really has the credentials.
+        const types = new Map<string, string>(kubectlJson(env, "get", "secrets", "-n", namespace).items.map((s: { metadata: { name: string }; type: string }) => [s.metadata.name, s.type]));
+        const problems: string[] = [];
+        const checkPullSecrets = (what: string, refs: Array<{ name: string }> | undefined): void => {
+            if (refs === undefined || refs.length === 0) {
+                problems.push(`${what} names no pull secret`);
+            }
+            for (const { name } of refs ?? []) {
+                if (types.get(name) !== "kubernetes.io/dockerconfigjson") {
+                    problems.push(`${what} names pull secret ${name}, ${types.has(name) ? `of type ${types.get(name)}` : "which is not in the namespace"}`);
+                }
+            }
+        };
+        const accounts = kubectlJson(env, "get", "serviceaccounts", "-n", namespace, "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`).items;
+        assert.strictEqual(accounts.length, 1, "the stack should make exactly one ServiceAccount");
+        const account = accounts[0].metadata.name as string;
+        checkPullSecrets(`serviceaccount/${account}`, accounts[0].imagePullSecrets);
+        const pods = kubectlJson(env, "get", "pods", "-n", namespace).items;
+        assert.ok(pods.length >= 5, `only ${pods.length} pods: 4 of the services and the emulator's expected`);
+        for (const pod of pods) {
+            checkPullSecrets(`pod/${pod.metadata.name}`, pod.spec.imagePullSecrets);
+            if (pod.spec.serviceAccountName !== account) {
+                problems.push(`pod/${pod.metadata.name} runs as ${pod.spec.serviceAccountName}, not ${account}`);
+            }
+        }
+        assert.deepStrictEqual(problems, []);
     });
 
     it("runs every pod Ready, from images in the authenticated registry, with the pull secret", async function () {
@@ -160,16 +189,19 @@ describe("mirror lifecycle on the local environment", function () {
         try {
             const python = path.join(env.PROD_MIRROR_CACHE as string, "moto", fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8").match(/^MOTO_VERSION=(\S+)/m)![1], "bin", "python3");
             const inventory = JSON.parse(execFileSync(python, [path.join(__dirname, "fixtures", "aws_inventory.py"), forward.url], { encoding: "utf8" }));
-            const cloud = outputs.cloud.value;
-            const expected = { queues: Object.values(cloud.queues ?? {}), buckets: Object.values(cloud.buckets ?? {}), tables: Object.values(cloud.tables ?? {}) };
+            // What should exist comes from production's description (the file this stack names) and
+            // the naming rule, not from the program's outputs, which a naming bug would change too.
+            const appFile = (await mirror.stack.getConfig(`${PROJECT}:appFile`)).value;
+            const { cloud } = parseSettings({ registryUsername: "unused", appFile }, { stack: mirror.stackName, readFile: (f) => fs.readFileSync(path.join(repoRoot, f), "utf8") }).app;
+            const declared = { queues: cloud.queues.map((q) => q.name), buckets: cloud.buckets.map((b) => b.name), tables: cloud.tables.map((t) => t.name) };
+            const kinds = { queues: "queue", buckets: "bucket", tables: "table" } as const;
             for (const kind of ["queues", "buckets", "tables"] as const) {
-                const names = expected[kind].map((q: unknown) => (typeof q === "string" ? q : (q as { name: string }).name));
-                assert.ok(names.length > 0, `no ${kind} in the outputs: ${JSON.stringify(cloud)}`);
-                for (const name of names) {
+                assert.ok(declared[kind].length > 0, `${appFile} declares no ${kind}`);
+                const expected = declared[kind].map((n) => cloudResourceName(kinds[kind], DEFAULT_NAME_PREFIX, branch, n)).sort();
+                assert.deepStrictEqual(Object.keys(inventory[kind]).sort(), expected, `the ${kind} in the namespace's emulator`);
+                for (const name of expected) {
                     const tags = inventory[kind][name];
-                    assert.ok(tags, `${kind} ${name} is not in the emulator: ${JSON.stringify(inventory[kind])}`);
-                    assert.strictEqual(tags["prod-mirror:stack"], mirror.stackName, `${kind} ${name} tags: ${JSON.stringify(tags)}`);
-                    assert.ok(tags["prod-mirror:branch"], `${kind} ${name} has no branch tag`);
+                    assert.deepStrictEqual({ branch: tags["prod-mirror:branch"], stack: tags["prod-mirror:stack"] }, { branch: awsTagValue(branch), stack: awsTagValue(mirror.stackName) }, `${kind} ${name} tags`);
                 }
             }
         } finally {

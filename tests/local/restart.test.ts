@@ -2,11 +2,11 @@
 // leaves nothing listening; `local:up` then brings everything back and `local:status` says so.
 // Runs after the other local suites (mocha orders spec files by name).
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { isRunning } from "../../cli/process-record";
-import { ensureLocalEnv, listening, repoRoot } from "./local-env";
+import { ensureLocalEnv, repoRoot } from "./local-env";
 
 /** The daemons up recorded: name -> [pid, start time in clock ticks]. */
 function recorded(runDir: string): Map<string, [number, string]> {
@@ -25,8 +25,58 @@ function envScript(command: string, env: NodeJS.ProcessEnv): { status: number | 
     return spawnSync("bash", [path.join(repoRoot, "local", "env.sh"), command], { env, encoding: "utf8" });
 }
 
-// The loopback ports the parts serve on: API server, etcd, registry, host emulator.
+// Ports the parts certainly serve on (API server, etcd, registry, host emulator): the environment's
+// listening sockets must include them, or the test has not found the environment's processes.
 const PORTS = [6443, 2379, 5000, 4566];
+
+interface Listener {
+    /** netid and local address: `tcp 127.0.0.1:5000`, `u_str /path/to.sock`. */
+    socket: string;
+    pids: number[];
+}
+
+/** Every listening TCP and unix stream socket, with the pids holding it (`ss`, as root: all of them). */
+function listeners(): Listener[] {
+    return execFileSync("ss", ["-Hlnp", "-A", "tcp,unix_stream"], { encoding: "utf8" }).split("\n").filter((l) => l.trim() !== "").map((line) => {
+        const [netid, , , , local] = line.trim().split(/\s+/);
+        return { socket: `${netid} ${local}`, pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])) };
+    });
+}
+
+/** ppid, session and command line of every process. */
+function processes(): Map<number, { ppid: number; session: number; cmdline: string }> {
+    const table = new Map<number, { ppid: number; session: number; cmdline: string }>();
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)) {
+        try {
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            // After the command name, which may hold spaces and ")": state ppid pgrp session.
+            const [, ppid, , session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            table.set(pid, { ppid: Number(ppid), session: Number(session), cmdline: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ") });
+        } catch {
+            // Exited while we looked.
+        }
+    }
+    return table;
+}
+
+/**
+ * The environment's processes: each recorded daemon leads a session (pm_start runs it with
+ * setsid), so its session, plus every descendant. That takes in the children a daemon starts
+ * (the registry's gate) and what leaves its tree but not its session (containerd's shims).
+ */
+function environmentProcesses(recordedPids: number[], table: ReturnType<typeof processes>): Set<number> {
+    const found = new Set([...table].filter(([pid, p]) => recordedPids.includes(pid) || recordedPids.includes(p.session)).map(([pid]) => pid));
+    for (let grew = true; grew; ) {
+        grew = false;
+        for (const [pid, p] of table) {
+            if (!found.has(pid) && found.has(p.ppid)) {
+                found.add(pid);
+                grew = true;
+            }
+        }
+    }
+    return found;
+}
 
 describe("local environment: down and up again", function () {
     let env: NodeJS.ProcessEnv;
@@ -52,7 +102,7 @@ describe("local environment: down and up again", function () {
         assert.ok(status.stdout.trim().split("\n").every((l) => / ok$/.test(l)), status.stdout);
     });
 
-    it("local:down stops every process it recorded and leaves nothing listening", async function () {
+    it("local:down stops every process it recorded and leaves nothing listening", function () {
         this.timeout(5 * 60_000);
         const before = recorded(runDir);
         assert.ok(before.size >= 10, `only ${before.size} daemons recorded: ${[...before.keys()].join(", ")}`);
@@ -60,14 +110,28 @@ describe("local environment: down and up again", function () {
             assert.ok(running(pid, start), `${name} (pid ${pid}) is not running before down`);
         }
 
+        const ours = environmentProcesses([...before.values()].map(([pid]) => pid), processes());
+        const listenersBefore = listeners();
+        const oursBefore = listenersBefore.filter((l) => l.pids.some((pid) => ours.has(pid)));
+        for (const port of PORTS) {
+            assert.ok(oursBefore.some((l) => l.socket.startsWith("tcp ") && l.socket.endsWith(`:${port}`)), `no socket of the environment on port ${port} among:\n${oursBefore.map((l) => l.socket).join("\n")}`);
+        }
+
         const down = envScript("down", env);
         assert.strictEqual(down.status, 0, down.stderr);
 
         const survivors = [...before].filter(([, [pid, start]]) => running(pid, start)).map(([name, [pid]]) => `${name} (pid ${pid})`);
         assert.deepStrictEqual(survivors, []);
-        for (const port of PORTS) {
-            assert.strictEqual(await listening(port), false, `something still listens on 127.0.0.1:${port}`);
-        }
+        // Nothing the environment listened on, nothing its processes hold, and nothing new from a
+        // process of the environment (its command line names its state or cache directory). New
+        // sockets of other processes are not ours to judge: the machine is shared.
+        const after = processes();
+        const dirs = [env.PROD_MIRROR_STATE as string, env.PROD_MIRROR_CACHE as string];
+        const oursBeforeSockets = new Set(oursBefore.map((l) => l.socket));
+        const socketsBefore = new Set(listenersBefore.map((l) => l.socket));
+        const left = listeners().filter((l) => oursBeforeSockets.has(l.socket) || l.pids.some((pid) => ours.has(pid)) ||
+            (!socketsBefore.has(l.socket) && l.pids.some((pid) => dirs.some((d) => after.get(pid)?.cmdline.includes(d)))));
+        assert.deepStrictEqual(left.map((l) => `${l.socket} (pids ${l.pids.join(", ")})`), [], "still listening after down");
         const status = envScript("status", env);
         assert.notStrictEqual(status.status, 0, "status says ok with everything stopped");
     });
