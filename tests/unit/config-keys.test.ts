@@ -211,6 +211,7 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
     ],
     app: [
         { value: "[]", message: `prod-mirror:app ${F}: expected an object, got []. Example: prod-mirror:app: ${APP_EXAMPLE}` },
+        { value: "null", message: `prod-mirror:app ${F}: expected an object, got null. Example: prod-mirror:app: ${APP_EXAMPLE}` },
         { value: "{", message: `prod-mirror:app ${F}: expected an object (Expected property name or '}' in JSON at position 1), got "{". Example: prod-mirror:app: {"services": [...]}` },
         {
             value: "{}",
