@@ -401,18 +401,24 @@ function object(where: Where, value: unknown, example: string): Record<string, u
     return value;
 }
 
-function str(where: Where, value: unknown, example: string, pattern?: RegExp, rule?: string): string {
+function str(where: Where, value: unknown, example: string): string {
     if (typeof value !== "string" || value === "") {
         where.fail("expected a non-empty string", value, example);
-    }
-    if (pattern !== undefined && !pattern.test(value)) {
-        where.fail(`expected ${rule ?? `a value matching ${pattern.source}`}`, value, example);
     }
     return value;
 }
 
-function optionalStr(where: Where, value: unknown, example: string, pattern?: RegExp, rule?: string): string | undefined {
-    return value === undefined ? undefined : str(where, value, example, pattern, rule);
+/** A non-empty string `pattern` matches; `rule` says in words what it allows. */
+function matching(where: Where, value: unknown, example: string, pattern: RegExp, rule: string): string {
+    const text = str(where, value, example);
+    if (!pattern.test(text)) {
+        where.fail(`expected ${rule}`, text, example);
+    }
+    return text;
+}
+
+function optionalStr(where: Where, value: unknown, example: string): string | undefined {
+    return value === undefined ? undefined : str(where, value, example);
 }
 
 /** Whole number in [min, max]; config values arrive as text, YAML/JSON files as numbers. */
@@ -426,7 +432,7 @@ function int(where: Where, value: unknown, min: number, max: number, example: st
 
 function quantity(where: Where, value: unknown, example: string): string {
     const text = typeof value === "number" ? String(value) : value;
-    return str(where, text, example, QUANTITY, 'a Kubernetes quantity such as "500m", "2" or "256Mi"');
+    return matching(where, text, example, QUANTITY, 'a Kubernetes quantity such as "500m", "2" or "256Mi"');
 }
 
 function stringList(where: Where, value: unknown, example: string): string[] {
@@ -607,7 +613,7 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     const usesObj = obj.uses === undefined ? {} : object(usesWhere, obj.uses, usesExample);
     onlyFields(usesWhere, usesObj, ["queues", "buckets", "tables", "services"], usesExample);
     const env = stringMap(where.field("env"), obj.env, '{"LOG_LEVEL": "debug"}', ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-    const readinessPath = obj.readinessPath === undefined ? "/healthz" : str(where.field("readinessPath"), obj.readinessPath, '"/healthz"', /^\/\S*$/, "a path starting with /");
+    const readinessPath = obj.readinessPath === undefined ? "/healthz" : matching(where.field("readinessPath"), obj.readinessPath, '"/healthz"', /^\/\S*$/, "a path starting with /");
     const service: ServiceSpec = {
         name,
         port: parsePort(where.field("port"), obj.port),
@@ -622,7 +628,7 @@ function parseService(where: Where, value: unknown): ServiceSpec {
         },
     };
     if (obj.image !== undefined) {
-        service.image = str(where.field("image"), obj.image, '"127.0.0.1:5000/prod-mirror/api:{tag}"', /^[^\s]+$/, "an image reference without spaces");
+        service.image = matching(where.field("image"), obj.image, '"127.0.0.1:5000/prod-mirror/api:{tag}"', /^[^\s]+$/, "an image reference without spaces");
     } else {
         service.build = parseBuild(where.field("build"), obj.build);
     }
@@ -794,16 +800,18 @@ function yamlErrorText(err: unknown): string {
     return "not valid YAML";
 }
 
-/** JSON (from `pulumi.Config.get` of an object value) or YAML/JSON text (an app file). */
-function parseStructured(where: Where, text: string, example: string, format: "json" | "yaml"): unknown {
-    if (format === "json") {
-        try {
-            return JSON.parse(text);
-        } catch (err) {
-            const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-            return where.fail(`expected an object (${reason})`, text, example);
-        }
+/** JSON text, as `pulumi.Config.get` returns an object value. */
+function parseJson(where: Where, text: string, example: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch (err) {
+        const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+        return where.fail(`expected an object (${reason})`, text, example);
     }
+}
+
+/** YAML or JSON text (an app file), with its aliases expanded no further than YAML_MAX_VALUES values. */
+function parseYaml(where: Where, text: string, example: string): unknown {
     let value: unknown;
     try {
         value = yaml.load(text);
@@ -829,7 +837,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         return v === undefined || v.trim() === "" ? undefined : v;
     };
 
-    const registryServer = str(at("registryServer"), value("registryServer") ?? "127.0.0.1:5000", "127.0.0.1:5000", REGISTRY, "a registry host[:port] without a scheme");
+    const registryServer = matching(at("registryServer"), value("registryServer") ?? "127.0.0.1:5000", "127.0.0.1:5000", REGISTRY, "a registry host[:port] without a scheme");
     const registryUsername = value("registryUsername");
     if (registryUsername === undefined) {
         throw missingKeyError(ctx.stack, "registryUsername", `the user name for the registry at ${registryServer}`, "prod-mirror-ci");
@@ -883,7 +891,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     }
     let app: AppSpec;
     if (appText !== undefined) {
-        app = parseApp(at("app"), parseStructured(at("app"), appText, '{"services": [...]}', "json"));
+        app = parseApp(at("app"), parseJson(at("app"), appText, '{"services": [...]}'));
     } else {
         const path = appFile as string;
         const problem = appFileProblem(path);
@@ -898,22 +906,22 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
             return at("appFile").fail(`expected a readable project-relative file (${reason})`, path, "production.yaml");
         }
         const where = new Where("", `${path} (named by ${PROJECT}:appFile in ${file})`, true);
-        app = parseApp(where, parseStructured(where, text, "services: [...]", "yaml"));
+        app = parseApp(where, parseYaml(where, text, "services: [...]"));
     }
 
     const settings: MirrorSettings = {
         stack: ctx.stack,
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
-        installation: str(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
-        clusterDomain: str(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
+        installation: matching(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
+        clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
         registryServer,
         registryUsername,
-        imageRepository: str(at("imageRepository"), value("imageRepository") ?? "prod-mirror", "prod-mirror", REPOSITORY, "a lowercase repository path"),
+        imageRepository: matching(at("imageRepository"), value("imageRepository") ?? "prod-mirror", "prod-mirror", REPOSITORY, "a lowercase repository path"),
         imageBuilder: imageBuilder as ImageBuilder,
         cloudMode: cloudMode as CloudMode,
-        awsRegion: str(at("awsRegion"), value("awsRegion") ?? "us-east-1", "eu-west-1", REGION, "an AWS region name"),
-        emulatorImage: str(
+        awsRegion: matching(at("awsRegion"), value("awsRegion") ?? "us-east-1", "eu-west-1", REGION, "an AWS region name"),
+        emulatorImage: matching(
             at("emulatorImage"),
             value("emulatorImage") ?? `${emulatorRepository(registryServer)}:${MOTO_VERSION}`,
             `${emulatorRepository(registryServer)}@sha256:${"0123456789abcdef".repeat(4)}`,
@@ -925,6 +933,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         app,
         overrides: parseOverrides(at("overrides"), value("overrides"), app),
     };
+    const awsWorkloadIdentity = value("awsWorkloadIdentity");
     const optional = {
         branch: value("branch"),
         commit: commit?.toLowerCase(),
@@ -935,7 +944,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
-        awsWorkloadIdentity: optionalStr(at("awsWorkloadIdentity"), value("awsWorkloadIdentity"), "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
+        awsWorkloadIdentity: awsWorkloadIdentity === undefined ? undefined : matching(at("awsWorkloadIdentity"), awsWorkloadIdentity, "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
     };
     for (const [k, v] of Object.entries(optional)) {
         if (v !== undefined) {
@@ -962,7 +971,7 @@ function parseQuota(where: Where, text: string | undefined): QuotaSpec {
     if (text === undefined) {
         return { ...DEFAULT_QUOTA };
     }
-    const obj = object(where, parseStructured(where, text, example, "json"), example);
+    const obj = object(where, parseJson(where, text, example), example);
     onlyFields(where, obj, Object.keys(DEFAULT_QUOTA), example);
     return {
         requestsCpu: obj.requestsCpu === undefined ? DEFAULT_QUOTA.requestsCpu : quantity(where.field("requestsCpu"), obj.requestsCpu, '"4"'),
@@ -978,7 +987,7 @@ function parseContainerDefaults(where: Where, text: string | undefined): Contain
     if (text === undefined) {
         return { ...DEFAULT_CONTAINER_DEFAULTS };
     }
-    const obj = object(where, parseStructured(where, text, example, "json"), example);
+    const obj = object(where, parseJson(where, text, example), example);
     onlyFields(where, obj, Object.keys(DEFAULT_CONTAINER_DEFAULTS), example);
     const pick = (field: keyof ContainerDefaults): string =>
         obj[field] === undefined ? DEFAULT_CONTAINER_DEFAULTS[field] : quantity(where.field(field), obj[field], JSON.stringify(DEFAULT_CONTAINER_DEFAULTS[field]));
@@ -996,7 +1005,7 @@ function parseOverrides(where: Where, text: string | undefined, app: AppSpec): R
     if (text === undefined) {
         return {};
     }
-    const obj = object(where, parseStructured(where, text, example, "json"), example);
+    const obj = object(where, parseJson(where, text, example), example);
     const out: Record<string, ServiceOverride> = {};
     for (const [service, value] of Object.entries(obj)) {
         const w = where.field(service);

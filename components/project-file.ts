@@ -13,7 +13,8 @@ export function readProjectFile(projectDir: string, relative: string, maxBytes: 
     const root = fs.realpathSync(projectDir);
     const real = fs.realpathSync(path.resolve(root, relative));
     const inside = path.relative(root, real);
-    if (inside === "" || inside.split(path.sep)[0] === ".." || path.isAbsolute(inside)) {
+    // The project directory itself ("" here) is no regular file: the check below refuses it.
+    if (inside.split(path.sep)[0] === ".." || path.isAbsolute(inside)) {
         throw new Error(`it resolves to ${real}, outside the project directory ${root} (a symbolic link leads out)`);
     }
     const fd = fs.openSync(real, "r");

@@ -86,6 +86,23 @@ describe("app file (prod-mirror:appFile)", () => {
         assert.match(errorOf("app"), /\(.*app is not a regular file\)/);
     });
 
+    it("refuses the project directory itself as a directory", () => {
+        assert.strictEqual(errorOf("."), `${KEY}: expected a readable project-relative file (${project} is not a regular file), got ".". Example: prod-mirror:appFile: production.yaml`);
+    });
+
+    it("reads a file of exactly the limit whole, and closes every file it opened, read or refused", () => {
+        fs.writeFileSync(path.join(project, "ten.yaml"), "0123456789");
+        fs.writeFileSync(path.join(project, "eleven.yaml"), "0123456789A");
+        const openFiles = (): number => fs.readdirSync("/proc/self/fd").length;
+        const before = openFiles();
+        for (let i = 0; i < 20; i++) {
+            assert.strictEqual(readProjectFile(project, "ten.yaml", 10), "0123456789");
+            assert.throws(() => readProjectFile(project, "eleven.yaml", 10), { message: "it is 11 bytes, more than the 10 an app description may be" });
+            assert.throws(() => readProjectFile(project, "app", 10), { message: `${path.join(project, "app")} is not a regular file` });
+        }
+        assert.strictEqual(openFiles(), before);
+    });
+
     // Each file below holds the secret in another shape; the assertion inside errorOf is the test.
     it("never echoes the contents of a file that is not a description", () => {
         const quoted = `REGISTRY_USERNAME=prod-mirror\nREGISTRY_PASSWORD=${SECRET}\n`;
@@ -108,6 +125,20 @@ describe("app file (prod-mirror:appFile)", () => {
         );
         assert.match(errorOfText("alias.yaml", `services: *${SECRET}\n`), /expected YAML or JSON \(not valid YAML at line 1, column \d+\)/);
         assert.match(errorOfText("nested.yaml", `services:\n  - name: api\n    port: 8080\n    image: r/api\n    env: {TOKEN: [${SECRET}]}\n`), /services\[0\]\.env\.TOKEN .* expected a string, got a list of 1 items/);
+    });
+
+    it("takes a description of exactly 10000 values and refuses one of 10001, counting each string as one", () => {
+        // 7 values besides env's: the document, services, the service, its name, port, image and env.
+        const file = (envCount: number): string =>
+            `services:\n  - name: api\n    port: 8080\n    image: r/api\n    env:\n${Array.from({ length: envCount }, (_, i) => `      V${i}: value\n`).join("")}`;
+        fs.writeFileSync(path.join(project, "max.yaml"), file(YAML_MAX_VALUES - 7));
+        const read = parseSettings({ registryUsername: "ci-bot", appFile: "max.yaml" }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
+        assert.strictEqual(Object.keys(read.app.services[0].env).length, 9993);
+        assert.strictEqual(
+            errorOfText("over.yaml", file(YAML_MAX_VALUES - 6)),
+            `the document in over.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: it holds more than 10000 values once its YAML ` +
+                "aliases are expanded (an alias bomb, or far more than a description needs). Write the repeated parts out, or use aliases (*name) only for small parts",
+        );
     });
 
     it("refuses a YAML alias bomb (billion laughs) quickly, naming the limit and the fix", () => {

@@ -20,8 +20,8 @@ const noFiles = (p: string): string => {
     throw new Error(`ENOENT: no such file, open '${p}'`);
 };
 
-function parse(raw: RawSettings, readFile: (p: string) => string = noFiles) {
-    return parseSettings(raw, { stack: "dev", readFile });
+function parse(raw: RawSettings, readFile: (p: string) => string = noFiles, now?: Date) {
+    return parseSettings(raw, { stack: "dev", readFile, ...(now === undefined ? {} : { now }) });
 }
 
 /** Asserts that parsing fails with exactly this message. */
@@ -41,25 +41,176 @@ function withApp(app: unknown): RawSettings {
 }
 
 describe("config", () => {
-    it("applies every documented default to a minimal stack", () => {
-        const s = parse(BASE);
-        assert.strictEqual(s.ttlHours, 72);
-        assert.strictEqual(s.namePrefix, "pm");
-        assert.strictEqual(s.installation, "default");
-        assert.strictEqual(s.registryServer, "127.0.0.1:5000");
-        assert.strictEqual(s.cloudMode, "emulated");
-        assert.strictEqual(s.imageBuilder, "docker");
-        assert.strictEqual(s.awsRegion, "us-east-1");
-        assert.strictEqual(s.emulatorImage, `127.0.0.1:5000/prod-mirror/moto:${MOTO_VERSION}`);
-        assert.strictEqual(s.clusterDomain, "cluster.local");
-        assert.deepStrictEqual(s.quota, DEFAULT_QUOTA);
-        assert.deepStrictEqual(s.containerDefaults, DEFAULT_CONTAINER_DEFAULTS);
-        assert.deepStrictEqual(s.overrides, {});
-        const api = s.app.services[0];
-        assert.deepStrictEqual([api.replicas, api.readinessPath, api.env], [1, "/healthz", {}]);
-        assert.deepStrictEqual(s.app.cloud.tables[0], { name: "deals", hashKey: "id", hashKeyType: "S", rangeKeyType: "S" });
-        assert.strictEqual(s.app.cloud.queues[0].visibilityTimeoutSeconds, 30);
-        assert.strictEqual(s.branch, undefined);
+    it("applies every documented default to a minimal stack, and sets no optional key", () => {
+        const base = { env: {}, replicas: 1, readinessPath: "/healthz" };
+        assert.deepStrictEqual(parse(BASE), {
+            stack: "dev",
+            ttlHours: 72,
+            namePrefix: "pm",
+            installation: "default",
+            clusterDomain: "cluster.local",
+            registryServer: "127.0.0.1:5000",
+            registryUsername: "ci-bot",
+            imageRepository: "prod-mirror",
+            imageBuilder: "docker",
+            cloudMode: "emulated",
+            awsRegion: "us-east-1",
+            emulatorImage: `127.0.0.1:5000/prod-mirror/moto:${MOTO_VERSION}`,
+            quota: { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 50 },
+            containerDefaults: { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" },
+            app: {
+                services: [
+                    { name: "api", port: 8080, ...base, uses: { queues: ["deal-events"], buckets: [], tables: ["deals"], services: [] }, image: "r/api:{tag}" },
+                    { name: "gateway", port: 8000, ...base, uses: { queues: [], buckets: [], tables: [], services: ["api"] }, build: { context: "app", args: {} } },
+                ],
+                cloud: { queues: [{ name: "deal-events", visibilityTimeoutSeconds: 30 }], buckets: [], tables: [{ name: "deals", hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }] },
+            },
+            overrides: {},
+        });
+        assert.deepStrictEqual(DEFAULT_QUOTA, { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 50 });
+        assert.deepStrictEqual(DEFAULT_CONTAINER_DEFAULTS, { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" });
+    });
+
+    it("takes every optional key, normalising the commit to lowercase and the endpoints without trailing slashes", () => {
+        const s = parse({
+            ...BASE,
+            branch: "feature/login",
+            commit: "3F2A9C1",
+            owner: "dana",
+            pullRequest: "42",
+            sourceRepo: "octo/app",
+            kubeContext: "kind-pm",
+            expiresAt: "2026-11-27T10:00:00Z",
+            awsEndpoint: "http://127.0.0.1:4566//",
+            awsWorkloadEndpoint: "https://aws.internal:4566/base/",
+            awsWorkloadIdentity: "arn:aws:iam::123456789012:role/prod-mirror-workloads",
+        }, noFiles, new Date("2026-11-26T10:00:00Z"));
+        assert.deepStrictEqual(
+            [s.branch, s.commit, s.owner, s.pullRequest, s.sourceRepo, s.kubeContext, s.expiresAt, s.awsEndpoint, s.awsWorkloadEndpoint, s.awsWorkloadIdentity],
+            ["feature/login", "3f2a9c1", "dana", "42", "octo/app", "kind-pm", "2026-11-27T10:00:00.000Z", "http://127.0.0.1:4566", "https://aws.internal:4566/base", "arn:aws:iam::123456789012:role/prod-mirror-workloads"],
+        );
+        assert.strictEqual(parse({ ...BASE, commit: "0123456789abcdef0123456789abcdef01234567" }).commit, "0123456789abcdef0123456789abcdef01234567");
+        assert.strictEqual(parse({ ...BASE, awsEndpoint: "http://127.0.0.1:4566/a/b" }).awsEndpoint, "http://127.0.0.1:4566/a/b");
+    });
+
+    it("treats a blank value as unset: the default applies and an optional key stays absent", () => {
+        const s = parse({ ...BASE, namePrefix: "  ", ttlHours: " ", branch: "\t", registryServer: "" });
+        assert.deepStrictEqual([s.namePrefix, s.ttlHours, s.registryServer], ["pm", 72, "127.0.0.1:5000"]);
+        assert.ok(!("branch" in s), "a blank branch is no branch");
+        assert.strictEqual(parse({ ...BASE, ttlHours: " 24 " }).ttlHours, 24);
+    });
+
+    it("takes the forms each pattern allows, at their edges", () => {
+        const accepted: [keyof RawSettings, string][] = [
+            ["installation", "a"],
+            ["installation", "a".repeat(40)],
+            ["installation", "0-9"],
+            ["clusterDomain", "a.b"],
+            ["clusterDomain", "svc.cluster.local"],
+            ["clusterDomain", "local"],
+            ["registryServer", "r"],
+            ["registryServer", "registry.internal"],
+            ["registryServer", "10.0.0.1:12345"],
+            ["imageRepository", "a"],
+            ["imageRepository", "team/api"],
+            ["imageRepository", "team/prod-mirror.ci_2/x"],
+            ["awsRegion", "us-gov-west-1"],
+            ["awsRegion", "ap-southeast-10"],
+            ["namePrefix", "a123456789"],
+        ];
+        for (const [key, value] of accepted) {
+            assert.strictEqual(parse({ ...BASE, [key]: value })[key as "installation"], value, `${key} = ${value}`);
+        }
+    });
+
+    it("fills the fields quota and containerDefaults leave out from the defaults, and takes numbers and the edges of pods", () => {
+        assert.deepStrictEqual(parse({ ...BASE, quota: '{"requestsCpu": "2", "requestsMemory": "4Gi", "limitsCpu": 3, "limitsMemory": "0.25Ti", "pods": "1000"}' }).quota, {
+            requestsCpu: "2",
+            requestsMemory: "4Gi",
+            limitsCpu: "3",
+            limitsMemory: "0.25Ti",
+            pods: 1000,
+        });
+        assert.deepStrictEqual(parse({ ...BASE, quota: '{"pods": 1}' }).quota, { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 1 });
+        assert.deepStrictEqual(parse({ ...BASE, quota: '{"limitsMemory": "32Gi"}' }).quota, { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "32Gi", pods: 50 });
+        assert.deepStrictEqual(parse({ ...BASE, containerDefaults: '{"limitMemory": "512Mi"}' }).containerDefaults, { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "512Mi" });
+        assert.deepStrictEqual(parse({ ...BASE, containerDefaults: '{"requestCpu": "0.1", "requestMemory": "1E", "limitCpu": 2, "limitMemory": "1.5Gi"}' }).containerDefaults, {
+            requestCpu: "0.1",
+            requestMemory: "1E",
+            limitCpu: "2",
+            limitMemory: "1.5Gi",
+        });
+    });
+
+    it("keeps exactly the overrides given, at the edges of replicas", () => {
+        const overrides = { api: { replicas: 0, resources: { requests: { cpu: 1 } } }, gateway: { resources: { limits: { memory: "1.5Gi" } } } };
+        assert.deepStrictEqual(parse({ ...BASE, overrides: JSON.stringify(overrides) }).overrides, {
+            api: { replicas: 0, resources: { requests: { cpu: "1" } } },
+            gateway: { resources: { limits: { memory: "1.5Gi" } } },
+        });
+        assert.deepStrictEqual(parse({ ...BASE, overrides: '{"api": {"replicas": " 50 "}, "gateway": {}}' }).overrides, { api: { replicas: 50 }, gateway: {} });
+    });
+
+    it("keeps every field of a full description, with numbers as text converted and the edges of each range", () => {
+        const app = {
+            services: [
+                {
+                    name: "api",
+                    port: 1024,
+                    image: "127.0.0.1:5000/api@sha256:abc",
+                    env: { LOG_LEVEL: "debug", _X1: 5, FLAG: false },
+                    replicas: 0,
+                    readinessPath: "/",
+                    resources: { requests: { cpu: 2, memory: "0.5Gi" } },
+                    uses: { queues: ["q"], buckets: ["b"], tables: ["t"], services: ["web"] },
+                },
+                {
+                    name: "web",
+                    port: " 65535 ",
+                    build: { context: "app", dockerfile: "app/web/Dockerfile", target: "runtime", args: { BASE_IMAGE2: "x", N: 5, _ON: true } },
+                    replicas: " 50 ",
+                    readinessPath: "/ready?full=1",
+                    resources: { limits: { cpu: "250m" } },
+                },
+                { name: "worker", port: "8080", image: "w", replicas: "3", resources: {} },
+            ],
+            cloud: {
+                queues: [{ name: "q", visibilityTimeoutSeconds: 0 }, { name: "slow", visibilityTimeoutSeconds: 43200 }],
+                buckets: [{ name: "b" }],
+                tables: [{ name: "t", hashKey: "id", hashKeyType: "N", rangeKey: "at", rangeKeyType: "B" }, { name: "u", hashKey: "k", hashKeyType: "B", rangeKeyType: "S" }],
+            },
+        };
+        const none = { queues: [], buckets: [], tables: [], services: [] };
+        assert.deepStrictEqual(parse(withApp(app)).app, {
+            services: [
+                {
+                    name: "api",
+                    port: 1024,
+                    env: { LOG_LEVEL: "debug", _X1: "5", FLAG: "false" },
+                    replicas: 0,
+                    readinessPath: "/",
+                    uses: { queues: ["q"], buckets: ["b"], tables: ["t"], services: ["web"] },
+                    image: "127.0.0.1:5000/api@sha256:abc",
+                    resources: { requests: { cpu: "2", memory: "0.5Gi" } },
+                },
+                {
+                    name: "web",
+                    port: 65535,
+                    env: {},
+                    replicas: 50,
+                    readinessPath: "/ready?full=1",
+                    uses: none,
+                    build: { context: "app", args: { BASE_IMAGE2: "x", N: "5", _ON: "true" }, dockerfile: "app/web/Dockerfile", target: "runtime" },
+                    resources: { limits: { cpu: "250m" } },
+                },
+                { name: "worker", port: 8080, env: {}, replicas: 3, readinessPath: "/healthz", uses: none, image: "w", resources: {} },
+            ],
+            cloud: {
+                queues: [{ name: "q", visibilityTimeoutSeconds: 0 }, { name: "slow", visibilityTimeoutSeconds: 43200 }],
+                buckets: [{ name: "b" }],
+                tables: [{ name: "t", hashKey: "id", hashKeyType: "N", rangeKey: "at", rangeKeyType: "B" }, { name: "u", hashKey: "k", hashKeyType: "B", rangeKeyType: "S" }],
+            },
+        });
     });
 
     it("takes an installation id only in the form labels and tags carry verbatim", () => {
@@ -218,6 +369,74 @@ describe("config", () => {
             { registryUsername: "ci-bot", appFile: "missing.yaml" },
             "prod-mirror:appFile in Pulumi.dev.yaml is invalid: expected a readable project-relative file (ENOENT: no such file, open 'missing.yaml'), got \"missing.yaml\". Example: prod-mirror:appFile: production.yaml",
         );
+    });
+    it("describes the bad value in an app file by its kind and size, never by its content", () => {
+        const fileError = (text: string): string => {
+            try {
+                parse({ registryUsername: "ci-bot", appFile: "prod.yaml" }, () => text);
+            } catch (err) {
+                assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+                return err.message;
+            }
+            return assert.fail("parsed without an error");
+        };
+        const IN = "in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid";
+        const service = (fields: string): string => `services:\n  - {${fields}}\n`;
+        assert.strictEqual(fileError(service("name: , port: 8080, image: r")), `services[0].name ${IN}: expected a non-empty string, got nothing. Example: services[0].name: "api"`);
+        assert.strictEqual(fileError(service("port: 8080, image: r")), `services[0].name ${IN}: expected a non-empty string, got nothing. Example: services[0].name: "api"`);
+        assert.strictEqual(fileError(service("name: api, port: 80, image: r")).split(", got ")[1], "a number. Example: services[0].port: 8080");
+        assert.strictEqual(fileError(service("name: api, port: 8080, image: r, replicas: true")), `services[0].replicas ${IN}: expected a whole number from 0 to 50, got a boolean. Example: services[0].replicas: 2`);
+        assert.strictEqual(
+            fileError(service("name: api, port: 8080, image: r, replica: 2")),
+            `services[0].replica ${IN}: unknown field; known fields are name, port, image, build, env, replicas, resources, readinessPath, uses, got a number. ` +
+                'Example: services[0].replica: {"name": "api", "port": 8080, "image": "127.0.0.1:5000/prod-mirror/api:{tag}", "uses": {"tables": ["deals"]}}',
+        );
+        assert.strictEqual(
+            fileError(service("name: api, port: 8080, image: r, resources: {requests: [1, 2]}")),
+            `services[0].resources.requests ${IN}: expected an object, got a list of 2 items. Example: services[0].resources.requests: {"cpu": "100m", "memory": "128Mi"}`,
+        );
+        assert.strictEqual(
+            fileError(service("name: api, port: 8080, image: r, uses: {queues: {a: 1, b: 2}}")),
+            `services[0].uses.queues ${IN}: expected a list of names, got an object with 2 fields. Example: services[0].uses.queues: ["deal-events"]`,
+        );
+        // A parse error's reason is shown only when it quotes nothing: this one has "(first argument)" in it.
+        assert.strictEqual(
+            fileError("%TAG x y\n---\nservices: []\n"),
+            `the document ${IN}: expected YAML or JSON (not valid YAML at line 2, column 1), got a string of 26 characters. Example: the document: services: [...]`,
+        );
+    });
+
+    it("shows a long bad value cut to 120 characters", () => {
+        const at = (length: number): string => {
+            const readinessPath = "x".repeat(length);
+            try {
+                parse(withApp({ services: [{ name: "api", port: 8080, image: "r", readinessPath }] }));
+            } catch (err) {
+                return (err as Error).message.split(", got ")[1].split(". Example")[0];
+            }
+            return assert.fail("parsed without an error");
+        };
+        assert.strictEqual(at(118), `"${"x".repeat(118)}"`);
+        assert.strictEqual(at(119), `"${"x".repeat(116)}...`);
+    });
+
+    it("lets a service use a queue, bucket or table named like itself: only `uses.services` excludes the service's own name", () => {
+        const app = {
+            services: [{ name: "deals", port: 8080, image: "r", uses: { queues: ["deals"], buckets: ["deals"], tables: ["deals"] } }],
+            cloud: { queues: [{ name: "deals" }], buckets: [{ name: "deals" }], tables: [{ name: "deals", hashKey: "id" }] },
+        };
+        assert.deepStrictEqual(parse(withApp(app)).app.services[0].uses, { queues: ["deals"], buckets: ["deals"], tables: ["deals"], services: [] });
+        rejects(
+            withApp({ ...app, services: [{ ...app.services[0], uses: { queues: ["orders"] } }], cloud: { queues: [{ name: "deals" }, { name: "refunds" }] } }),
+            'prod-mirror:app.services[0].uses.queues[0] in Pulumi.dev.yaml is invalid: a declared queue (deals, refunds), got "orders". Example: prod-mirror:app.services[0].uses.queues[0]: "deals"',
+        );
+    });
+
+    it("takes app file paths that only look like a drive letter or a separator somewhere else", () => {
+        const description = "services:\n  - {name: api, port: 8080, image: r}\n";
+        for (const appFile of ["app/c:/prod.yaml", "1:/prod.yaml", "C:prod.yaml", "prod.yaml\\"]) {
+            assert.strictEqual(parse({ registryUsername: "ci-bot", appFile }, () => description).app.services[0].name, "api", appFile);
+        }
     });
 });
 
