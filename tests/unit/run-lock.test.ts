@@ -148,6 +148,12 @@ describe("cli: run lock (one run per stack at a time)", () => {
             await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { message: "flock on the run lock failed (exit 64): flock: 3: Bad file descriptor" });
         });
 
+        it("passes on any other failure to start flock as it is", async () => {
+            fakeFlock("exit 0");
+            fs.chmodSync(path.join(dir, "bin", "flock"), 0o644);
+            await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { code: "EACCES" });
+        });
+
         it("reports the signal that killed flock", async () => {
             fakeFlock("kill -KILL $$");
             await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { message: "flock on the run lock failed (exit SIGKILL): " });
@@ -437,6 +443,21 @@ describe("cli: guarded run (lock + signals)", () => {
         holder.release();
         assert.strictEqual(await run, "ran");
         assert.match(lines[0], new RegExp(`^stack pm-x is busy with pid ${process.pid} \\(probe, since [^)]+\\); waiting up to 2 min$`));
+    });
+
+    it("reports the cancel, not pulumi's error, when the cancelled operation then fails", async () => {
+        let error: unknown;
+        try {
+            await guardedRun(dir, "pm-x", "down", 0, quiet, () => {
+                process.emit("SIGTERM", "SIGTERM");
+                return Promise.reject(new Error("update canceled"));
+            });
+        } catch (err) {
+            error = err;
+        }
+        assert.ok(error instanceof CancelledError, String(error));
+        assert.strictEqual(error.message, "down of pm-x was cancelled by a signal; the stack is unlocked and can be updated or destroyed again");
+        assert.strictEqual(await lockFree(), true);
     });
 
     it("passes a body's own error through unchanged when no signal came, and releases the lock", async () => {
