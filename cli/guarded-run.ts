@@ -70,17 +70,20 @@ export async function guardedRun<T>(
     process.on("SIGTERM", onSignal);
     try {
         const result = await body({ signal: controller.signal, cancelled: () => cancelled, previousHolderDied: lock.previousHolderDied, deadline });
-        if (cancelled) {
-            throw new CancelledError(`${command} of ${stackName}`);
+        if (!cancelled) {
+            return result;
         }
-        return result;
     } catch (err) {
-        throw cancelled ? new CancelledError(`${command} of ${stackName}`) : err;
+        if (!cancelled) {
+            throw err;
+        }
     } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         lock.release();
     }
+    // Cancelled, whether the body then failed (pulumi stopped) or finished: one error either way.
+    throw new CancelledError(`${command} of ${stackName}`);
 }
 
 /**

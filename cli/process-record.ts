@@ -11,9 +11,7 @@ import * as os from "os";
  * parent has not collected its status yet, and it will never again hold a lock or a port.
  */
 export function processStartOf(pid: number): string | undefined {
-    if (!Number.isInteger(pid) || pid <= 0) {
-        return undefined;
-    }
+    // No guard on the pid: 0, a negative, a fraction or NaN names no /proc entry, and so reads as gone.
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         // The command name (field 2) may hold spaces and parentheses: count from the last ")".
@@ -24,9 +22,12 @@ export function processStartOf(pid: number): string | undefined {
     }
 }
 
-/** True while that very process runs: the pid is live and was started at `start` (a reused pid was not). */
+/**
+ * True while that very process runs: the pid is live and was started at `start` (a reused pid was
+ * not). An empty `start` never matches: a live process's start time is never empty.
+ */
 export function isRunning(pid: number, start: string): boolean {
-    return start !== "" && processStartOf(pid) === start;
+    return processStartOf(pid) === start;
 }
 
 /** The `pid starttime` line local/lib.sh writes into its pid files; port-forward uses the same. */
@@ -64,23 +65,22 @@ function readOr(read: () => string): string {
     }
 }
 
-let here: ProcessSpace | undefined;
-
-/** This process's host, boot and pid namespace (read once: none of them changes while we run). */
+/**
+ * This process's host, boot and pid namespace. Read at every call, not cached: two small /proc
+ * reads, a few times per run, and a cache would be one more state to get wrong.
+ */
 export function thisProcessSpace(): ProcessSpace {
-    here ??= {
+    return {
         hostname: os.hostname(),
         bootId: readOr(() => fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8")),
         pidNamespace: readOr(() => fs.readlinkSync("/proc/self/ns/pid")),
     };
-    return here;
 }
 
-/** True only when both records name the same host, boot and pid namespace, each field known. */
+/**
+ * True only when both records name the same host, boot and pid namespace, each field known (a
+ * missing field of `a` never equals `b`'s string; an empty one, unreadable on both sides, must not match).
+ */
 export function sameProcessSpace(a: Partial<ProcessSpace>, b: ProcessSpace): boolean {
-    return (
-        a.hostname === b.hostname &&
-        a.bootId !== undefined && a.bootId !== "" && a.bootId === b.bootId &&
-        a.pidNamespace !== undefined && a.pidNamespace !== "" && a.pidNamespace === b.pidNamespace
-    );
+    return a.hostname === b.hostname && a.bootId !== "" && a.bootId === b.bootId && a.pidNamespace !== "" && a.pidNamespace === b.pidNamespace;
 }

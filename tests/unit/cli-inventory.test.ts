@@ -41,6 +41,8 @@ describe("cli: ls", () => {
         assert.strictEqual(mirrorRow(summary(), { ...tags, [TAGS.expiresAt]: "2026-11-25T12:00:00Z" }, now).status, "expired");
         assert.strictEqual(mirrorRow(summary({ resourceCount: 0 }), tags, now).status, "empty");
         assert.strictEqual(mirrorRow(summary(), {}, now).branch, "?");
+        assert.strictEqual(mirrorRow(summary(), { ...tags, [TAGS.expiresAt]: "2026-11-25T12:00:01Z" }, now).status, "live", "a mirror a second before its expiry");
+        assert.strictEqual(mirrorRow(summary({ resourceCount: 0 }), { ...tags, [TAGS.expiresAt]: "2026-11-25T12:00:01Z" }, now).status, "empty");
     });
 
     it("writes durations in days+hours, hours+minutes or minutes", () => {
@@ -63,6 +65,24 @@ describe("cli: ls", () => {
             ].join("\n"),
         );
         assert.strictEqual(formatMirrorTable([], now), "no mirrors on this backend\n");
+    });
+
+    it("prints - for what a stack made elsewhere lacks, and expired from the very second of expiry", () => {
+        const rows = [
+            mirrorRow(summary({ name: "pm-bare", lastUpdate: undefined }), {}, now),
+            mirrorRow(summary({ name: "pm-due" }), { [TAGS.branch]: "due", [TAGS.createdAt]: "2026-11-25T11:59:00Z", [TAGS.expiresAt]: "2026-11-25T12:00:00Z" }, now),
+            mirrorRow(summary({ name: "pm-soon" }), { [TAGS.branch]: "soon", [TAGS.expiresAt]: "2026-11-25T12:00:59Z" }, now),
+        ];
+        assert.strictEqual(
+            formatMirrorTable(rows, now),
+            [
+                "BRANCH  STACK    AGE  EXPIRES IN  LAST UPDATE  STATUS   ENTRY",
+                "?       pm-bare  -    -           -            live     -",
+                "due     pm-due   1m   expired     30m ago      expired  -",
+                "soon    pm-soon  -    0m          30m ago      live     -",
+                "",
+            ].join("\n"),
+        );
     });
 });
 

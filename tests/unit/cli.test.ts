@@ -7,7 +7,7 @@ import { plannedImageBuilds } from "../../cli/app-images";
 import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
 import { cliEnvFrom, cliPulumiHome, mirrorsDirFrom, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
-import { plainOutputs, runnerEnvOf, SECRET_MASK, toDotenv } from "../../cli/outputs";
+import { plainOutputs, runnerEnvOf, toDotenv } from "../../cli/outputs";
 import type { AppSpec } from "../../components/config";
 import { stackName } from "../../components/naming";
 
@@ -95,6 +95,67 @@ describe("cli: arguments", () => {
     it("rejects an unknown output format", () => {
         assert.throws(() => parseArgs(["outputs", "--format", "yaml"]), { message: /^--format "yaml" is not known: use --format json or --format dotenv/ });
     });
+
+    /** The first line of the UsageError parseArgs throws, after checking the usage follows it. */
+    function usageError(argv: string[]): string {
+        try {
+            parseArgs(argv);
+        } catch (err) {
+            assert.ok(err instanceof UsageError, String(err));
+            assert.strictEqual(err.name, "UsageError");
+            const [first, second] = err.message.split("\n");
+            assert.strictEqual(second, "usage: prod-mirror <command> [options]");
+            return first;
+        }
+        assert.fail(`parseArgs(${JSON.stringify(argv)}) threw nothing`);
+    }
+
+    it("rejects each bad command line with its own message, the usage after it", () => {
+        const cases: [string[], string][] = [
+            [[], "no command given"],
+            [["help"], "no command given"],
+            [["--help"], "no command given"],
+            [["-h"], "no command given"],
+            [["Up"], 'unknown command "Up"'],
+            [["doctor", "--branch", "x"], 'doctor does not take "--branch"'],
+            [["up", "--branch="], "--branch needs a value"],
+            [["up", "--out-dir", ""], "--out-dir needs a value"],
+            [["up", "--commit", "3f2a9c1x"], '--commit "3f2a9c1x" is not a commit SHA: give 7 to 40 hex digits, e.g. --commit 3f2a9c1'],
+            [["up", "--commit", "x3f2a9c1"], '--commit "x3f2a9c1" is not a commit SHA: give 7 to 40 hex digits, e.g. --commit 3f2a9c1'],
+            [["up", "--ttl", "x5h"], '--ttl "x5h" is not a duration: write it as minutes, hours or days, e.g. --ttl 90m, --ttl 72h, --ttl 3d'],
+            [["up", "--ttl", "5hx"], '--ttl "5hx" is not a duration: write it as minutes, hours or days, e.g. --ttl 90m, --ttl 72h, --ttl 3d'],
+            [["up", "--ttl", "0h"], "--ttl 0h is out of range: a mirror lives 1 to 720 hours (30 days), e.g. --ttl 72h"],
+            [["reap", "--min-age", "0m"], "--min-age 0m is out of range: more than 0 and at most 90 days, e.g. --min-age 30m"],
+            [["reap", "--min-age", "90.1d"], "--min-age 90.1d is out of range: more than 0 and at most 90 days, e.g. --min-age 30m"],
+            [["up", "--lock-timeout", "0h"], "--lock-timeout 0h is out of range: more than 0 and at most 90 days, e.g. --lock-timeout 30m"],
+            [["reap", "--aws-endpoint", "xhttp://127.0.0.1:4566"], '--aws-endpoint "xhttp://127.0.0.1:4566" is not a URL: e.g. --aws-endpoint http://127.0.0.1:4566'],
+            [["reap", "--max-deletions", "12x"], '--max-deletions "12x" is not a whole number of items: e.g. --max-deletions 10 (0 removes nothing)'],
+            [["reap", "--max-deletions", "10000"], '--max-deletions "10000" is not a whole number of items: e.g. --max-deletions 10 (0 removes nothing)'],
+        ];
+        for (const [argv, message] of cases) {
+            assert.strictEqual(usageError(argv), message, argv.join(" "));
+        }
+    });
+
+    it("reads each value at its bounds and in each written form", () => {
+        const cases: [string[], Partial<ReturnType<typeof parseArgs>>][] = [
+            [["up", "--ttl", "5h"], { ttlHours: 5 }],
+            [["up", "--ttl", " 3d "], { ttlHours: 72 }],
+            [["up", "--ttl", "1.25h"], { ttlHours: 1.25 }],
+            [["reap", "--min-age", "90d"], { minAgeMinutes: 129_600 }],
+            [["reap", "--min-age", "1m"], { minAgeMinutes: 1 }],
+            [["reap", "--lock-timeout", "5m"], { lockTimeoutMinutes: 5 }],
+            [["outputs", "--format", "json"], { format: "json" }],
+            [["outputs", "--format=dotenv"], { format: "dotenv" }],
+            [["reap", "--aws-endpoint", "http://127.0.0.1:4566//"], { awsEndpoint: "http://127.0.0.1:4566" }],
+            [["reap", "--max-deletions", "25"], { maxDeletions: 25 }],
+            [["reap", "--max-deletions", "9999"], { maxDeletions: 9999 }],
+        ];
+        for (const [argv, expected] of cases) {
+            const command = argv[0] as ReturnType<typeof parseArgs>["command"];
+            assert.deepStrictEqual(parseArgs(argv), { command, ...defaults, ...expected }, argv.join(" "));
+        }
+    });
 });
 
 describe("cli: the stack of a branch", () => {
@@ -172,7 +233,7 @@ describe("cli: outputs for test runners", () => {
 
     it("masks every secret output in JSON", () => {
         const plain = plainOutputs(outputs);
-        assert.strictEqual(plain.registryAuth, SECRET_MASK);
+        assert.strictEqual(plain.registryAuth, "[secret]", "the mask a reader of the JSON sees");
         assert.ok(!JSON.stringify(plain).includes("hunter2"));
         assert.strictEqual(plain.namespace, "pm-feature-x");
     });

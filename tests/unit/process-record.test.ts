@@ -69,7 +69,7 @@ describe("process records: pid + start time, one meaning", () => {
         assert.match(rawStart(z), /^\d+$/, "the kernel still reports a zombie's start time");
         assert.strictEqual(processStartOf(z), undefined);
         assert.strictEqual(isRunning(z, rawStart(z)), false);
-        assert.deepStrictEqual([processStartOf(0), processStartOf(-1), processStartOf(NaN)], [undefined, undefined, undefined]);
+        assert.deepStrictEqual([processStartOf(0), processStartOf(-1), processStartOf(1.5), processStartOf(NaN)], [undefined, undefined, undefined, undefined]);
     });
 
     it("tells a reused pid apart by its start time", () => {
@@ -97,7 +97,25 @@ describe("process records: pid + start time, one meaning", () => {
 
     it("writes and reads lib.sh's `pid starttime` line, refusing an empty or garbled one", () => {
         assert.deepStrictEqual(parsePidRecord(pidRecordOf(process.pid)), { pid: process.pid, start: processStartOf(process.pid) });
-        assert.deepStrictEqual([parsePidRecord(""), parsePidRecord("123"), parsePidRecord("123 "), parsePidRecord("x 5"), parsePidRecord("-4 5")], [undefined, undefined, undefined, undefined, undefined]);
+        const dead = deadPid();
+        assert.strictEqual(pidRecordOf(dead), `${dead} \n`, "a dead pid's record has an empty start time, which no reader takes");
+        const read: [string, ReturnType<typeof parsePidRecord>][] = [
+            ["123 456\n", { pid: 123, start: "456" }],
+            ["  123 456\n", { pid: 123, start: "456" }],
+            ["123  \t456", { pid: 123, start: "456" }],
+            ["", undefined],
+            ["123", undefined],
+            ["123 ", undefined],
+            ["x 5", undefined],
+            ["-4 5", undefined],
+            ["0 5", undefined],
+            ["1.5 5", undefined],
+            ["123 x5", undefined],
+            ["123 5x", undefined],
+        ];
+        for (const [text, expected] of read) {
+            assert.deepStrictEqual(parsePidRecord(text), expected, JSON.stringify(text));
+        }
     });
 
     it("compares pids only within one host, boot and pid namespace, each known", () => {
@@ -110,6 +128,7 @@ describe("process records: pid + start time, one meaning", () => {
         assert.strictEqual(sameProcessSpace({ ...here, pidNamespace: "pid:[1]" }, here), false);
         assert.strictEqual(sameProcessSpace({ hostname: here.hostname }, here), false);
         assert.strictEqual(sameProcessSpace({ ...here, bootId: "" }, { ...here, bootId: "" }), false, "two unreadable boot ids matched");
+        assert.strictEqual(sameProcessSpace({ ...here, pidNamespace: "" }, { ...here, pidNamespace: "" }), false, "two unreadable pid namespaces matched");
     });
 });
 

@@ -84,6 +84,12 @@ describe("cli: reap plan, expiry sources", () => {
         assert.deepStrictEqual(stackExpiry(stack({ tag: "soon", config: "2026-11-20T00:00:00Z" }), []), { expiresAt: "2026-11-20T00:00:00Z", source: "config" });
     });
 
+    it("names the tag when tag and config agree, and the first garbled source when none is a date", () => {
+        assert.deepStrictEqual(stackExpiry(stack({ tag: "2026-11-20T00:00:00Z", config: "2026-11-20T00:00:00Z" }), []), { expiresAt: "2026-11-20T00:00:00Z", source: "tag" });
+        assert.deepStrictEqual(stackExpiry(stack({ config: "soon" }), []), { problem: 'expiry "soon" is not a date' });
+        assert.deepStrictEqual(stackExpiry(stack({ output: "later" }), []), { problem: 'expiry "later" is not a date' });
+    });
+
     it("falls back to the stack's expiresAt output (a plain-Pulumi stack with ttlHours only)", () => {
         assert.deepStrictEqual(stackExpiry(stack({ output: "2026-11-24T00:00:00.000Z" }), []), { expiresAt: "2026-11-24T00:00:00.000Z", source: "output" });
         assert.deepStrictEqual(stackExpiry(stack({ tag: "2026-11-30T00:00:00Z", output: "2026-11-24T00:00:00.000Z" }), []).source, "tag");
@@ -96,6 +102,8 @@ describe("cli: reap plan, expiry sources", () => {
         assert.deepStrictEqual(stackExpiry(stack({}), [other]), {}, "another installation's namespace says nothing about this stack");
         const forged = ns("pm-s", "t", { labels: { "prod-mirror.dev/expires-at": "20261124T060000Z" } });
         assert.deepStrictEqual(stackExpiry(stack({}), [forged]), {});
+        const helm = ns("pm-s", "s", { labels: { "prod-mirror.dev/expires-at": "20261124T060000Z", "app.kubernetes.io/managed-by": "Helm" } });
+        assert.deepStrictEqual(stackExpiry(stack({}), [helm]), {}, "a namespace prod-mirror does not manage says nothing about this stack");
     });
 });
 
@@ -143,6 +151,14 @@ describe("cli: reap plan, namespaces", () => {
             { kind: "namespace", name: "pm-ageless", stack: "gone", reason: "no stack gone, but its creation time is unknown", action: "keep" },
         ]);
         assert.strictEqual(only(plan([live], [ns("pm-young", "gone", { createdAt: "2026-11-25T11:29:59Z" })]).items, "pm-young").action, "delete");
+        assert.strictEqual(only(plan([live], [ns("pm-young", "gone", { createdAt: "2026-11-25T11:30:00Z" })]).items, "pm-young").action, "delete", "exactly --min-age old");
+        const noLabel: ReapNamespace = { ...ns("pm-annotation-only", "gone"), labels: { "app.kubernetes.io/managed-by": "prod-mirror", "prod-mirror.dev/installation": "team-a" } };
+        assert.deepStrictEqual(only(plan([live], [noLabel]).items, "pm-annotation-only"), {
+            kind: "namespace",
+            name: "pm-annotation-only",
+            reason: "no prod-mirror.dev/stack label",
+            action: "not provably ours",
+        });
     });
 
     it("leaves a namespace of an expired stack to that stack's destroy", () => {
@@ -180,6 +196,11 @@ describe("cli: reap plan, AWS resources", () => {
             { kind: "table", name: "pm-no-stack", reason: "no prod-mirror:stack tag", action: "not provably ours" },
         ]);
     });
+
+    it("never takes a stack tag that is not a stack name", () => {
+        const { items } = plan([live], [], [{ kind: "bucket", name: "pm-escape-x", tags: tags("../../etc"), createdAt: OLD }]);
+        assert.deepStrictEqual(items.slice(1), [{ kind: "bucket", name: "pm-escape-x", reason: 'prod-mirror:stack "../../etc" is not a stack name', action: "not provably ours" }]);
+    });
 });
 
 describe("cli: reap plan, refusal and cap", () => {
@@ -203,6 +224,16 @@ describe("cli: reap plan, refusal and cap", () => {
             ["http://h/0/pm-c", "refused"],
             ["pm-d", "refused"],
         ]);
+    });
+
+    it("lists up to three objects in a refusal in full", () => {
+        const { refusal } = plan([], [ns("pm-a", "a")], [{ kind: "bucket", name: "pm-b", tags: tags("b"), createdAt: OLD }, { kind: "table", name: "pm-d", tags: tags("d"), createdAt: OLD }]);
+        assert.strictEqual(
+            refusal,
+            "the backend lists no stack of installation team-a, yet 3 object(s) of it exist (namespace pm-a, bucket pm-b, table pm-d): " +
+                "a wiped or wrong backend would make every one of them look orphaned, so reap removes nothing. " +
+                "Check PULUMI_BACKEND_URL and PROD_MIRROR_INSTALLATION; if these objects truly are leftovers, delete them by hand.",
+        );
     });
 
     it("does not refuse an empty backend when nothing of this installation exists", () => {

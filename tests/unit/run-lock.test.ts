@@ -72,13 +72,92 @@ describe("cli: run lock (one run per stack at a time)", () => {
 
     it("gives up after the timeout, naming the holder and the flag that waits longer", async () => {
         const first = await acquireRunLock(dir, "pm-x", "up", 1000, quiet, 20);
+        const since = runLockHolder(dir, "pm-x")!.since;
         await assert.rejects(acquireRunLock(dir, "pm-x", "down", 100, quiet, 20), (err: Error) => {
             assert.ok(err instanceof LockTimeoutError);
-            assert.match(err.message, new RegExp(`^stack pm-x is busy: pid ${process.pid} on ${os.hostname()} \\(up, since `));
-            assert.match(err.message, /raise --lock-timeout \(e\.g\. --lock-timeout 60m\), or stop that run: the lock is the kernel's/);
+            assert.strictEqual(err.name, "LockTimeoutError");
+            assert.strictEqual(
+                err.message,
+                `stack pm-x is busy: pid ${process.pid} on ${os.hostname()} (up, since ${since}) holds ${file()}. Wait for it, raise --lock-timeout ` +
+                    "(e.g. --lock-timeout 60m), or stop that run: the lock is the kernel's and is released the moment its holder exits " +
+                    "(deleting the file does not release it and would let two runs in).",
+            );
             return true;
         });
         first.release();
+    });
+
+    it("names no holder when the held lock's record is empty, and tries once, silently, with no timeout", async () => {
+        const first = await acquireRunLock(dir, "pm-x", "up", 0, quiet);
+        // Truncating the file leaves the kernel lock in place: a holder that has not written its record yet.
+        fs.writeFileSync(file(), "");
+        const lines: string[] = [];
+        await assert.rejects(acquireRunLock(dir, "pm-x", "down", 0, (l) => lines.push(l)), (err: Error) =>
+            err.message.startsWith(`stack pm-x is busy: another run holds ${file()}. Wait for it, `),
+        );
+        assert.strictEqual(lines.join("\n"), "", "a run that does not wait announced a wait");
+        await assert.rejects(acquireRunLock(dir, "pm-x", "down", 50, (l) => lines.push(l)), LockTimeoutError);
+        assert.deepStrictEqual(lines, ["stack pm-x is busy with another run; waiting up to 0 min"]);
+        first.release();
+    });
+
+    it("reads only a complete holder record: every field present with its type", () => {
+        const complete = { pid: 4242, hostname: "ci-runner-7", command: "up", since: "2026-01-01T00:00:00Z" };
+        fs.writeFileSync(file(), JSON.stringify(complete));
+        assert.deepStrictEqual(runLockHolder(dir, "pm-x"), complete);
+        const { pid: _pid, ...noPid } = complete;
+        const { hostname: _hostname, ...noHostname } = complete;
+        const { command: _command, ...noCommand } = complete;
+        const { since: _since, ...noSince } = complete;
+        for (const partial of [noPid, { ...complete, pid: "4242" }, noHostname, noCommand, noSince, { ...complete, since: 0 }]) {
+            fs.writeFileSync(file(), JSON.stringify(partial));
+            assert.strictEqual(runLockHolder(dir, "pm-x"), undefined, JSON.stringify(partial));
+        }
+        for (const garbled of ["null", "7", "", '{"pid": 12']) {
+            fs.writeFileSync(file(), garbled);
+            assert.strictEqual(runLockHolder(dir, "pm-x"), undefined, garbled);
+        }
+        assert.strictEqual(runLockHolder(dir, "pm-other"), undefined, "a stack never locked");
+    });
+
+    describe("when the flock command fails", () => {
+        let savedPath: string | undefined;
+        beforeEach(() => {
+            savedPath = process.env.PATH;
+        });
+        afterEach(() => {
+            process.env.PATH = savedPath;
+        });
+        /** A PATH whose only `flock` is this script. */
+        const fakeFlock = (script: string): void => {
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "flock"), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+            process.env.PATH = bin;
+        };
+
+        it("says how to install flock when it is not on PATH", async () => {
+            process.env.PATH = path.join(dir, "empty");
+            await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), {
+                message: "the run lock needs the flock command (util-linux), which is not on PATH: install util-linux (e.g. apt-get install util-linux)",
+            });
+        });
+
+        it("reports flock's own error and exit status, never taking it for a busy lock", async () => {
+            fakeFlock('echo "flock: 3: Bad file descriptor" >&2; exit 64');
+            await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { message: "flock on the run lock failed (exit 64): flock: 3: Bad file descriptor" });
+        });
+
+        it("passes on any other failure to start flock as it is", async () => {
+            fakeFlock("exit 0");
+            fs.chmodSync(path.join(dir, "bin", "flock"), 0o644);
+            await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { code: "EACCES" });
+        });
+
+        it("reports the signal that killed flock", async () => {
+            fakeFlock("kill -KILL $$");
+            await assert.rejects(acquireRunLock(dir, "pm-x", "up", 0, quiet), { message: "flock on the run lock failed (exit SIGKILL): " });
+        });
     });
 
     it("lets the next run in after a holder died without releasing, and says who died", async () => {
@@ -93,11 +172,14 @@ describe("cli: run lock (one run per stack at a time)", () => {
     });
 
     it("never lets an empty or garbled record block a run (a crash between create and write)", async () => {
-        fs.writeFileSync(file(), "");
         const lines: string[] = [];
-        const empty = await acquireRunLock(dir, "pm-x", "up", 0, (l) => lines.push(l));
-        assert.strictEqual(empty.previousHolderDied, undefined);
-        empty.release();
+        for (const blank of ["", " \n"]) {
+            fs.writeFileSync(file(), blank);
+            const empty = await acquireRunLock(dir, "pm-x", "up", 0, (l) => lines.push(l));
+            assert.strictEqual(empty.previousHolderDied, undefined);
+            empty.release();
+        }
+        assert.strictEqual(lines.join("\n"), "", "an empty record (a clean release) was reported");
         fs.writeFileSync(file(), '{"pid": 12');
         const garbled = await acquireRunLock(dir, "pm-x", "up", 0, (l) => lines.push(l));
         assert.strictEqual(garbled.previousHolderDied, undefined);
@@ -119,13 +201,27 @@ describe("cli: run lock (one run per stack at a time)", () => {
 
     it("does not let a waiter in on a lock file someone deleted and replaced while it waited", async () => {
         const a = await acquireRunLock(dir, "pm-x", "up", 0, quiet);
-        const waiter = acquireRunLock(dir, "pm-x", "waiter", 800, quiet);
+        const lines: string[] = [];
+        const waiter = acquireRunLock(dir, "pm-x", "waiter", 800, (l) => lines.push(l));
         await new Promise((resolve) => setTimeout(resolve, 100));
         fs.rmSync(file());
         const c = await acquireRunLock(dir, "pm-x", "replacer", 0, quiet);
         a.release();
         await assert.rejects(waiter, (err: Error) => err instanceof LockTimeoutError && /busy: pid \d+ on [^ ]+ \(replacer, since /.test(err.message));
+        assert.strictEqual(lines.length, 1, `the wait was announced more than once: ${lines.join(" | ")}`);
         c.release();
+    });
+
+    it("takes a fresh lock file when the one it waited on was deleted and not replaced", async () => {
+        const a = await acquireRunLock(dir, "pm-x", "up", 0, quiet);
+        const waiter = acquireRunLock(dir, "pm-x", "waiter", 2000, quiet);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        fs.rmSync(file());
+        a.release();
+        const lock = await waiter;
+        assert.strictEqual(runLockHolder(dir, "pm-x")?.command, "waiter", "the waiter holds a lock on the deleted file, which nobody else sees");
+        await assert.rejects(acquireRunLock(dir, "pm-x", "other", 0, quiet), LockTimeoutError);
+        lock.release();
     });
 
     it("keeps separate stacks independent", async () => {
@@ -174,6 +270,9 @@ describe("cli: the file backend's update locks", () => {
     it("finds the directory of file:// backends only", () => {
         assert.strictEqual(fileBackendDir("file:///var/pm/backend"), "/var/pm/backend");
         assert.strictEqual(fileBackendDir("file://~/pm"), path.join(os.homedir(), "pm"));
+        assert.strictEqual(fileBackendDir("file://~"), os.homedir());
+        assert.strictEqual(fileBackendDir("file:///var/pm/backend?no_tmp_dir=true"), "/var/pm/backend");
+        assert.strictEqual(fileBackendDir("file://~/pm?a=1&b=2"), path.join(os.homedir(), "pm"));
         assert.strictEqual(fileBackendDir("s3://bucket/pm"), undefined);
         assert.strictEqual(fileBackendDir(undefined), undefined);
     });
@@ -220,6 +319,28 @@ describe("cli: the file backend's update locks", () => {
     it("finds no locks on a backend that never locked anything", () => {
         assert.deepStrictEqual(backendLocks(backend, "prod-mirror", "pm-x"), []);
     });
+
+    it("lists only the stack's .json lock records, in any organisation that has the stack", () => {
+        const lock = writeLock("a", 7, "ci-runner-7", "2026-11-25T11:59:00Z");
+        fs.mkdirSync(path.join(backend, ".pulumi", "locks", "other-org", "other-project"), { recursive: true });
+        fs.writeFileSync(path.join(lockDir(), "b.json.tmp"), JSON.stringify({ pid: 8, username: "ci", hostname: "ci-runner-7", timestamp: "2026-11-25T11:59:00Z" }));
+        assert.deepStrictEqual(backendLocks(backend, "prod-mirror", "pm-x"), [{ file: lock, pid: 7, username: "ci", hostname: "ci-runner-7", timestamp: "2026-11-25T11:59:00Z" }]);
+    });
+
+    it("breaks a dead run's lock taken the very instant its run lock was, never one naming no real pid", () => {
+        const sameInstant = writeLock("a", deadPid(), os.hostname(), "2026-11-25T11:58:00Z");
+        const pidZero = writeLock("b", 0, os.hostname(), "2026-11-25T11:59:00Z");
+        const negative = writeLock("c", -1, os.hostname(), "2026-11-25T11:59:00Z");
+        assert.deepStrictEqual(broken(diedHere()), [sameInstant]);
+        assert.deepStrictEqual([pidZero, negative].map((f) => fs.existsSync(f)), [true, true]);
+    });
+
+    it("keeps a lock exactly as old as the age bound, breaks one a millisecond older", () => {
+        const atBound = writeLock("a", 1, "ci-runner-7", "2026-11-25T06:00:00.000Z");
+        const past = writeLock("b", 1, "ci-runner-7", "2026-11-25T05:59:59.999Z");
+        assert.deepStrictEqual(broken(undefined), [past]);
+        assert.strictEqual(fs.existsSync(atBound), true);
+    });
 });
 
 describe("cli: guarded run (lock + signals)", () => {
@@ -244,20 +365,26 @@ describe("cli: guarded run (lock + signals)", () => {
     }
 
     /**
-     * Runs a body that raises `signal` at itself (listeners only, no real signal) and reports what
+     * Runs a body that raises `signals` at itself (listeners only, no real signal) and reports what
      * it saw. Nothing is asserted inside the body: any error there would come out as the
      * CancelledError the tests expect, and so prove nothing.
      */
-    async function interrupted(signal: NodeJS.Signals, tty: boolean): Promise<{ aborted: boolean; cancelled: boolean[]; error: unknown; lockFree: boolean }> {
+    async function interrupted(
+        signals: NodeJS.Signals[],
+        tty: boolean,
+    ): Promise<{ aborted: boolean; cancelled: boolean[]; error: unknown; lines: string[]; lockFree: boolean }> {
         const wasTty = process.stdin.isTTY;
         process.stdin.isTTY = tty;
         let aborted = false;
         const cancelled: boolean[] = [];
+        const lines: string[] = [];
         let error: unknown;
         try {
-            await guardedRun(dir, "pm-x", "up", 0, quiet, async (run) => {
+            await guardedRun(dir, "pm-x", "up", 0, (l) => lines.push(l), async (run) => {
                 cancelled.push(run.cancelled());
-                process.emit(signal, signal);
+                for (const signal of signals) {
+                    process.emit(signal, signal);
+                }
                 aborted = run.signal.aborted;
                 cancelled.push(run.cancelled());
                 return "done";
@@ -267,24 +394,70 @@ describe("cli: guarded run (lock + signals)", () => {
         } finally {
             process.stdin.isTTY = wasTty;
         }
-        return { aborted, cancelled, error, lockFree: await lockFree() };
+        return { aborted, cancelled, error, lines, lockFree: await lockFree() };
     }
 
     it("turns SIGTERM into an abort (pulumi gets SIGINT), reports the cancel and releases the lock", async () => {
-        const seen = await interrupted("SIGTERM", false);
+        const seen = await interrupted(["SIGTERM"], false);
         assert.strictEqual(seen.aborted, true);
         assert.deepStrictEqual(seen.cancelled, [false, true]);
         assert.ok(seen.error instanceof CancelledError);
-        assert.match((seen.error as Error).message, /^up of pm-x was cancelled by a signal; the stack is unlocked/);
+        assert.strictEqual((seen.error as Error).name, "CancelledError");
+        assert.strictEqual((seen.error as Error).message, "up of pm-x was cancelled by a signal; the stack is unlocked and can be updated or destroyed again");
+        assert.deepStrictEqual(seen.lines, ["SIGTERM: cancelling up of pm-x; pulumi finishes the steps in flight and unlocks the stack"]);
         assert.strictEqual(seen.lockFree, true);
     });
 
-    it("does not signal pulumi again after a terminal Ctrl-C, which reached it already", async () => {
-        const seen = await interrupted("SIGINT", true);
-        assert.strictEqual(seen.aborted, false);
-        assert.deepStrictEqual(seen.cancelled, [false, true]);
-        assert.ok(seen.error instanceof CancelledError);
-        assert.strictEqual(seen.lockFree, true);
+    it("signals pulumi itself unless the signal is a Ctrl-C at a terminal, which reached pulumi already", async () => {
+        const cases: [NodeJS.Signals, boolean, boolean][] = [
+            ["SIGTERM", false, true],
+            ["SIGTERM", true, true],
+            ["SIGINT", false, true],
+            ["SIGINT", true, false],
+        ];
+        for (const [signal, tty, aborted] of cases) {
+            const seen = await interrupted([signal], tty);
+            assert.strictEqual(seen.aborted, aborted, `${signal} ${tty ? "at" : "away from"} a terminal`);
+            assert.deepStrictEqual(seen.cancelled, [false, true]);
+            assert.ok(seen.error instanceof CancelledError);
+            assert.strictEqual(seen.lockFree, true);
+        }
+    });
+
+    it("answers a second signal by saying it still waits, cancelling only once", async () => {
+        const seen = await interrupted(["SIGINT", "SIGTERM"], true);
+        assert.strictEqual(seen.aborted, false, "the second signal aborted what the first (a terminal Ctrl-C) left to pulumi");
+        assert.deepStrictEqual(seen.lines, [
+            "SIGINT: cancelling up of pm-x; pulumi finishes the steps in flight and unlocks the stack",
+            "SIGTERM again: still waiting for pulumi to stop cleanly",
+        ]);
+    });
+
+    it("waits for the run lock up to --lock-timeout minutes", async () => {
+        const holder = await acquireRunLock(path.join(dir, "locks"), "pm-x", "probe", 0, quiet);
+        const lines: string[] = [];
+        const run = guardedRun(dir, "pm-x", "up", 2, (l) => lines.push(l), () => Promise.resolve("ran"));
+        for (let i = 0; i < 250 && lines.length === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        holder.release();
+        assert.strictEqual(await run, "ran");
+        assert.match(lines[0], new RegExp(`^stack pm-x is busy with pid ${process.pid} \\(probe, since [^)]+\\); waiting up to 2 min$`));
+    });
+
+    it("reports the cancel, not pulumi's error, when the cancelled operation then fails", async () => {
+        let error: unknown;
+        try {
+            await guardedRun(dir, "pm-x", "down", 0, quiet, () => {
+                process.emit("SIGTERM", "SIGTERM");
+                return Promise.reject(new Error("update canceled"));
+            });
+        } catch (err) {
+            error = err;
+        }
+        assert.ok(error instanceof CancelledError, String(error));
+        assert.strictEqual(error.message, "down of pm-x was cancelled by a signal; the stack is unlocked and can be updated or destroyed again");
+        assert.strictEqual(await lockFree(), true);
     });
 
     it("passes a body's own error through unchanged when no signal came, and releases the lock", async () => {
@@ -342,5 +515,81 @@ describe("cli: recovering a stack a killed run left", () => {
         const { stack, refreshes } = pendingStack(1000);
         await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 200, lockPollMs: 20 }), /the stack is currently locked by 1 lock\(s\)/);
         assert.ok(refreshes() > 1 && refreshes() < 20, `${refreshes()} refreshes`);
+    });
+
+    it("does not wait for the backend's lock when the next look would come after the deadline", async () => {
+        const { stack, refreshes } = pendingStack(1000);
+        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 50, lockPollMs: 1000 }), /the stack is currently locked/);
+        assert.strictEqual(refreshes(), 1);
+    });
+
+    it("refreshes with clearPendingCreates and the run's abort signal, pulumi's output on stderr", async () => {
+        let options: { clearPendingCreates?: boolean; signal?: AbortSignal; onOutput?: (out: string) => void } | undefined;
+        const stack = {
+            name: "pm-x",
+            exportStack: () => Promise.resolve({ version: 3, deployment: { pending_operations: [{}, {}] } }),
+            refresh: (opts: typeof options) => {
+                options = opts;
+                return Promise.resolve({ summary: { result: "succeeded" } });
+            },
+        } as unknown as Stack;
+        const signal = new AbortController().signal;
+        assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined, { signal }), ["cleared 2 pending operation(s) with a refresh"]);
+        assert.strictEqual(options?.clearPendingCreates, true);
+        assert.strictEqual(options?.signal, signal);
+        const written: string[] = [];
+        const write = process.stderr.write;
+        process.stderr.write = ((chunk: string): boolean => written.push(chunk) > 0) as typeof process.stderr.write;
+        try {
+            options?.onOutput?.("Refreshing (pm-x)\n");
+        } finally {
+            process.stderr.write = write;
+        }
+        assert.deepStrictEqual(written, ["Refreshing (pm-x)\n"]);
+    });
+
+    it("does nothing to a stack without pending operations, whatever its state export holds", async () => {
+        for (const deployment of [undefined, {}, { pending_operations: [] }]) {
+            let refreshes = 0;
+            const stack = {
+                name: "pm-x",
+                exportStack: () => Promise.resolve({ version: 3, deployment }),
+                refresh: () => Promise.resolve(refreshes++),
+            } as unknown as Stack;
+            assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined), [], JSON.stringify(deployment));
+            assert.strictEqual(refreshes, 0, JSON.stringify(deployment));
+        }
+    });
+
+    it("breaks a file backend's update lock older than six hours, or left by the run lock's dead holder, and says so", async () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "pm-backend-"));
+        try {
+            const locks = path.join(backend, ".pulumi", "locks", "organization", "prod-mirror", "pm-x");
+            fs.mkdirSync(locks, { recursive: true });
+            const hoursAgo = (h: number): string => new Date(Date.now() - h * 3_600_000).toISOString();
+            const write = (id: string, pid: number, hostname: string, timestamp: string): string => {
+                fs.writeFileSync(path.join(locks, `${id}.json`), JSON.stringify({ pid, username: "ci", hostname, timestamp }));
+                return path.join(locks, `${id}.json`);
+            };
+            const ancient = hoursAgo(7);
+            write("ancient", 1, "ci-runner-7", ancient);
+            const fiveHours = write("recent", 1, "ci-runner-7", hoursAgo(5));
+            const deadPulumi = deadPid();
+            const diedAt = hoursAgo(1);
+            write("dead", deadPulumi, os.hostname(), diedAt);
+            const died: LockHolder = { pid: deadPid(), ...thisProcessSpace(), command: "up", since: hoursAgo(2) };
+            const stack = { name: "pm-x", exportStack: () => Promise.resolve({ version: 3, deployment: {} }) } as unknown as Stack;
+            const lines: string[] = [];
+            const done = await recoverStack(stack, { PULUMI_BACKEND_URL: `file://${backend}` }, (l) => lines.push(l), { previousHolderDied: died });
+            const expected = [
+                `broke the update lock of pm-x left by pid 1 on ci-runner-7 (since ${ancient}), which is gone`,
+                `broke the update lock of pm-x left by pid ${deadPulumi} on ${os.hostname()} (since ${diedAt}), which is gone`,
+            ];
+            assert.deepStrictEqual([...done].sort(), [...expected].sort());
+            assert.deepStrictEqual([...lines].sort(), [...expected].sort());
+            assert.deepStrictEqual(fs.readdirSync(locks), [path.basename(fiveHours)]);
+        } finally {
+            fs.rmSync(backend, { recursive: true, force: true });
+        }
     });
 });

@@ -63,6 +63,8 @@ describe("stack names read back from a backend", () => {
         assert.deepStrictEqual(distrustAbsence(orphan, 2), { ...orphan, action: "keep", reason: "no stack pm-x, but the backend lists 2 stack(s) under unusable names, which may own it" });
         const unlabelled = { kind: "namespace" as const, name: "pm-y", reason: "no prod-mirror.dev/stack annotation or label", action: "delete" as const };
         assert.deepStrictEqual(distrustAbsence(unlabelled, 2), unlabelled);
+        const young = { kind: "namespace" as const, name: "pm-z", stack: "pm-z", reason: "no stack pm-z, but created 2026-11-25T11:45:00Z, less than --min-age 30m ago", action: "keep" as const };
+        assert.deepStrictEqual(distrustAbsence(young, 2), young, "a kept item's reason was rewritten");
     });
 
     it("never joins a bad name into a path: locks, outputs, forwards, backend lock folders", async () => {
