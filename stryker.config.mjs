@@ -9,6 +9,11 @@ import * as path from "node:path";
 // re-run mutate only what changed since the last one; the report is a page to open, not a file to commit.
 const cacheDir = process.env.PROD_MIRROR_STRYKER_DIR ?? path.join(os.homedir(), ".cache", "prod-mirror", "stryker");
 
+// When that directory is inside the project (GitLab keeps artifacts only from there), Stryker must not
+// copy it into its own sandbox.
+const cacheInProject = path.relative(process.cwd(), cacheDir);
+const ignorePatterns = cacheInProject.startsWith("..") || path.isAbsolute(cacheInProject) ? [] : [`/${cacheInProject}`];
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
     testRunner: "mocha",
@@ -26,6 +31,7 @@ export default {
         "cli/guarded-run.ts",
         "cli/reap/plan.ts",
     ],
+    ignorePatterns,
     coverageAnalysis: "perTest",
     incremental: true,
     incrementalFile: path.join(cacheDir, "incremental.json"),
