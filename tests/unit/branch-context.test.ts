@@ -176,13 +176,13 @@ describe("branch context", () => {
             assert.deepStrictEqual(a.pullRequest, { number: 12, sourceRepo: "alice/app" });
             const [ka, kb] = [mirrorKey(a.branch, a.pullRequest), mirrorKey(b.branch, b.pullRequest)];
             assert.deepStrictEqual([ka, kb], ["pr:12:alice/app", "pr:13:bob/app"]);
-            assert.notStrictEqual(stackName(ka), stackName(kb));
-            assert.notStrictEqual(stackName(ka), stackName("patch-1"));
-            assert.notStrictEqual(namespaceName(ka, "pm"), namespaceName(kb, "pm"));
-            assert.notStrictEqual(imageTag(ka, SHA), imageTag(kb, SHA));
+            // pr:12:alice/app -> 00c6114c, pr:13:bob/app -> 12a1dc5c, pr:12:bob/app -> d049c634 (printf %s <key> | sha256sum)
+            assert.deepStrictEqual([stackName(ka), stackName(kb), stackName("patch-1")], ["pr-12-alice-app-00c6114c", "pr-13-bob-app-12a1dc5c", "patch-1"]);
+            assert.deepStrictEqual([namespaceName(ka, "pm"), namespaceName(kb, "pm")], ["pm-pr-12-alice-app-00c6114c", "pm-pr-13-bob-app-12a1dc5c"]);
+            assert.deepStrictEqual([imageTag(ka, SHA), imageTag(kb, SHA)], ["pr-12-alice-app-00c6114c-3f2a9c1", "pr-13-bob-app-12a1dc5c-3f2a9c1"]);
             assert.notDeepStrictEqual(cloudNames(sampleApp().cloud, "pm", ka), cloudNames(sampleApp().cloud, "pm", kb));
             // The same number from another repository is another mirror too.
-            assert.notStrictEqual(stackName(mirrorKey("patch-1", { number: 12, sourceRepo: "bob/app" })), stackName(ka));
+            assert.strictEqual(stackName(mirrorKey("patch-1", { number: 12, sourceRepo: "bob/app" })), "pr-12-bob-app-d049c634");
         });
 
         it("refuses a branch containing ':', so that no branch can be named to land on a pull request's key", () => {
