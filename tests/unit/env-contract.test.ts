@@ -84,6 +84,14 @@ describe("environment-variable contract", () => {
         );
     });
 
+    it("refuses a service's own <BUCKET>_BUCKET when it uses that bucket", () => {
+        assert.strictEqual(
+            errorOf({ services: [{ ...API, env: { RECEIPTS_BUCKET: "x" }, uses: { buckets: ["receipts"] } }], cloud: { buckets: [{ name: "receipts" }] } }),
+            `services[0].env.RECEIPTS_BUCKET in ${FILE} is invalid: RECEIPTS_BUCKET is set twice: by services[0].env as a value of its own, and by ` +
+                'services[0].uses.buckets[0] ("receipts") as the name of bucket receipts. Remove RECEIPTS_BUCKET from services[0].env: the mirror sets it.',
+        );
+    });
+
     it("refuses a per-service AWS endpoint, which would send that service's calls past the mirror", () => {
         assert.strictEqual(
             errorOf({ services: [{ ...API, env: { AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com" } }] }),

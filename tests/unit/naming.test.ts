@@ -248,6 +248,12 @@ describe("naming", () => {
             assert.strictEqual(namespaceName("Main", "pm"), "pm-main-eb814be3");
         });
 
+        it("uses a clean branch that exactly fills the 60 characters after pm- verbatim, and hashes one more", () => {
+            // 61 a's -> 35d5fc17 (printf %s <61 a's> | sha256sum)
+            assert.strictEqual(namespaceName("a".repeat(60), "pm"), `pm-${"a".repeat(60)}`);
+            assert.strictEqual(namespaceName("a".repeat(61), "pm"), `pm-${"a".repeat(51)}-35d5fc17`);
+        });
+
         it("folds accents and cuts 300-character branches to exactly 63 characters", () => {
             // café -> 850f7dc4, 300 x's -> 0d4e2ca9
             assert.strictEqual(namespaceName("café", "pm"), "pm-cafe-850f7dc4");
