@@ -198,14 +198,19 @@ export function readGitCheckout(cwd: string): BranchFacts | undefined {
     return { branch: branch === "HEAD" ? undefined : branch, commit, owner: git("config", "user.email") };
 }
 
-/** How to give a pull request's number and source repository in each CI system's job definition. */
+/** How to give a pull request's number and source repository in the stack's config. */
+const CONFIG_FIX = { number: "pulumi config set prod-mirror:pullRequest 42", sourceRepo: "pulumi config set prod-mirror:sourceRepo owner/repo" };
+
+/**
+ * How to give them in each CI system's job definition. A system without an entry reads no pull
+ * request variables; should it ever gain some, the config is the way to give them.
+ */
 const CI_FIXES: Record<string, { number: string; sourceRepo: string }> = {
     "github-actions": {
         number: "a pull_request event (GITHUB_REF refs/pull/<n>/merge)",
         sourceRepo: `env: ${GITHUB_SOURCE_REPO_VARIABLE}: \${{ github.event.pull_request.head.repo.full_name }} in the job`,
     },
     "gitlab-ci": { number: "a merge request pipeline (CI_MERGE_REQUEST_IID)", sourceRepo: "a merge request pipeline (CI_MERGE_REQUEST_SOURCE_PROJECT_PATH)" },
-    other: { number: "pulumi config set prod-mirror:pullRequest 42", sourceRepo: "pulumi config set prod-mirror:sourceRepo owner/repo" },
 };
 
 /** What resolveBranchContext reads; every source is passed in so the function stays pure. */
@@ -249,28 +254,26 @@ export function resolveBranchContext(sources: ContextSources): BranchContext {
 
     const file = stackFile(sources.stack);
     const branch = pick("branch");
-    // Branch and pull request are one identity and come from one source: a branch configured in
-    // the stack never combines with the pull request of whatever CI job runs it.
-    const pullRequest =
-        branch.source === "config"
-            ? parsePullRequest(sources.configured, `${file}`, {
-                  number: "pulumi config set prod-mirror:pullRequest 42",
-                  sourceRepo: "pulumi config set prod-mirror:sourceRepo owner/repo",
-              })
-            : branch.source === ci?.id && ci !== undefined
-              ? parsePullRequest(ci, `CI (${ci.id})`, CI_FIXES[ci.id] ?? CI_FIXES.other)
-              : undefined;
-    if (branch.source !== "config" && (sources.configured.pullRequest !== undefined || sources.configured.sourceRepo !== undefined)) {
-        throw new ConfigError(
-            `${file} sets prod-mirror:pullRequest or prod-mirror:sourceRepo but not prod-mirror:branch, so the branch would come ` +
-                `from ${branch.source} and the pull request from the config; set the head branch too: pulumi config set prod-mirror:branch patch-1`,
-        );
-    }
+    // Checked first, so that the messages below can name the source the branch came from.
     if (branch.value === undefined) {
         throw new ConfigError(
             `prod-mirror:branch is missing from ${file} and could not be found otherwise: no CI variables ` +
                 `(GitHub Actions, GitLab CI, Jenkins, Buildkite, CircleCI) and no git branch checked out. ` +
                 `Set it with: pulumi config set prod-mirror:branch feature/login`,
+        );
+    }
+    // Branch and pull request are one identity and come from one source: a branch configured in
+    // the stack never combines with the pull request of whatever CI job runs it.
+    const pullRequest =
+        branch.source === "config"
+            ? parsePullRequest(sources.configured, file, CONFIG_FIX)
+            : ci !== undefined && branch.source === ci.id
+              ? parsePullRequest(ci, `CI (${ci.id})`, CI_FIXES[ci.id] ?? CONFIG_FIX)
+              : undefined;
+    if (branch.source !== "config" && (sources.configured.pullRequest !== undefined || sources.configured.sourceRepo !== undefined)) {
+        throw new ConfigError(
+            `${file} sets prod-mirror:pullRequest or prod-mirror:sourceRepo but not prod-mirror:branch, so the branch would come ` +
+                `from ${branch.source} and the pull request from the config; set the head branch too: pulumi config set prod-mirror:branch patch-1`,
         );
     }
     const commit = pick("commit");

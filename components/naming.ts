@@ -97,7 +97,7 @@ function sanitise(raw: string, layer: Layer): string {
     return trimEdges(s);
 }
 
-// The tail every derived name has (a bare hash when nothing of the branch fits before it). Any case:
+// The tail every derived name has, or a bare hash (a branch named like one is hashed too). Any case:
 // a verbatim `x-1CE27709` would not collide today, but the rule is simpler to trust without the exception.
 const DERIVED_TAIL = new RegExp(`(^|-)[0-9a-f]{${HASH_LENGTH}}$`, "i");
 
@@ -120,9 +120,11 @@ function branchSegment(branch: string, layer: Layer, budget: number, alwaysHash:
     if (verbatim) {
         return cleaned;
     }
+    // Every budget leaves room for some of the branch (the smallest, a bucket's with the longest prefix
+    // and resource name, is 27), and `cleaned` starts with a letter or digit, so `head` is never empty.
     const hash = shortHash(branch);
     const head = trimEdges(cleaned.slice(0, budget - hash.length - 1));
-    return head === "" ? hash : `${head}-${hash}`;
+    return `${head}-${hash}`;
 }
 
 /** What a name prefix must be, as `prefixProblem` says it. */
@@ -219,13 +221,10 @@ export function cloudResourceName(kind: CloudKind, prefix: string, branch: strin
     if (problem !== undefined) {
         throw new NamingError(`cannot derive a ${layer.what} from resource name ${JSON.stringify(resource)}: ${problem}`);
     }
+    // No check that this leaves room: prefixProblem caps the prefix at 10 characters and
+    // resourceNameProblem the resource at MAX_RESOURCE_NAME_LENGTH, so the budget is at least
+    // 63 - 10 - 24 - 2 = 27 (a unit test derives that worst case on every kind).
     const budget = layer.maxLength - prefix.length - resource.length - 2;
-    if (budget < HASH_LENGTH) {
-        throw new NamingError(
-            `cannot derive a ${layer.what}: prefix ${JSON.stringify(prefix)} and resource ` +
-                `${JSON.stringify(resource)} leave no room for the branch within ${layer.maxLength} characters`,
-        );
-    }
     const name = `${prefix}-${branchSegment(branch, layer, budget, true)}-${resource}`;
     if (kind === "bucket" && S3_RESERVED.test(name)) {
         throw new NamingError(`the S3 bucket name ${name} uses a prefix or suffix S3 reserves; rename bucket ${resource}`);

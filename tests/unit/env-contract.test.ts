@@ -54,6 +54,44 @@ describe("environment-variable contract", () => {
         assert.match(errorOf({ services: [{ ...API, env: { AWS_SESSION_TOKEN: "t" } }] }), /AWS_SESSION_TOKEN is set twice: .* Remove AWS_SESSION_TOKEN from services\[0\]\.env: the mirror sets it\.$/);
     });
 
+    // Every variable the mirror or Kubernetes sets in a container, with what the error says it holds.
+    const FIXED: Array<[string, string, string]> = [
+        ["PORT", "the mirror", "the service's port"],
+        ["AWS_REGION", "the mirror", "the mirror's AWS region"],
+        ["AWS_DEFAULT_REGION", "the mirror", "the mirror's AWS region"],
+        ["AWS_ENDPOINT_URL", "the mirror", "the AWS endpoint of the mirror's queues, buckets and tables"],
+        ["AWS_ACCESS_KEY_ID", "the mirror", "the mirror's AWS credentials"],
+        ["AWS_SECRET_ACCESS_KEY", "the mirror", "the mirror's AWS credentials"],
+        ["AWS_SESSION_TOKEN", "the mirror", "the mirror's AWS credentials (left unset, so that the keys above are used alone)"],
+        ["HOSTNAME", "Kubernetes", "the pod's name"],
+        ["KUBERNETES_SERVICE_PORT", "Kubernetes", "the port of the mirror's Kubernetes API server"],
+    ];
+    for (const [variable, setter, meaning] of FIXED) {
+        it(`refuses a service's own ${variable}, saying ${setter} sets it as ${meaning}`, () => {
+            assert.strictEqual(
+                errorOf({ services: [{ ...API, env: { [variable]: "x" } }] }),
+                `services[0].env.${variable} in ${FILE} is invalid: ${variable} is set twice: by services[0].env as a value of its own, and by ${setter} as ` +
+                    `${meaning}. Remove ${variable} from services[0].env: ${setter} sets it.`,
+            );
+        });
+    }
+
+    it("refuses a service's own <QUEUE>_QUEUE_NAME when it uses that queue", () => {
+        assert.strictEqual(
+            errorOf({ services: [{ ...API, env: { DEAL_EVENTS_QUEUE_NAME: "x" }, uses: { queues: ["deal-events"] } }], cloud: { queues: [{ name: "deal-events" }] } }),
+            `services[0].env.DEAL_EVENTS_QUEUE_NAME in ${FILE} is invalid: DEAL_EVENTS_QUEUE_NAME is set twice: by services[0].env as a value of its own, and by ` +
+                'services[0].uses.queues[0] ("deal-events") as the name of queue deal-events. Remove DEAL_EVENTS_QUEUE_NAME from services[0].env: the mirror sets it.',
+        );
+    });
+
+    it("refuses a service's own <BUCKET>_BUCKET when it uses that bucket", () => {
+        assert.strictEqual(
+            errorOf({ services: [{ ...API, env: { RECEIPTS_BUCKET: "x" }, uses: { buckets: ["receipts"] } }], cloud: { buckets: [{ name: "receipts" }] } }),
+            `services[0].env.RECEIPTS_BUCKET in ${FILE} is invalid: RECEIPTS_BUCKET is set twice: by services[0].env as a value of its own, and by ` +
+                'services[0].uses.buckets[0] ("receipts") as the name of bucket receipts. Remove RECEIPTS_BUCKET from services[0].env: the mirror sets it.',
+        );
+    });
+
     it("refuses a per-service AWS endpoint, which would send that service's calls past the mirror", () => {
         assert.strictEqual(
             errorOf({ services: [{ ...API, env: { AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com" } }] }),
@@ -101,6 +139,14 @@ describe("environment-variable contract", () => {
         );
     });
 
+    it("keeps the runner's PROD_MIRROR_ variables from a table too, naming it", () => {
+        assert.strictEqual(
+            errorOf({ services: [API], cloud: { tables: [{ name: "prod-mirror-x", hashKey: "id" }] } }),
+            `cloud.tables[0].name in ${FILE} is invalid: PROD_MIRROR_X_TABLE (the name of table prod-mirror-x) starts with PROD_MIRROR_, which the ` +
+                "test runner's own variables use (PROD_MIRROR_NAMESPACE, PROD_MIRROR_BRANCH, PROD_MIRROR_EXPIRES_AT). Rename table prod-mirror-x.",
+        );
+    });
+
     it("refuses a resource listed twice in one service's uses (one container variable twice)", () => {
         assert.strictEqual(
             errorOf({ services: [{ ...API, uses: { tables: ["deals", "deals"] } }], cloud: { tables: [{ name: "deals", hashKey: "id" }] } }),
@@ -127,12 +173,12 @@ describe("environment-variable contract", () => {
             cloud: { mode: "aws", region: "us-east-1", endpoint: "http://10.0.0.1:4566", accessKeyId: pulumi.secret("AKIA"), secretAccessKey: pulumi.secret("s") },
         });
         await settle(mocks);
-        const declared = [
-            ...app.services.map((s) => serviceUrlVar(s.name)),
-            ...app.cloud.queues.flatMap((q) => [queueUrlVar(q.name), queueNameVar(q.name)]),
-            ...app.cloud.buckets.map((b) => bucketVar(b.name)),
-            ...app.cloud.tables.map((t) => tableVar(t.name)),
-        ];
+        // The sample app's services api, worker, gateway, queue deal-events, bucket receipts, table deals.
+        const declared = ["API_URL", "WORKER_URL", "GATEWAY_URL", "DEAL_EVENTS_QUEUE_URL", "DEAL_EVENTS_QUEUE_NAME", "RECEIPTS_BUCKET", "DEALS_TABLE"];
+        assert.deepStrictEqual(
+            [serviceUrlVar("deal-events"), queueUrlVar("deal-events"), queueNameVar("deal-events"), bucketVar("deal-events"), tableVar("deal-events")],
+            ["DEAL_EVENTS_URL", "DEAL_EVENTS_QUEUE_URL", "DEAL_EVENTS_QUEUE_NAME", "DEAL_EVENTS_BUCKET", "DEAL_EVENTS_TABLE"],
+        );
         const runner = Object.keys(await valueOf(mirror.runnerEnv));
         assert.deepStrictEqual(runner.filter((v) => !(v in RUNNER_ENV) && !declared.includes(v)), []);
         for (const service of app.services) {

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { parseTtl } from "../../cli/args";
 import { ConfigError, parseSettings, type RawSettings } from "../../components/config";
-import { DEFAULT_TTL_HOURS, TTL_MAX_HOURS, TTL_MIN_HOURS, TTL_RANGE } from "../../components/expiry";
+import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_MIN_HOURS, TTL_RANGE } from "../../components/expiry";
 
 const NOW = new Date("2026-11-26T10:00:00Z");
 const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api" }] }) };
@@ -60,5 +60,11 @@ describe("one lifetime range for --ttl, ttlHours and expiresAt", () => {
                 '(or remove the key to use ttlHours), got "2026-11-26T09:59:59Z". Example: prod-mirror:expiresAt: 2026-11-29T10:00:00Z',
         );
         assert.match(configError({ expiresAt: "2036-01-01T00:00:00Z" }), /and this expiry is 79742 hours away/);
+    });
+
+    it("expiresAt: an expiry of exactly now has passed, one a millisecond later has not", () => {
+        assert.strictEqual(expiryProblem(NOW, NOW), `${RANGE}, and this expiry has passed`);
+        assert.strictEqual(expiryProblem(new Date(NOW.getTime() + 1), NOW), undefined);
+        assert.strictEqual(expiryProblem(new Date("2026-12-26T10:00:00Z"), NOW), undefined);
     });
 });

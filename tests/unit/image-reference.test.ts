@@ -49,6 +49,16 @@ describe("image references", () => {
         assert.throws(() => digestReference("127.0.0.1:5000/prod-mirror/moto", "sha256:xyz"), {
             message: 'expected a digest sha256:<64 lowercase hex> for 127.0.0.1:5000/prod-mirror/moto, got "sha256:xyz"',
         });
+        // A registry's answer is shown cut to 80 characters: this one is 90.
+        assert.throws(() => digestReference("r/moto", `sha512:${"0".repeat(83)}`), {
+            message: `expected a digest sha256:<64 lowercase hex> for r/moto, got "sha512:${"0".repeat(73)}"`,
+        });
+    });
+
+    it("digestReference refuses a repository that is no image name, with an example of one", () => {
+        assert.throws(() => digestReference("Prod-Mirror/moto", DIGEST), {
+            message: '"Prod-Mirror/moto" is not an image repository such as 127.0.0.1:5000/prod-mirror/moto',
+        });
     });
 
     describe("resolveDigestReference", () => {
@@ -79,7 +89,8 @@ describe("image references", () => {
                     method: "HEAD",
                     url: "/v2/prod-mirror/moto/manifests/5.2.5",
                     accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
-                    authorization: `Basic ${Buffer.from("pull-user:pull-password-not-to-be-shown").toString("base64")}`,
+                    // printf %s 'pull-user:pull-password-not-to-be-shown' | base64
+                    authorization: "Basic cHVsbC11c2VyOnB1bGwtcGFzc3dvcmQtbm90LXRvLWJlLXNob3du",
                 },
             ]);
             assert.strictEqual(MANIFEST_TYPES.length, 2);

@@ -4,6 +4,7 @@ import * as path from "path";
 import {
     awsTagValue,
     cloudResourceName,
+    type CloudKind,
     envStem,
     imageTag,
     labelValue,
@@ -247,6 +248,12 @@ describe("naming", () => {
             assert.strictEqual(namespaceName("Main", "pm"), "pm-main-eb814be3");
         });
 
+        it("uses a clean branch that exactly fills the 60 characters after pm- verbatim, and hashes one more", () => {
+            // 61 a's -> 35d5fc17 (printf %s <61 a's> | sha256sum)
+            assert.strictEqual(namespaceName("a".repeat(60), "pm"), `pm-${"a".repeat(60)}`);
+            assert.strictEqual(namespaceName("a".repeat(61), "pm"), `pm-${"a".repeat(51)}-35d5fc17`);
+        });
+
         it("folds accents and cuts 300-character branches to exactly 63 characters", () => {
             // café -> 850f7dc4, 300 x's -> 0d4e2ca9
             assert.strictEqual(namespaceName("café", "pm"), "pm-cafe-850f7dc4");
@@ -258,11 +265,19 @@ describe("naming", () => {
             assert.strictEqual(namespaceName("default", "pm"), "pm-default");
         });
 
+        it("collapses a separator next to a replaced character into one, and hashes the original", () => {
+            // a/--b -> eee382f3, a._-b -> aa0d6a6d
+            assert.strictEqual(namespaceName("a/--b", "pm"), "pm-a-b-eee382f3");
+            assert.strictEqual(labelValue("a._-b"), "a.b-aa0d6a6d");
+        });
+
         it("fails with a clear message for a branch that leaves nothing usable", () => {
             assert.throws(
                 () => namespaceName("日本語/🚀", "pm"),
                 (err: Error) =>
                     err instanceof NamingError &&
+                    // What a caller prints: `${err}` starts with the name.
+                    String(err).startsWith("NamingError: cannot derive") &&
                     err.message ===
                         'cannot derive a Kubernetes namespace name from branch "日本語/🚀": nothing is left after removing ' +
                             "characters outside [a-z0-9-]. Use a branch name with at least one ASCII letter or digit, or set " +
@@ -283,15 +298,57 @@ describe("naming", () => {
             assert.match(name, /^[a-z0-9-]{3,63}$/);
         });
 
-        it("rejects a resource name S3 would reject as a reserved suffix", () => {
-            assert.throws(() => cloudResourceName("bucket", "pm", "main", "s3alias"), /S3 reserves; rename bucket s3alias/);
+        it("rejects a resource name S3 would reject as a reserved suffix, and only for buckets", () => {
+            assert.throws(() => cloudResourceName("bucket", "pm", "main", "s3alias"), {
+                name: "NamingError",
+                message: "the S3 bucket name pm-main-0d6e4079-s3alias uses a prefix or suffix S3 reserves; rename bucket s3alias",
+            });
+            assert.strictEqual(cloudResourceName("queue", "pm", "main", "s3alias"), "pm-main-0d6e4079-s3alias");
         });
 
-        it("rejects resource names that are not short DNS labels", () => {
+        it("takes a branch holding S3's reserved words inside the name: S3 reserves them only at its ends", () => {
+            // amzn-s3-demo-x -> 0dad33ae, x-s3alias -> f736ec3c
+            assert.strictEqual(cloudResourceName("bucket", "pm", "amzn-s3-demo-x", "receipts"), "pm-amzn-s3-demo-x-0dad33ae-receipts");
+            assert.strictEqual(cloudResourceName("bucket", "pm", "x-s3alias", "receipts"), "pm-x-s3alias-f736ec3c-receipts");
+        });
+
+        it("leaves room for the branch and its hash with the longest prefix and resource name, on every kind", () => {
+            // 300 x's -> 0d4e2ca9. Budget = limit - 10 (prefix) - 24 (resource) - 2 hyphens; the branch gets budget - 9.
+            const [prefix, resource, branch] = ["abcdefghij", "r".repeat(24), "x".repeat(300)];
+            const cases: Array<[CloudKind, number]> = [["bucket", 18], ["queue", 35], ["table", 210], ["iam", 19]];
+            for (const [kind, kept] of cases) {
+                assert.strictEqual(cloudResourceName(kind, prefix, branch, resource), `abcdefghij-${"x".repeat(kept)}-0d4e2ca9-${"r".repeat(24)}`, kind);
+            }
+        });
+
+        it("rejects resource names that are not short DNS labels, naming the resource and the rule", () => {
+            const SHAPE = "it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen";
             assert.strictEqual(resourceNameProblem("deal-events"), undefined);
-            assert.match(resourceNameProblem("Deals") ?? "", /lowercase letter/);
-            assert.match(resourceNameProblem("a".repeat(25)) ?? "", /at most 24/);
-            assert.throws(() => cloudResourceName("table", "pm", "main", "bad_name"), NamingError);
+            assert.strictEqual(resourceNameProblem("a".repeat(24)), undefined);
+            assert.strictEqual(resourceNameProblem("Deals"), SHAPE);
+            assert.strictEqual(resourceNameProblem("a".repeat(25)), "it must be at most 24 characters long");
+            assert.throws(() => cloudResourceName("table", "pm", "main", "bad_name"), {
+                name: "NamingError",
+                message: `cannot derive a DynamoDB table name from resource name "bad_name": ${SHAPE}`,
+            });
+        });
+
+        it("names the layer and its alphabet when a branch leaves nothing usable, on every layer", () => {
+            const refusal = (what: string, allowed: string): string =>
+                `cannot derive a ${what} from branch "日本語": nothing is left after removing characters outside ${allowed}. ` +
+                'Use a branch name with at least one ASCII letter or digit, or set prod-mirror:branch to one (example: "feature-login").';
+            const cases: Array<[() => string, string]> = [
+                [() => cloudResourceName("bucket", "pm", "日本語", "r"), refusal("S3 bucket name", "[a-z0-9-]")],
+                [() => cloudResourceName("queue", "pm", "日本語", "r"), refusal("SQS queue name", "[a-z0-9-]")],
+                [() => cloudResourceName("table", "pm", "日本語", "r"), refusal("DynamoDB table name", "[a-z0-9-]")],
+                [() => cloudResourceName("iam", "pm", "日本語", "r"), refusal("IAM role name", "[a-z0-9-]")],
+                [() => imageTag("日本語", COMMIT), refusal("image tag", "[a-z0-9-]")],
+                [() => stackName("日本語"), refusal("Pulumi stack name", "[a-z0-9._-]")],
+                [() => labelValue("日本語"), refusal("Kubernetes label value", "[A-Za-z0-9._-]")],
+            ];
+            for (const [derive, message] of cases) {
+                assert.throws(derive, { name: "NamingError", message });
+            }
         });
     });
 
@@ -303,7 +360,7 @@ describe("naming", () => {
         });
 
         it("refuses a commit that is not hex", () => {
-            assert.throws(() => imageTag("main", "not-a-sha"), /is not a hex SHA/);
+            assert.throws(() => imageTag("main", "not-a-sha"), { name: "NamingError", message: 'cannot derive an image tag: commit "not-a-sha" is not a hex SHA' });
         });
     });
 
@@ -316,9 +373,10 @@ describe("naming", () => {
         it("timestampLabel is label-safe and sorts like time", () => {
             assert.strictEqual(timestampLabel("2026-11-28T06:00:00.000Z"), "20261128T060000Z");
             assert.ok(timestampLabel("2026-11-28T06:00:00Z") < timestampLabel("2026-12-01T00:00:00Z"));
-            assert.throws(() => timestampLabel("tomorrow"), /is not an ISO timestamp/);
-            assert.strictEqual(parseTimestampLabel(timestampLabel("2026-11-28T06:00:00.000Z")), "2026-11-28T06:00:00Z");
-            assert.deepStrictEqual(["20261328T060000Z", "2026-11-28", "20261128T060000"].map(parseTimestampLabel), [undefined, undefined, undefined]);
+            assert.throws(() => timestampLabel("tomorrow"), { name: "NamingError", message: '"tomorrow" is not an ISO timestamp' });
+            assert.strictEqual(parseTimestampLabel("20261128T060000Z"), "2026-11-28T06:00:00Z");
+            const notLabels = ["20261328T060000Z", "2026-11-28", "20261128T060000", "x20261128T060000Z", "20261128T060000Zx"];
+            assert.deepStrictEqual(notLabels.map(parseTimestampLabel), [undefined, undefined, undefined, undefined, undefined]);
         });
 
         it("awsTagValue keeps allowed characters and replaces the rest", () => {
