@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
-import { inBothModes, isSecretValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
 const NS = namespaceName(CONTEXT.branch, "pm");
 const NAMES = cloudNames(sampleApp().cloud, "pm", CONTEXT.branch);
@@ -149,11 +149,20 @@ describe("ProductionMirror", () => {
 
         it("deploys prebuilt images by branch tag and built ones by digest", async () => {
             const { mocks, mirror } = await emulated();
+            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-api-deployment").inputs.spec.template.spec.containers[0].image, `127.0.0.1:5000/prod-mirror/api:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            const workerImage = mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image;
+            if (preview) {
+                // The digest exists only once the image is pushed.
+                assert.ok(isUnknownValue(workerImage), String(workerImage));
+                assert.strictEqual(await isKnown(mirror.images), false);
+                return;
+            }
             const images = await valueOf(mirror.images);
             assert.strictEqual(images.api, `127.0.0.1:5000/prod-mirror/api:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.strictEqual(workerImage, mocks.one("docker:index/image:Image", "mirror-worker-image").state.repoDigest);
+            assert.strictEqual(images.worker, workerImage);
             assert.match(images.worker, /^127\.0\.0\.1:5000\/prod-mirror\/worker@sha256:[0-9a-f]{64}$/);
-            assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
-            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, images.worker);
         });
 
         it("with imageBuilder external, declares no docker resource and deploys the externally pushed tag", async () => {
@@ -258,7 +267,11 @@ describe("ProductionMirror", () => {
             const kube = mocks.registrations.filter((r) => r.type.startsWith("kubernetes:"));
             assert.deepStrictEqual(kube.filter((r) => /AKIADEPLOYER0000|deployer-secret-access-key/.test(JSON.stringify(r.inputs))).map((r) => r.name), []);
             const workloadSecret = mocks.one("kubernetes:core/v1:Secret", "mirror-cloud-credentials");
-            assert.deepStrictEqual(workloadSecret.inputs.stringData, { AWS_ACCESS_KEY_ID: "mirror-cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-mirror-cloud-workload" });
+            if (preview) {
+                assert.ok(isUnknownValue(workloadSecret.inputs.stringData), "the key exists only once AWS made it");
+            } else {
+                assert.deepStrictEqual(workloadSecret.inputs.stringData, { AWS_ACCESS_KEY_ID: "mirror-cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-mirror-cloud-workload" });
+            }
             assert.deepStrictEqual(mocks.ofType(DEPLOYMENT).map((r) => r.name).sort(), ["mirror-api-deployment", "mirror-gateway-deployment", "mirror-worker-deployment"]);
             for (const deployment of mocks.ofType(DEPLOYMENT)) {
                 const keyEnv = deployment.inputs.spec.template.spec.containers
