@@ -103,6 +103,53 @@ describe("ProductionMirror", () => {
             }
         });
 
+        it("points every cross-reference at the name the engine registered for its target", async () => {
+            const { mocks } = await emulated();
+            const SECRET = "kubernetes:core/v1:Secret";
+            const SERVICE = "kubernetes:core/v1:Service";
+            const namespace = mocks.kubernetesName("kubernetes:core/v1:Namespace", "mirror-ns-namespace");
+            const pullSecret = mocks.kubernetesName(SECRET, "mirror-registry-pull");
+            const account = mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads");
+            const credentials = mocks.one(SECRET, "mirror-cloud-credentials");
+            assert.deepStrictEqual(mocks.one(SECRET, "mirror-registry-pull").inputs.type, "kubernetes.io/dockerconfigjson");
+            assert.deepStrictEqual(mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs.imagePullSecrets, [{ name: pullSecret }]);
+            const emulator = mocks.one(SERVICE, "mirror-cloud-emulator").state;
+            const endpoint = `http://${emulator.metadata.name}.${namespace}.svc.cluster.local:${emulator.spec.ports[0].port}`;
+            const pods = [...mocks.ofType(DEPLOYMENT), ...mocks.ofType("kubernetes:batch/v1:Job")];
+            assert.deepStrictEqual(pods.map((r) => r.name).sort(), ["mirror-api-deployment", "mirror-cloud-create", "mirror-cloud-emulator", "mirror-gateway-deployment", "mirror-worker-deployment"]);
+            for (const r of pods) {
+                const pod = r.inputs.spec.template.spec;
+                assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets], [account, [{ name: pullSecret }]], r.name);
+                for (const e of pod.containers.flatMap((c: any) => c.env)) {
+                    const ref = e.valueFrom?.secretKeyRef;
+                    if (ref !== undefined) {
+                        assert.strictEqual(ref.name, credentials.state.metadata.name, `${r.name} ${e.name}`);
+                        assert.ok(ref.key in credentials.inputs.stringData, `${r.name} ${e.name} reads key ${ref.key}, which the Secret lacks`);
+                    }
+                    if (e.name === "AWS_ENDPOINT_URL") {
+                        assert.strictEqual(e.value, endpoint, `${r.name} ${e.name}`);
+                    }
+                }
+            }
+            // Each Service selects exactly its own Deployment's pods, and the Deployment owns them.
+            const deployments = mocks.ofType(DEPLOYMENT);
+            for (const service of mocks.ofType(SERVICE)) {
+                const selector = Object.entries(service.inputs.spec.selector);
+                const selected = deployments.filter((d) => selector.every(([k, v]) => d.inputs.spec.template.metadata.labels[k] === v)).map((d) => d.state.metadata.name);
+                assert.deepStrictEqual(selected, [service.state.metadata.name], service.name);
+            }
+            for (const d of deployments) {
+                const labels = d.inputs.spec.template.metadata.labels;
+                assert.ok(Object.entries(d.inputs.spec.selector.matchLabels).every(([k, v]) => labels[k] === v), d.name);
+                // The container listens where its Service sends traffic.
+                const service = mocks.one(SERVICE, d.name.replace(/-(deployment|emulator)$/, (_, role) => (role === "emulator" ? "-emulator" : "-service")));
+                assert.deepStrictEqual(d.inputs.spec.template.spec.containers[0].ports.map((p: any) => p.containerPort), [service.inputs.spec.ports[0].targetPort], d.name);
+            }
+            // A service's URL variable names the Service the engine registered, at its port.
+            const api = mocks.one(SERVICE, "mirror-api-service").state;
+            assert.strictEqual(envOf(mocks, "mirror-gateway-deployment").API_URL, `http://${api.metadata.name}.${namespace}.svc.cluster.local:${api.spec.ports[0].port}`);
+        });
+
         it("labels every Kubernetes object and pod template with the stack, and leaves it out of the immutable selectors", async () => {
             const { mocks } = await emulated();
             assert.ok(kubernetesLabelSets(mocks).length >= 20);
@@ -278,7 +325,7 @@ describe("ProductionMirror", () => {
                     .flatMap((c: any) => c.env ?? [])
                     .filter((e: any) => /^AWS_.*(KEY|TOKEN)/.test(e.name));
                 const secretName = keyEnv[0]?.valueFrom?.secretKeyRef?.name;
-                assert.match(String(secretName), /^mirror-cloud-credentials-[0-9a-f]{8}$/, deployment.name);
+                assert.strictEqual(secretName, mocks.kubernetesName("kubernetes:core/v1:Secret", "mirror-cloud-credentials"), deployment.name);
                 assert.deepStrictEqual(keyEnv, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })), deployment.name);
             }
             // The deployer's keys stay with Pulumi's provider, as secrets.

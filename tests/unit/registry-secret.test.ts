@@ -39,9 +39,12 @@ describe("RegistrySecret", () => {
         it("binds the Secret to the workloads' ServiceAccount, which mounts no API token", async () => {
             const { mocks, registry } = await create();
             const account = mocks.one("kubernetes:core/v1:ServiceAccount", "reg-workloads").inputs;
-            const secretName = mocks.one("kubernetes:core/v1:Secret", "reg-pull").inputs.metadata.name ?? (await valueOf(registry.secretName));
-            assert.deepStrictEqual(account.imagePullSecrets, [{ name: await valueOf(registry.secretName) }]);
+            // The name the engine registered for the Secret (autonamed), not the component's own output.
+            const secretName = mocks.kubernetesName("kubernetes:core/v1:Secret", "reg-pull");
+            assert.match(secretName, /^reg-pull-[0-9a-f]{8}$/);
+            assert.deepStrictEqual(account.imagePullSecrets, [{ name: secretName }]);
             assert.strictEqual(await valueOf(registry.secretName), secretName);
+            assert.strictEqual(await valueOf(registry.serviceAccountName), mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "reg-workloads"));
             assert.strictEqual(account.automountServiceAccountToken, false);
             assert.strictEqual(account.metadata.namespace, "pm-main");
         });
