@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import {
     AwsCloudResources,
@@ -10,7 +11,6 @@ import {
     CloudResources,
     CloudResourcesArgs,
     CloudSettings,
-    CREATE_SCRIPT,
     createCloudResources,
     EMULATOR_ACCOUNT,
     RUN_AS,
@@ -20,7 +20,14 @@ import { inBothModes, isKnown, isSecret, isSecretValue, isUnknownValue, Recordin
 
 const APP = sampleApp();
 const NAMES = cloudNames(APP.cloud, "pm", CONTEXT.branch);
-const TAGS = awsTags(CONTEXT, "dev", "team-a");
+const TAGS = {
+    "prod-mirror:branch": "feature/Login-Flow",
+    "prod-mirror:commit": "3f2a9c1d4e5b6a7980112233445566778899aabb",
+    "prod-mirror:stack": "dev",
+    "prod-mirror:expires-at": "2026-11-28T06:00:00.000Z",
+    "prod-mirror:managed-by": "prod-mirror",
+    "prod-mirror:installation": "team-a",
+};
 const ARGS: CloudResourcesArgs = { spec: APP.cloud, names: NAMES, tags: TAGS, region: "eu-west-1", namespace: "pm-feature", labels: { "app.kubernetes.io/managed-by": "prod-mirror" } };
 const AWS_TYPES = ["aws:sqs/queue:Queue", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table"];
 
@@ -60,6 +67,12 @@ describe("cloud resources", () => {
             assert.match(NAMES.buckets.receipts, /^pm-feature-login-flow-[0-9a-f]{8}-receipts$/);
             assert.ok(NAMES.buckets.receipts.length <= 63 && NAMES.queues["deal-events"].length <= 80);
             assert.ok(NAMES.tables.deals.endsWith("-deals"));
+        });
+    });
+
+    describe("aws tags", () => {
+        it("carry the branch, commit, stack, expiry, owner tool and installation", () => {
+            assert.deepStrictEqual(awsTags(CONTEXT, "dev", "team-a"), TAGS);
         });
     });
 
@@ -224,7 +237,11 @@ describe("cloud resources", () => {
                 const job = mocks.one("kubernetes:batch/v1:Job", "cloud-create").inputs;
                 const [container] = job.spec.template.spec.containers;
                 assert.strictEqual(container.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
-                assert.deepStrictEqual(container.command, ["python3", "-c", CREATE_SCRIPT]);
+                const [python, flag, script] = container.command;
+                assert.deepStrictEqual([container.command.length, python, flag], [3, "python3", "-c"]);
+                // tests/local runs the script against moto; here its exact text is pinned, so any edit is deliberate (update the hash).
+                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "24e2c070e61e100e44e4497d6002a4ae83f9edac0ec5612c7aecf52a3b24e46c");
+                assert.ok(script.startsWith("import json, os, sys, time\nimport boto3\n"), "no leading blank line: python -c reads it as is");
                 assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
                 assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
                 const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
@@ -236,7 +253,7 @@ describe("cloud resources", () => {
                     tables: [{ name: NAMES.tables.deals, hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }],
                 });
                 for (const call of ["create_queue(", "create_bucket(", "put_bucket_tagging(", "create_table("]) {
-                    assert.ok(CREATE_SCRIPT.includes(call), call);
+                    assert.ok(script.includes(call), call);
                 }
             });
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_TIMEOUTS, MirrorService, RUN_AS } from "../../components";
+import { MirrorService, RUN_AS } from "../../components";
 import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -80,8 +80,8 @@ describe("MirrorService", () => {
 
         it("gives the Deployment and Service explicit custom timeouts", async () => {
             const { timeouts } = await create();
-            assert.deepStrictEqual(timeouts["api-deployment"], DEFAULT_TIMEOUTS);
-            assert.deepStrictEqual(timeouts["api-service"], DEFAULT_TIMEOUTS);
+            assert.deepStrictEqual(timeouts["api-deployment"], { create: "10m", update: "10m", delete: "5m" });
+            assert.deepStrictEqual(timeouts["api-service"], { create: "10m", update: "10m", delete: "5m" });
         });
     });
 
