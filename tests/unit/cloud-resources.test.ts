@@ -14,9 +14,10 @@ import {
     createCloudResources,
     EMULATOR_ACCOUNT,
     RUN_AS,
+    workloadServiceAccountAnnotations,
 } from "../../components";
 import { CONTEXT, sampleApp } from "./fixtures";
-import { inBothModes, isKnown, isSecret, isSecretValue, isUnknownValue, RecordingMocks, settle, UNKNOWN_ID, useMocks, valueOf } from "./mocks";
+import { inBothModes, isKnown, isSecret, isSecretValue, isUnknownValue, RecordingMocks, registeredUrns, settle, UNKNOWN_ID, useMocks, valueOf } from "./mocks";
 
 const APP = sampleApp();
 const NAMES = cloudNames(APP.cloud, "pm", CONTEXT.branch);
@@ -89,6 +90,52 @@ describe("cloud resources", () => {
         it("leaves real AWS alone: no endpoints, no skipped checks, ambient credentials", () => {
             assert.deepStrictEqual(awsProviderArgs("eu-west-1", {}), { region: "eu-west-1" });
         });
+
+        it("passes the deployer's keys only as a pair: half a key falls back to the ambient chain", () => {
+            assert.deepStrictEqual(awsProviderArgs("eu-west-1", { accessKeyId: "AKIAEXAMPLE" }), { region: "eu-west-1" });
+            assert.deepStrictEqual(awsProviderArgs("eu-west-1", { secretAccessKey: "aws-secret-key" }), { region: "eu-west-1" });
+            assert.deepStrictEqual(Object.keys(awsProviderArgs("eu-west-1", { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "aws-secret-key" })), ["region", "accessKey", "secretKey"]);
+        });
+
+        it("annotates the workloads' ServiceAccount with the role only under workload identity", () => {
+            assert.strictEqual(workloadServiceAccountAnnotations({}), undefined);
+            assert.deepStrictEqual(workloadServiceAccountAnnotations({ workloadIdentityRoleArn: ROLE }), { "eks.amazonaws.com/role-arn": ROLE });
+        });
+    });
+
+    describe("aws mode, per declared resources", () => {
+        const cases: Array<{ what: string; spec: CloudResourcesArgs["spec"]; user: boolean }> = [
+            { what: "nothing declared: no user, key or Secret", spec: { queues: [], buckets: [], tables: [] }, user: false },
+            { what: "a queue alone", spec: { queues: [{ name: "jobs", visibilityTimeoutSeconds: 30 }], buckets: [], tables: [] }, user: true },
+            { what: "a bucket alone", spec: { queues: [], buckets: [{ name: "files" }], tables: [] }, user: true },
+            { what: "a table alone, with a range key", spec: { queues: [], buckets: [], tables: [{ name: "events", hashKey: "pk", hashKeyType: "S", rangeKey: "at", rangeKeyType: "N" }] }, user: true },
+        ];
+        for (const { what, spec, user } of cases) {
+            it(`${what}: ${user ? "a key of the mirror's own user" : "no key"}`, async () => {
+                const mocks = await useMocks(false);
+                const names = cloudNames(spec, "pm", CONTEXT.branch);
+                const cloud = createCloudResources("solo", { ...ARGS, spec, names }, AWS_ENDPOINT);
+                await settle(mocks);
+                assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:iam/")).map((r) => r.type), user ? ["aws:iam/user:User", "aws:iam/userPolicy:UserPolicy", "aws:iam/accessKey:AccessKey"] : []);
+                assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), user ? ["solo-credentials"] : []);
+                assert.strictEqual(cloud.credentialsSecretName === undefined, !user);
+                if (user) {
+                    assert.strictEqual(await valueOf(cloud.credentialsSecretName!), mocks.kubernetesName("kubernetes:core/v1:Secret", "solo-credentials"));
+                    // The Secret belongs to the component, so it goes (and is named) with it.
+                    assert.ok(registeredUrns().some((u) => u.endsWith("prod-mirror:cloud:AwsCloudResources$kubernetes:core/v1:Secret::solo-credentials")));
+                }
+                for (const t of mocks.ofType("aws:dynamodb/table:Table")) {
+                    assert.deepStrictEqual(
+                        [t.inputs.billingMode, t.inputs.hashKey, t.inputs.rangeKey, t.inputs.attributes],
+                        ["PAY_PER_REQUEST", "pk", "at", [{ name: "pk", type: "S" }, { name: "at", type: "N" }]],
+                    );
+                }
+                for (const b of mocks.ofType("aws:s3/bucket:Bucket")) {
+                    assert.strictEqual(b.inputs.forceDestroy, true, "a mirror's bucket holds only test data: destroy empties it");
+                    assert.strictEqual(await valueOf(cloud.buckets.files.name), names.buckets.files);
+                }
+            });
+        }
     });
 
     inBothModes((preview) => {
