@@ -104,13 +104,38 @@ describe("cloud resources", () => {
     });
 
     describe("aws mode, per declared resources", () => {
-        const cases: Array<{ what: string; spec: CloudResourcesArgs["spec"]; user: boolean }> = [
+        // What the user's policy grants, as [Sid, Resource] per statement (the mocks' ARN forms).
+        const cases: Array<{ what: string; spec: CloudResourcesArgs["spec"]; user: boolean; grants?: Array<[string, string[]]> }> = [
             { what: "nothing declared: no user, key or Secret", spec: { queues: [], buckets: [], tables: [] }, user: false },
-            { what: "a queue alone", spec: { queues: [{ name: "jobs", visibilityTimeoutSeconds: 30 }], buckets: [], tables: [] }, user: true },
-            { what: "a bucket alone", spec: { queues: [], buckets: [{ name: "files" }], tables: [] }, user: true },
-            { what: "a table alone, with a range key", spec: { queues: [], buckets: [], tables: [{ name: "events", hashKey: "pk", hashKeyType: "S", rangeKey: "at", rangeKeyType: "N" }] }, user: true },
+            {
+                what: "a queue alone",
+                spec: { queues: [{ name: "jobs", visibilityTimeoutSeconds: 30 }], buckets: [], tables: [] },
+                user: true,
+                grants: [["Queues", ["arn:aws:sqs:us-east-1:000000000000:pm-feature-login-flow-c03c5fae-jobs"]]],
+            },
+            {
+                what: "a bucket alone",
+                spec: { queues: [], buckets: [{ name: "files" }], tables: [] },
+                user: true,
+                grants: [
+                    ["Buckets", ["arn:aws:s3:::pm-feature-login-flow-c03c5fae-files"]],
+                    ["Objects", ["arn:aws:s3:::pm-feature-login-flow-c03c5fae-files/*"]],
+                ],
+            },
+            {
+                what: "a table alone, with a range key",
+                spec: { queues: [], buckets: [], tables: [{ name: "events", hashKey: "pk", hashKeyType: "S", rangeKey: "at", rangeKeyType: "N" }] },
+                user: true,
+                grants: [["Tables", ["arn:aws:dynamodb:us-east-1:000000000000:table/pm-feature-login-flow-c03c5fae-events"]]],
+            },
+            {
+                what: "a table alone, without a range key",
+                spec: { queues: [], buckets: [], tables: [{ name: "events", hashKey: "pk", hashKeyType: "S", rangeKeyType: "S" }] },
+                user: true,
+                grants: [["Tables", ["arn:aws:dynamodb:us-east-1:000000000000:table/pm-feature-login-flow-c03c5fae-events"]]],
+            },
         ];
-        for (const { what, spec, user } of cases) {
+        for (const { what, spec, user, grants } of cases) {
             it(`${what}: ${user ? "a key of the mirror's own user" : "no key"}`, async () => {
                 const mocks = await useMocks(false);
                 const names = cloudNames(spec, "pm", CONTEXT.branch);
@@ -119,16 +144,22 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:iam/")).map((r) => r.type), user ? ["aws:iam/user:User", "aws:iam/userPolicy:UserPolicy", "aws:iam/accessKey:AccessKey"] : []);
                 assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), user ? ["solo-credentials"] : []);
                 assert.strictEqual(cloud.credentialsSecretName === undefined, !user);
+                // The provider belongs to the component: every AWS resource goes through it.
+                assert.ok(registeredUrns().some((u) => u.endsWith("prod-mirror:cloud:AwsCloudResources$pulumi:providers:aws::solo-provider")));
                 if (user) {
+                    const account = mocks.one("aws:iam/user:User", "solo-workload");
+                    // Autonamed under prod-mirror's path, and deletable with the keys it holds.
+                    assert.deepStrictEqual([account.inputs.name, account.inputs.path, account.inputs.forceDestroy], [undefined, "/prod-mirror/", true]);
+                    const policy = JSON.parse(mocks.one("aws:iam/userPolicy:UserPolicy", "solo-workload").inputs.policy);
+                    assert.deepStrictEqual(policy.Statement.map((s: { Sid: string; Resource: string[] }) => [s.Sid, s.Resource]), grants);
                     assert.strictEqual(await valueOf(cloud.credentialsSecretName!), mocks.kubernetesName("kubernetes:core/v1:Secret", "solo-credentials"));
                     // The Secret belongs to the component, so it goes (and is named) with it.
                     assert.ok(registeredUrns().some((u) => u.endsWith("prod-mirror:cloud:AwsCloudResources$kubernetes:core/v1:Secret::solo-credentials")));
                 }
                 for (const t of mocks.ofType("aws:dynamodb/table:Table")) {
-                    assert.deepStrictEqual(
-                        [t.inputs.billingMode, t.inputs.hashKey, t.inputs.rangeKey, t.inputs.attributes],
-                        ["PAY_PER_REQUEST", "pk", "at", [{ name: "pk", type: "S" }, { name: "at", type: "N" }]],
-                    );
+                    const [table] = spec.tables;
+                    const attributes = table.rangeKey === undefined ? [{ name: "pk", type: "S" }] : [{ name: "pk", type: "S" }, { name: "at", type: "N" }];
+                    assert.deepStrictEqual([t.inputs.billingMode, t.inputs.hashKey, t.inputs.rangeKey, t.inputs.attributes], ["PAY_PER_REQUEST", "pk", table.rangeKey, attributes]);
                 }
                 for (const b of mocks.ofType("aws:s3/bucket:Bucket")) {
                     assert.strictEqual(b.inputs.forceDestroy, true, "a mirror's bucket holds only test data: destroy empties it");
