@@ -80,6 +80,7 @@ describe("BranchNamespace", () => {
 
         it("opens external egress only on the ports asked for", async () => {
             const { mocks } = await build({ externalEgressPorts: [443, 4566] });
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-external").inputs.spec.policyTypes, ["Egress"], "an egress-only policy must not also isolate ingress");
             const egress = mocks.one(POLICY, "ns-allow-external").inputs.spec.egress;
             assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }] }]);
         });

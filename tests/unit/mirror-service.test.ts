@@ -85,6 +85,43 @@ describe("MirrorService", () => {
         });
     });
 
+    describe("defaults", () => {
+        async function build(extra: { clusterDomain?: string; customTimeouts?: pulumi.CustomTimeouts } = {}) {
+            const mocks = await useMocks(false);
+            const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+                timeouts[name] = opts.customTimeouts;
+                return undefined;
+            };
+            const args = { namespace: "pm-main", serviceName: "web", image: "r/web:1", port: 9090, serviceAccountName: "workloads", imagePullSecretName: "pull", ...extra };
+            const svc = new MirrorService("web", args, { transformations: [record] });
+            await settle(mocks);
+            return { mocks, svc, timeouts, deployment: mocks.one(DEPLOYMENT, "web-deployment").inputs, service: mocks.one("kubernetes:core/v1:Service", "web-service").inputs };
+        }
+
+        it("without options: one replica, /healthz, only PORT and HOME, cluster.local, 10m/10m/5m timeouts", async () => {
+            const { svc, timeouts, deployment, service } = await build();
+            const pod = deployment.spec.template.spec;
+            const [container] = pod.containers;
+            assert.strictEqual(deployment.spec.replicas, 1);
+            assert.deepStrictEqual(container.readinessProbe.httpGet, { path: "/healthz", port: 9090 });
+            assert.deepStrictEqual(container.env, [{ name: "PORT", value: "9090" }, { name: "HOME", value: "/tmp" }]);
+            assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 9090 }]);
+            assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "pull" }]);
+            const selector = { "app.kubernetes.io/name": "web", "prod-mirror.dev/service": "web" };
+            assert.deepStrictEqual([deployment.spec.selector.matchLabels, service.spec.selector], [selector, selector]);
+            assert.deepStrictEqual(service.spec.ports, [{ name: "http", port: 9090, targetPort: 9090 }]);
+            assert.strictEqual(await valueOf(svc.url), "http://web.pm-main.svc.cluster.local:9090");
+            assert.deepStrictEqual([timeouts["web-deployment"], timeouts["web-service"]], [{ create: "10m", update: "10m", delete: "5m" }, { create: "10m", update: "10m", delete: "5m" }]);
+        });
+
+        it("takes the cluster domain and timeouts it is given instead", async () => {
+            const { svc, timeouts } = await build({ clusterDomain: "corp.internal", customTimeouts: { create: "1m" } });
+            assert.strictEqual(await valueOf(svc.url), "http://web.pm-main.svc.corp.internal:9090");
+            assert.deepStrictEqual([timeouts["web-deployment"], timeouts["web-service"]], [{ create: "1m" }, { create: "1m" }]);
+        });
+    });
+
     it("refuses a port below 1024 before declaring anything: its non-root pod could not bind it", async () => {
         const mocks = await useMocks(false);
         const args = { namespace: "pm-main", serviceName: "web", image: "r/web", port: 80, serviceAccountName: "workloads", imagePullSecretName: "pull" };
