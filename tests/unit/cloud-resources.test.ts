@@ -39,7 +39,7 @@ const WORKLOAD_IDENTITY: CloudSettings = { ...AWS_ENDPOINT, workloadIdentityRole
 
 const built = new Map<string, Promise<{ mocks: RecordingMocks; cloud: CloudResources }>>();
 
-/** One construction per (mode, settings), shared by the tests that only read it. */
+/** One construction per (mode, settings), shared by the tests that only read it; dropped after the suite (see mocks.ts `once`). */
 function create(preview: boolean, settings: CloudSettings): Promise<{ mocks: RecordingMocks; cloud: CloudResources }> {
     const kind = settings === EMULATED ? "emulated" : settings === AWS_ENDPOINT ? "aws-endpoint" : settings === WORKLOAD_IDENTITY ? "identity" : "aws";
     const key = `${preview}:${kind}`;
@@ -63,6 +63,8 @@ async function wiring(cloud: CloudResources) {
 }
 
 describe("cloud resources", () => {
+    after(() => built.clear());
+
     describe("physical names", () => {
         it("are the same in both modes and fit each service's limits", () => {
             assert.match(NAMES.buckets.receipts, /^pm-feature-login-flow-[0-9a-f]{8}-receipts$/);

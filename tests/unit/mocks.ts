@@ -249,8 +249,14 @@ export function inBothModes(fn: (preview: boolean) => void): void {
 /**
  * Memoises an async fixture: several `it`s assert on one construction instead of rebuilding it,
  * which keeps the suite fast. The mocks a fixture made stay valid after others are installed.
+ * Call it inside a `describe`: the fixture is dropped when that suite ends, because a runner that
+ * keeps the test modules loaded (Stryker re-runs them in one process, each time with other code
+ * switched on) would otherwise hand every later run what the first run's code built.
  */
 export function once<T>(build: () => Promise<T>): () => Promise<T> {
     let result: Promise<T> | undefined;
+    after(() => {
+        result = undefined;
+    });
     return () => (result ??= build());
 }
