@@ -105,6 +105,98 @@ describe("cloud resources", () => {
         });
     });
 
+    describe("resource options, seen by a transformation", () => {
+        /** Builds in update mode and records each child's options by `<type> <name>`. */
+        async function optionsOf(settings: CloudSettings, extra: Partial<CloudResourcesArgs & { clusterDomain: string }> = {}) {
+            const mocks = await useMocks(false);
+            const opts: Record<string, pulumi.CustomResourceOptions> = {};
+            const record: pulumi.ResourceTransformation = ({ type, name, opts: o }) => {
+                opts[`${type} ${name}`] = o;
+                return undefined;
+            };
+            const cloud = createCloudResources("opt", { ...ARGS, ...extra }, settings, { transformations: [record] });
+            await settle(mocks);
+            return { mocks, cloud, opts };
+        }
+
+        it("emulated: bounded waits for the emulator and the Job, and the Job starts only after the emulator", async () => {
+            const { opts } = await optionsOf(EMULATED);
+            assert.deepStrictEqual(opts["kubernetes:apps/v1:Deployment opt-emulator"].customTimeouts, { create: "5m", update: "5m", delete: "2m" });
+            assert.deepStrictEqual(opts["kubernetes:core/v1:Service opt-emulator"].customTimeouts, undefined);
+            assert.deepStrictEqual(opts["kubernetes:batch/v1:Job opt-create"].customTimeouts, { create: "10m", update: "10m", delete: "2m" });
+            const dependsOn = opts["kubernetes:batch/v1:Job opt-create"].dependsOn as pulumi.Resource[];
+            assert.strictEqual(dependsOn.length, 1);
+            assert.strictEqual(await valueOf(dependsOn[0].urn), "urn:pulumi:unit::prod-mirror::prod-mirror:cloud:EmulatedCloudResources$kubernetes:apps/v1:Deployment::opt-emulator");
+        });
+
+        it("aws: the access key is made only once its policy is attached", async () => {
+            const { opts } = await optionsOf(AWS_ENDPOINT);
+            const dependsOn = opts["aws:iam/accessKey:AccessKey opt-workload"].dependsOn as pulumi.Resource[];
+            assert.strictEqual(dependsOn.length, 1);
+            assert.strictEqual(await valueOf(dependsOn[0].urn), "urn:pulumi:unit::prod-mirror::prod-mirror:cloud:AwsCloudResources$aws:iam/userPolicy:UserPolicy::opt-workload");
+        });
+    });
+
+    describe("emulated mode, on a fresh construction", () => {
+        it("serves the endpoint under the cluster domain it is given, and the Job creates exactly the declared resources", async () => {
+            const mocks = await useMocks(false);
+            const cloud = createCloudResources("fresh", ARGS, { ...EMULATED, clusterDomain: "corp.internal" });
+            await settle(mocks);
+            const endpoint = "http://aws-emulator.pm-feature.svc.corp.internal:4566";
+            assert.strictEqual(await valueOf(cloud.endpoint!), endpoint);
+            assert.strictEqual(await valueOf(cloud.queues["deal-events"].url), `${endpoint}/123456789012/${NAMES.queues["deal-events"]}`);
+            const job = mocks.one("kubernetes:batch/v1:Job", "fresh-create").inputs;
+            assert.deepStrictEqual(job.metadata.annotations, { "pulumi.com/replaceUnready": "true" });
+            assert.deepStrictEqual(job.metadata.labels, { "app.kubernetes.io/managed-by": "prod-mirror", "app.kubernetes.io/component": "aws-emulator-setup" });
+            assert.deepStrictEqual(job.spec.template.metadata.labels, job.metadata.labels);
+            const pod = job.spec.template.spec;
+            assert.deepStrictEqual([pod.restartPolicy, pod.serviceAccountName, pod.imagePullSecrets, pod.automountServiceAccountToken], ["Never", "workloads", [{ name: "pull" }], false]);
+            assert.deepStrictEqual(pod.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+            const [container] = pod.containers;
+            assert.deepStrictEqual([container.name, container.image, container.imagePullPolicy, container.command.slice(0, 2)], ["create", EMULATED.image, "Always", ["python3", "-c"]]);
+            assert.deepStrictEqual(container.resources, { requests: { cpu: "50m", memory: "96Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
+            assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+            const credentials = mocks.kubernetesName("kubernetes:core/v1:Secret", "fresh-credentials");
+            assert.deepStrictEqual(container.env, [
+                { name: "HOME", value: "/tmp" },
+                { name: "AWS_REGION", value: "eu-west-1" },
+                { name: "AWS_DEFAULT_REGION", value: "eu-west-1" },
+                { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: credentials, key: "AWS_ACCESS_KEY_ID" } } },
+                { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: credentials, key: "AWS_SECRET_ACCESS_KEY" } } },
+                { name: "AWS_ENDPOINT_URL", value: endpoint },
+                {
+                    name: "PROD_MIRROR_RESOURCES",
+                    value: JSON.stringify({
+                        tags: TAGS,
+                        queues: [{ name: NAMES.queues["deal-events"], visibilityTimeoutSeconds: 30 }],
+                        buckets: [NAMES.buckets.receipts],
+                        tables: [{ name: NAMES.tables.deals, hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }],
+                    }),
+                },
+            ]);
+            // moto accepts any key; the Secret exists so the wiring is the same as with real keys.
+            assert.deepStrictEqual(mocks.one("kubernetes:core/v1:Secret", "fresh-credentials").inputs.stringData, { AWS_ACCESS_KEY_ID: "prod-mirror", AWS_SECRET_ACCESS_KEY: "prod-mirror" });
+            const deployment = mocks.one("kubernetes:apps/v1:Deployment", "fresh-emulator").inputs;
+            const [moto] = deployment.spec.template.spec.containers;
+            assert.deepStrictEqual(
+                [moto.name, moto.command, moto.ports, moto.resources, moto.volumeMounts, moto.env.map((e: { name: string }) => e.name)],
+                [
+                    "moto",
+                    ["moto_server", "-H", "0.0.0.0", "-p", "4566"],
+                    [{ name: "http", containerPort: 4566 }],
+                    { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+                    [{ name: "tmp", mountPath: "/tmp" }],
+                    ["HOME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+                ],
+            );
+            const selector = { "app.kubernetes.io/name": "aws-emulator", "app.kubernetes.io/component": "aws-emulator" };
+            assert.deepStrictEqual([deployment.spec.replicas, deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels], [1, selector, { "app.kubernetes.io/managed-by": "prod-mirror", ...selector }]);
+            const service = mocks.one("kubernetes:core/v1:Service", "fresh-emulator").inputs;
+            assert.deepStrictEqual([service.metadata.name, service.spec], ["aws-emulator", { selector, ports: [{ name: "http", port: 4566, targetPort: 4566 }] }]);
+            assert.ok(registeredUrns().some((u) => u.endsWith("prod-mirror:cloud:EmulatedCloudResources$kubernetes:core/v1:Secret::fresh-credentials")));
+        });
+    });
+
     describe("aws mode, per declared resources", () => {
         // What the user's policy grants, as [Sid, Resource] per statement (the mocks' ARN forms).
         const cases: Array<{ what: string; spec: CloudResourcesArgs["spec"]; user: boolean; grants?: Array<[string, string[]]> }> = [
