@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
 import { CONTEXT } from "./fixtures";
-import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
@@ -13,7 +13,9 @@ describe("BranchNamespace", () => {
             await settle(mocks);
             return { mocks, ns };
         }
-        const create = once(() => build());
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = () => build();
 
         it("labels the namespace with branch, commit, owner, expiry and managed-by, and keeps exact values in annotations", async () => {
             const { mocks, ns } = await create();

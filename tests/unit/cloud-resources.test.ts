@@ -37,23 +37,15 @@ const AWS_ENDPOINT: CloudSettings = { mode: "aws", endpoint: "http://127.0.0.1:4
 const ROLE = "arn:aws:iam::123456789012:role/platform/prod-mirror-workloads";
 const WORKLOAD_IDENTITY: CloudSettings = { ...AWS_ENDPOINT, workloadIdentityRoleArn: ROLE };
 
-const built = new Map<string, Promise<{ mocks: RecordingMocks; cloud: CloudResources }>>();
-
-/** One construction per (mode, settings), shared by the tests that only read it; dropped after the suite (see mocks.ts `once`). */
-function create(preview: boolean, settings: CloudSettings): Promise<{ mocks: RecordingMocks; cloud: CloudResources }> {
-    const kind = settings === EMULATED ? "emulated" : settings === AWS_ENDPOINT ? "aws-endpoint" : settings === WORKLOAD_IDENTITY ? "identity" : "aws";
-    const key = `${preview}:${kind}`;
-    let result = built.get(key);
-    if (result === undefined) {
-        result = (async () => {
-            const mocks = await useMocks(preview);
-            const cloud = createCloudResources("cloud", ARGS, settings);
-            await settle(mocks);
-            return { mocks, cloud };
-        })();
-        built.set(key, result);
-    }
-    return result;
+/**
+ * One construction per test, not shared: a mutation run credits a construction to the one test that
+ * ran it, so a construction shared by several tests would be checked by the first of them only.
+ */
+async function create(preview: boolean, settings: CloudSettings): Promise<{ mocks: RecordingMocks; cloud: CloudResources }> {
+    const mocks = await useMocks(preview);
+    const cloud = createCloudResources("cloud", ARGS, settings);
+    await settle(mocks);
+    return { mocks, cloud };
 }
 
 /** The env var names (and how each is sourced) a service using everything would get. */
@@ -63,8 +55,6 @@ async function wiring(cloud: CloudResources) {
 }
 
 describe("cloud resources", () => {
-    after(() => built.clear());
-
     describe("physical names", () => {
         it("are the same in both modes and fit each service's limits", () => {
             assert.match(NAMES.buckets.receipts, /^pm-feature-login-flow-[0-9a-f]{8}-receipts$/);

@@ -1,13 +1,15 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { MirrorService, RUN_AS } from "../../components";
-import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
 describe("MirrorService", () => {
     inBothModes((preview) => {
-        const create = once(async () => {
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = async () => {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
             // A legacy transformation on the component sees each child's options, customTimeouts included.
@@ -35,7 +37,7 @@ describe("MirrorService", () => {
             await settle(mocks);
             const deployment = mocks.one(DEPLOYMENT, "api-deployment").inputs;
             return { mocks, svc, deployment, pod: deployment.spec.template.spec, timeouts };
-        });
+        };
 
         it("runs the image with the mirror's replicas, resources, port and readiness probe", async () => {
             const { deployment, pod } = await create();

@@ -2,11 +2,13 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistrySecret } from "../../components";
 import { PASSWORD } from "./fixtures";
-import { inBothModes, once, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
 
 describe("RegistrySecret", () => {
     inBothModes((preview) => {
-        const create = once(async () => {
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = async () => {
             const mocks = await useMocks(preview);
             const registry = new RegistrySecret("reg", {
                 namespace: "pm-main",
@@ -17,7 +19,7 @@ describe("RegistrySecret", () => {
             });
             await settle(mocks);
             return { mocks, registry };
-        });
+        };
 
         it("builds a kubernetes.io/dockerconfigjson Secret whose decoded content is exactly right", async () => {
             const { mocks } = await create();
