@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
+import { appProblem, applyOverride, builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
@@ -374,5 +374,38 @@ describe("ProductionMirror", () => {
         assert.deepStrictEqual(externalEgressPorts({ mode: "emulated", region: "us-east-1", image: "x" }), []);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1" }), [443]);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://moto.example" }), [80, 443]);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "https://proxy.example" }), [443]);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://10.0.0.1:4566" }), [443, 4566]);
+        // The pods' endpoint, not Pulumi's, is what the policy must open.
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://127.0.0.1:4566", workloadEndpoint: "http://10.0.0.1:9000" }), [443, 9000]);
+    });
+
+    it("wires services by names alone: http://<service>.<namespace>.svc.<domain>:<port>", () => {
+        assert.strictEqual(serviceUrl("api", "pm-main", 8080, "corp.internal"), "http://api.pm-main.svc.corp.internal:8080");
+    });
+
+    it("applies an override's replicas and resources over production's, and keeps production's where none is given", () => {
+        const [api] = sampleApp().services;
+        const production = { ...api, replicas: 3, resources: { limits: { cpu: "2" } } };
+        assert.deepStrictEqual(applyOverride(production, undefined), production);
+        assert.deepStrictEqual(applyOverride(production, {}), production);
+        assert.deepStrictEqual(applyOverride(production, { replicas: 1, resources: { limits: { cpu: "250m" } } }), { ...production, replicas: 1, resources: { limits: { cpu: "250m" } } });
+    });
+
+    const problems: Array<[string, (app: ReturnType<typeof sampleApp>) => void, string]> = [
+        ["a service using itself", (app) => app.services[0].uses.services.push("api"), 'service api uses services "api", which the description does not declare (declared: api, worker, gateway)'],
+        ["an undeclared service", (app) => app.services[1].uses.services.push("billing"), 'service worker uses services "billing", which the description does not declare (declared: api, worker, gateway)'],
+        ["a queue when none is declared", (app) => { app.cloud.queues = []; app.services.forEach((s) => (s.uses.queues = [])); app.services[0].uses.queues.push("jobs"); }, 'service api uses queues "jobs", which the description does not declare (declared: none)'],
+    ];
+    for (const [what, edit, message] of problems) {
+        it(`refuses ${what}, naming it and what is declared`, () => {
+            const app = sampleApp();
+            edit(app);
+            assert.strictEqual(appProblem(app), message);
+        });
+    }
+
+    it("accepts the sample description, where services use each other", () => {
+        assert.strictEqual(appProblem(sampleApp()), undefined);
     });
 });
