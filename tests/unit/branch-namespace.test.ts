@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
 import { CONTEXT } from "./fixtures";
 import { inBothModes, settle, useMocks, valueOf } from "./mocks";
@@ -9,10 +10,20 @@ describe("BranchNamespace", () => {
     inBothModes((preview) => {
         async function build(extra: { externalEgressPorts?: number[] } = {}) {
             const mocks = await useMocks(preview);
-            const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra });
+            const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+                timeouts[name] = opts.customTimeouts;
+                return undefined;
+            };
+            const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra }, { transformations: [record] });
             await settle(mocks);
-            return { mocks, ns };
+            return { mocks, ns, timeouts };
         }
+
+        it("gives the namespace ten minutes to delete: Kubernetes empties it first", async () => {
+            const { timeouts } = await build();
+            assert.deepStrictEqual(timeouts["ns-namespace"], { delete: "10m" });
+        });
         // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
         // construction shared by several tests would be checked by the first of them only.
         const create = () => build();
@@ -76,7 +87,8 @@ describe("BranchNamespace", () => {
             assert.deepStrictEqual(mocks.ofType(POLICY).map((p) => p.name).sort(), ["ns-allow-dns", "ns-allow-same-namespace", "ns-default-deny"]);
             assert.deepStrictEqual(mocks.one(POLICY, "ns-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
             const same = mocks.one(POLICY, "ns-allow-same-namespace").inputs.spec;
-            assert.deepStrictEqual([same.ingress, same.egress], [[{ from: [{ podSelector: {} }] }], [{ to: [{ podSelector: {} }] }]]);
+            assert.deepStrictEqual([same.policyTypes, same.ingress, same.egress], [["Ingress", "Egress"], [{ from: [{ podSelector: {} }] }], [{ to: [{ podSelector: {} }] }]]);
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-dns").inputs.spec.policyTypes, ["Egress"]);
             assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-dns").inputs.spec.egress, [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }]);
         });
 

@@ -13,6 +13,7 @@ import {
     CloudSettings,
     createCloudResources,
     EMULATOR_ACCOUNT,
+    IAM_ROLE_ARN,
     RUN_AS,
     workloadServiceAccountAnnotations,
 } from "../../components";
@@ -92,6 +93,11 @@ describe("cloud resources", () => {
         it("annotates the workloads' ServiceAccount with the role only under workload identity", () => {
             assert.strictEqual(workloadServiceAccountAnnotations({}), undefined);
             assert.deepStrictEqual(workloadServiceAccountAnnotations({ workloadIdentityRoleArn: ROLE }), { "eks.amazonaws.com/role-arn": ROLE });
+            // The whole value must be a role ARN: text before or after it is refused.
+            assert.deepStrictEqual(
+                [ROLE, "arn:aws-us-gov:iam::123456789012:role/r", `x${ROLE}`, `${ROLE} extra`, "arn:aws:iam::123456789012:user/ci"].map((arn) => IAM_ROLE_ARN.test(arn)),
+                [true, true, false, false, false],
+            );
         });
     });
 

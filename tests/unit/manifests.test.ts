@@ -1,7 +1,8 @@
 // The manifest pieces every pod shares, checked as plain values: the components' tests read them
 // through the engine, where a memoised construction hides most of them from mutation runs.
 import * as assert from "assert";
-import { containerResources, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../../components";
+import { containerResources, namespaceLabels, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../../components";
+import { CONTEXT } from "./fixtures";
 
 describe("manifests", () => {
     it("restricted pod security: non-root uid/gid 65532, fsGroup for the volumes, RuntimeDefault seccomp", () => {
@@ -18,6 +19,19 @@ describe("manifests", () => {
             capabilities: { drop: ["ALL"] },
             seccompProfile: { type: "RuntimeDefault" },
         });
+    });
+
+    it("namespace labels enforce, warn and audit Pod Security `restricted`", () => {
+        const labels = namespaceLabels(CONTEXT, "dev", "team-a");
+        assert.deepStrictEqual(
+            Object.fromEntries(Object.entries(labels).filter(([k]) => k.startsWith("pod-security."))),
+            {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+            },
+        );
     });
 
     it("a bounded writable /tmp, since the root filesystem is read-only", () => {

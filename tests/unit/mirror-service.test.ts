@@ -110,6 +110,7 @@ describe("MirrorService", () => {
             assert.deepStrictEqual(container.env, [{ name: "PORT", value: "9090" }, { name: "HOME", value: "/tmp" }]);
             assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 9090 }]);
             assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "pull" }]);
+            assert.deepStrictEqual([pod.volumes, container.volumeMounts], [[{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }], [{ name: "tmp", mountPath: "/tmp" }]]);
             const selector = { "app.kubernetes.io/name": "web", "prod-mirror.dev/service": "web" };
             assert.deepStrictEqual([deployment.spec.selector.matchLabels, service.spec.selector], [selector, selector]);
             assert.deepStrictEqual(service.spec.ports, [{ name: "http", port: 9090, targetPort: 9090 }]);
