@@ -408,4 +408,11 @@ describe("ProductionMirror", () => {
     it("accepts the sample description, where services use each other", () => {
         assert.strictEqual(appProblem(sampleApp()), undefined);
     });
+
+    it("accepts a service using a queue that shares its name: only a service may not use itself", () => {
+        const app = sampleApp();
+        app.cloud.queues.push({ name: "api", visibilityTimeoutSeconds: 30 });
+        app.services[0].uses.queues.push("api");
+        assert.strictEqual(appProblem(app), undefined);
+    });
 });
