@@ -1,7 +1,8 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
 import { CONTEXT } from "./fixtures";
-import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
@@ -9,11 +10,23 @@ describe("BranchNamespace", () => {
     inBothModes((preview) => {
         async function build(extra: { externalEgressPorts?: number[] } = {}) {
             const mocks = await useMocks(preview);
-            const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra });
+            const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+                timeouts[name] = opts.customTimeouts;
+                return undefined;
+            };
+            const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra }, { transformations: [record] });
             await settle(mocks);
-            return { mocks, ns };
+            return { mocks, ns, timeouts };
         }
-        const create = once(() => build());
+
+        it("gives the namespace ten minutes to delete: Kubernetes empties it first", async () => {
+            const { timeouts } = await build();
+            assert.deepStrictEqual(timeouts["ns-namespace"], { delete: "10m" });
+        });
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = () => build();
 
         it("labels the namespace with branch, commit, owner, expiry and managed-by, and keeps exact values in annotations", async () => {
             const { mocks, ns } = await create();
@@ -74,12 +87,14 @@ describe("BranchNamespace", () => {
             assert.deepStrictEqual(mocks.ofType(POLICY).map((p) => p.name).sort(), ["ns-allow-dns", "ns-allow-same-namespace", "ns-default-deny"]);
             assert.deepStrictEqual(mocks.one(POLICY, "ns-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
             const same = mocks.one(POLICY, "ns-allow-same-namespace").inputs.spec;
-            assert.deepStrictEqual([same.ingress, same.egress], [[{ from: [{ podSelector: {} }] }], [{ to: [{ podSelector: {} }] }]]);
+            assert.deepStrictEqual([same.policyTypes, same.ingress, same.egress], [["Ingress", "Egress"], [{ from: [{ podSelector: {} }] }], [{ to: [{ podSelector: {} }] }]]);
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-dns").inputs.spec.policyTypes, ["Egress"]);
             assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-dns").inputs.spec.egress, [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }]);
         });
 
         it("opens external egress only on the ports asked for", async () => {
             const { mocks } = await build({ externalEgressPorts: [443, 4566] });
+            assert.deepStrictEqual(mocks.one(POLICY, "ns-allow-external").inputs.spec.policyTypes, ["Egress"], "an egress-only policy must not also isolate ingress");
             const egress = mocks.one(POLICY, "ns-allow-external").inputs.spec.egress;
             assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }] }]);
         });

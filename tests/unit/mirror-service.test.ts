@@ -1,13 +1,15 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_TIMEOUTS, MirrorService, RUN_AS } from "../../components";
-import { inBothModes, once, settle, useMocks, valueOf } from "./mocks";
+import { MirrorService, RUN_AS } from "../../components";
+import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
 describe("MirrorService", () => {
     inBothModes((preview) => {
-        const create = once(async () => {
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = async () => {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
             // A legacy transformation on the component sees each child's options, customTimeouts included.
@@ -35,7 +37,7 @@ describe("MirrorService", () => {
             await settle(mocks);
             const deployment = mocks.one(DEPLOYMENT, "api-deployment").inputs;
             return { mocks, svc, deployment, pod: deployment.spec.template.spec, timeouts };
-        });
+        };
 
         it("runs the image with the mirror's replicas, resources, port and readiness probe", async () => {
             const { deployment, pod } = await create();
@@ -80,8 +82,46 @@ describe("MirrorService", () => {
 
         it("gives the Deployment and Service explicit custom timeouts", async () => {
             const { timeouts } = await create();
-            assert.deepStrictEqual(timeouts["api-deployment"], DEFAULT_TIMEOUTS);
-            assert.deepStrictEqual(timeouts["api-service"], DEFAULT_TIMEOUTS);
+            assert.deepStrictEqual(timeouts["api-deployment"], { create: "10m", update: "10m", delete: "5m" });
+            assert.deepStrictEqual(timeouts["api-service"], { create: "10m", update: "10m", delete: "5m" });
+        });
+    });
+
+    describe("defaults", () => {
+        async function build(extra: { clusterDomain?: string; customTimeouts?: pulumi.CustomTimeouts } = {}) {
+            const mocks = await useMocks(false);
+            const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            const record: pulumi.ResourceTransformation = ({ name, opts }) => {
+                timeouts[name] = opts.customTimeouts;
+                return undefined;
+            };
+            const args = { namespace: "pm-main", serviceName: "web", image: "r/web:1", port: 9090, serviceAccountName: "workloads", imagePullSecretName: "pull", ...extra };
+            const svc = new MirrorService("web", args, { transformations: [record] });
+            await settle(mocks);
+            return { mocks, svc, timeouts, deployment: mocks.one(DEPLOYMENT, "web-deployment").inputs, service: mocks.one("kubernetes:core/v1:Service", "web-service").inputs };
+        }
+
+        it("without options: one replica, /healthz, only PORT and HOME, cluster.local, 10m/10m/5m timeouts", async () => {
+            const { svc, timeouts, deployment, service } = await build();
+            const pod = deployment.spec.template.spec;
+            const [container] = pod.containers;
+            assert.strictEqual(deployment.spec.replicas, 1);
+            assert.deepStrictEqual(container.readinessProbe.httpGet, { path: "/healthz", port: 9090 });
+            assert.deepStrictEqual(container.env, [{ name: "PORT", value: "9090" }, { name: "HOME", value: "/tmp" }]);
+            assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 9090 }]);
+            assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "pull" }]);
+            assert.deepStrictEqual([pod.volumes, container.volumeMounts], [[{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }], [{ name: "tmp", mountPath: "/tmp" }]]);
+            const selector = { "app.kubernetes.io/name": "web", "prod-mirror.dev/service": "web" };
+            assert.deepStrictEqual([deployment.spec.selector.matchLabels, service.spec.selector], [selector, selector]);
+            assert.deepStrictEqual(service.spec.ports, [{ name: "http", port: 9090, targetPort: 9090 }]);
+            assert.strictEqual(await valueOf(svc.url), "http://web.pm-main.svc.cluster.local:9090");
+            assert.deepStrictEqual([timeouts["web-deployment"], timeouts["web-service"]], [{ create: "10m", update: "10m", delete: "5m" }, { create: "10m", update: "10m", delete: "5m" }]);
+        });
+
+        it("takes the cluster domain and timeouts it is given instead", async () => {
+            const { svc, timeouts } = await build({ clusterDomain: "corp.internal", customTimeouts: { create: "1m" } });
+            assert.strictEqual(await valueOf(svc.url), "http://web.pm-main.svc.corp.internal:9090");
+            assert.deepStrictEqual([timeouts["web-deployment"], timeouts["web-service"]], [{ create: "1m" }, { create: "1m" }]);
         });
     });
 

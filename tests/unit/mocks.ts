@@ -2,6 +2,10 @@
 // providers where the program reads an output (autonamed metadata.name, queue URLs, digests),
 // and fail loudly: an unmocked call, or two resources with the same type and name, is recorded
 // and makes `settle()` throw instead of turning into a hang or a silent default.
+// In preview they answer as the engine does for a resource being created: the checked inputs
+// only (providers autoname in Check, so autonamed names are there), no id and no field the
+// provider computes at creation (URLs, ARNs, digests, secrets, status). The SDK then resolves
+// those outputs as unknown, so preview tests can check that nothing relies on them.
 import * as crypto from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,6 +24,9 @@ export function isSecretValue(value: unknown): boolean {
 
 /** The value with every secret marker removed, at any depth. */
 export function reveal(value: any): any {
+    if (pulumi.isUnknown(value)) {
+        return value;
+    }
     if (isSecretValue(value)) {
         return reveal(value.value);
     }
@@ -43,6 +50,10 @@ export interface Registration {
     /** `<provider urn>::<provider id>`, when the resource has a provider reference. */
     provider?: string;
     custom: boolean;
+    /** The id the mocks answered; empty in preview, where the engine has none for a resource being created. */
+    id: string;
+    /** The state the mocks answered, which the program sees as the resource's outputs. */
+    state: Record<string, any>;
 }
 
 function fakeHash(text: string): string {
@@ -53,13 +64,19 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly registrations: Registration[] = [];
     readonly failures: string[] = [];
 
+    constructor(readonly preview: boolean = false) {}
+
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
         if (this.registrations.some((r) => r.type === args.type && r.name === args.name)) {
             this.failures.push(`two resources share type ${args.type} and name ${args.name}`);
         }
         const inputs = reveal(args.inputs ?? {});
-        this.registrations.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs ?? {}, provider: args.provider, custom: args.custom ?? true });
-        return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, args.custom) };
+        const custom = args.custom ?? true;
+        const state = stateFor(args.type, args.name, inputs, custom, this.preview);
+        // The mock monitor turns an empty id into "no id", which the SDK resolves as unknown in preview.
+        const id = this.preview ? "" : `${args.name}-id`;
+        this.registrations.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs ?? {}, provider: args.provider, custom, id, state });
+        return { id, state };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
@@ -82,6 +99,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         }
         return found[0];
     }
+
+    /** The metadata.name the engine answered for one Kubernetes object: its name in the cluster. */
+    kubernetesName(type: string, name: string): string {
+        const answered = this.one(type, name).state.metadata?.name;
+        if (typeof answered !== "string") {
+            throw new Error(`the mocks answered no metadata.name for ${type} ${name}`);
+        }
+        return answered;
+    }
 }
 
 /**
@@ -100,17 +126,25 @@ export function kubernetesLabelSets(mocks: RecordingMocks): Array<{ where: strin
         });
 }
 
-/** What a provider would return, for the outputs the program reads. */
-function stateFor(type: string, name: string, inputs: Record<string, any>, custom?: boolean): Record<string, any> {
-    if (type.startsWith("kubernetes:") && custom !== false) {
+/**
+ * What a provider would return, for the outputs the program reads. In preview, only what the
+ * provider's Check fills in besides the inputs (autonamed names); what it learns by creating the
+ * resource is absent, as the engine leaves it unknown.
+ */
+function stateFor(type: string, name: string, inputs: Record<string, any>, custom: boolean, preview: boolean): Record<string, any> {
+    if (type.startsWith("kubernetes:") && custom) {
         const metadata = { ...(inputs.metadata ?? {}) };
-        // Autonaming as the provider does it: the logical name plus a random-looking suffix.
+        // Autonaming as the provider does it, in Check: the logical name plus a random-looking suffix.
         metadata.name = metadata.name ?? `${name}-${fakeHash(name).slice(0, 8)}`;
         const state: Record<string, any> = { ...inputs, metadata };
-        if (type === "kubernetes:batch/v1:Job") {
+        if (type === "kubernetes:batch/v1:Job" && !preview) {
             state.status = { succeeded: 1 };
         }
         return state;
+    }
+    if (preview) {
+        // The bridged AWS provider autonames in Check too; every other computed field waits for Create.
+        return type === "aws:iam/user:User" ? { ...inputs, name: inputs.name ?? `${name}-${fakeHash(name).slice(0, 7)}` } : inputs;
     }
     switch (type) {
         case "docker:index/image:Image": {
@@ -137,7 +171,7 @@ function stateFor(type: string, name: string, inputs: Record<string, any>, custo
 
 /** Installs fresh mocks in preview or update mode and returns them. */
 export async function useMocks(preview: boolean, stack: string = STACK): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks();
+    const mocks = new RecordingMocks(preview);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
     return mocks;
 }
@@ -179,6 +213,19 @@ export async function valueOf<T>(input: pulumi.Input<T>): Promise<T> {
     return output.promise();
 }
 
+/** How the engine spells an unknown value on the wire, e.g. the id in a new provider's reference during preview. */
+export const UNKNOWN_ID = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether a value the engine received is unknown: in preview, what a provider computes at creation. */
+export function isUnknownValue(value: unknown): boolean {
+    return pulumi.isUnknown(value);
+}
+
+/** Whether an Output's value is known: false in preview for what a provider computes at creation. */
+export function isKnown<T>(input: pulumi.Input<T>): Promise<boolean> {
+    return (pulumi.output(input) as unknown as { isKnown: Promise<boolean> }).isKnown;
+}
+
 /** Whether an Output (at any depth of the value) is marked secret. */
 export function isSecret<T>(input: pulumi.Input<T>): Promise<boolean> {
     return pulumi.isSecret(pulumi.output(input));
@@ -202,8 +249,14 @@ export function inBothModes(fn: (preview: boolean) => void): void {
 /**
  * Memoises an async fixture: several `it`s assert on one construction instead of rebuilding it,
  * which keeps the suite fast. The mocks a fixture made stay valid after others are installed.
+ * Call it inside a `describe`: the fixture is dropped when that suite ends, because a runner that
+ * keeps the test modules loaded (Stryker re-runs them in one process, each time with other code
+ * switched on) would otherwise hand every later run what the first run's code built.
  */
 export function once<T>(build: () => Promise<T>): () => Promise<T> {
     let result: Promise<T> | undefined;
+    after(() => {
+        result = undefined;
+    });
     return () => (result ??= build());
 }

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS } from "../../components";
+import { appProblem, applyOverride, builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
-import { inBothModes, isSecretValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
 const NS = namespaceName(CONTEXT.branch, "pm");
 const NAMES = cloudNames(sampleApp().cloud, "pm", CONTEXT.branch);
@@ -103,6 +103,53 @@ describe("ProductionMirror", () => {
             }
         });
 
+        it("points every cross-reference at the name the engine registered for its target", async () => {
+            const { mocks } = await emulated();
+            const SECRET = "kubernetes:core/v1:Secret";
+            const SERVICE = "kubernetes:core/v1:Service";
+            const namespace = mocks.kubernetesName("kubernetes:core/v1:Namespace", "mirror-ns-namespace");
+            const pullSecret = mocks.kubernetesName(SECRET, "mirror-registry-pull");
+            const account = mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads");
+            const credentials = mocks.one(SECRET, "mirror-cloud-credentials");
+            assert.deepStrictEqual(mocks.one(SECRET, "mirror-registry-pull").inputs.type, "kubernetes.io/dockerconfigjson");
+            assert.deepStrictEqual(mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs.imagePullSecrets, [{ name: pullSecret }]);
+            const emulator = mocks.one(SERVICE, "mirror-cloud-emulator").state;
+            const endpoint = `http://${emulator.metadata.name}.${namespace}.svc.cluster.local:${emulator.spec.ports[0].port}`;
+            const pods = [...mocks.ofType(DEPLOYMENT), ...mocks.ofType("kubernetes:batch/v1:Job")];
+            assert.deepStrictEqual(pods.map((r) => r.name).sort(), ["mirror-api-deployment", "mirror-cloud-create", "mirror-cloud-emulator", "mirror-gateway-deployment", "mirror-worker-deployment"]);
+            for (const r of pods) {
+                const pod = r.inputs.spec.template.spec;
+                assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets], [account, [{ name: pullSecret }]], r.name);
+                for (const e of pod.containers.flatMap((c: any) => c.env)) {
+                    const ref = e.valueFrom?.secretKeyRef;
+                    if (ref !== undefined) {
+                        assert.strictEqual(ref.name, credentials.state.metadata.name, `${r.name} ${e.name}`);
+                        assert.ok(ref.key in credentials.inputs.stringData, `${r.name} ${e.name} reads key ${ref.key}, which the Secret lacks`);
+                    }
+                    if (e.name === "AWS_ENDPOINT_URL") {
+                        assert.strictEqual(e.value, endpoint, `${r.name} ${e.name}`);
+                    }
+                }
+            }
+            // Each Service selects exactly its own Deployment's pods, and the Deployment owns them.
+            const deployments = mocks.ofType(DEPLOYMENT);
+            for (const service of mocks.ofType(SERVICE)) {
+                const selector = Object.entries(service.inputs.spec.selector);
+                const selected = deployments.filter((d) => selector.every(([k, v]) => d.inputs.spec.template.metadata.labels[k] === v)).map((d) => d.state.metadata.name);
+                assert.deepStrictEqual(selected, [service.state.metadata.name], service.name);
+            }
+            for (const d of deployments) {
+                const labels = d.inputs.spec.template.metadata.labels;
+                assert.ok(Object.entries(d.inputs.spec.selector.matchLabels).every(([k, v]) => labels[k] === v), d.name);
+                // The container listens where its Service sends traffic.
+                const service = mocks.one(SERVICE, d.name.replace(/-(deployment|emulator)$/, (_, role) => (role === "emulator" ? "-emulator" : "-service")));
+                assert.deepStrictEqual(d.inputs.spec.template.spec.containers[0].ports.map((p: any) => p.containerPort), [service.inputs.spec.ports[0].targetPort], d.name);
+            }
+            // A service's URL variable names the Service the engine registered, at its port.
+            const api = mocks.one(SERVICE, "mirror-api-service").state;
+            assert.strictEqual(envOf(mocks, "mirror-gateway-deployment").API_URL, `http://${api.metadata.name}.${namespace}.svc.cluster.local:${api.spec.ports[0].port}`);
+        });
+
         it("labels every Kubernetes object and pod template with the stack, and leaves it out of the immutable selectors", async () => {
             const { mocks } = await emulated();
             assert.ok(kubernetesLabelSets(mocks).length >= 20);
@@ -149,11 +196,20 @@ describe("ProductionMirror", () => {
 
         it("deploys prebuilt images by branch tag and built ones by digest", async () => {
             const { mocks, mirror } = await emulated();
+            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-api-deployment").inputs.spec.template.spec.containers[0].image, `127.0.0.1:5000/prod-mirror/api:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            const workerImage = mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image;
+            if (preview) {
+                // The digest exists only once the image is pushed.
+                assert.ok(isUnknownValue(workerImage), String(workerImage));
+                assert.strictEqual(await isKnown(mirror.images), false);
+                return;
+            }
             const images = await valueOf(mirror.images);
             assert.strictEqual(images.api, `127.0.0.1:5000/prod-mirror/api:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
+            assert.strictEqual(workerImage, mocks.one("docker:index/image:Image", "mirror-worker-image").state.repoDigest);
+            assert.strictEqual(images.worker, workerImage);
             assert.match(images.worker, /^127\.0\.0\.1:5000\/prod-mirror\/worker@sha256:[0-9a-f]{64}$/);
-            assert.strictEqual(mocks.one("docker:index/image:Image", "mirror-worker-image").inputs.imageName, `127.0.0.1:5000/prod-mirror/worker:feature-login-flow-${NS.slice(-8)}-3f2a9c1`);
-            assert.strictEqual(mocks.one(DEPLOYMENT, "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, images.worker);
         });
 
         it("with imageBuilder external, declares no docker resource and deploys the externally pushed tag", async () => {
@@ -258,14 +314,18 @@ describe("ProductionMirror", () => {
             const kube = mocks.registrations.filter((r) => r.type.startsWith("kubernetes:"));
             assert.deepStrictEqual(kube.filter((r) => /AKIADEPLOYER0000|deployer-secret-access-key/.test(JSON.stringify(r.inputs))).map((r) => r.name), []);
             const workloadSecret = mocks.one("kubernetes:core/v1:Secret", "mirror-cloud-credentials");
-            assert.deepStrictEqual(workloadSecret.inputs.stringData, { AWS_ACCESS_KEY_ID: "mirror-cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-mirror-cloud-workload" });
+            if (preview) {
+                assert.ok(isUnknownValue(workloadSecret.inputs.stringData), "the key exists only once AWS made it");
+            } else {
+                assert.deepStrictEqual(workloadSecret.inputs.stringData, { AWS_ACCESS_KEY_ID: "mirror-cloud-workload-id", AWS_SECRET_ACCESS_KEY: "secret-of-mirror-cloud-workload" });
+            }
             assert.deepStrictEqual(mocks.ofType(DEPLOYMENT).map((r) => r.name).sort(), ["mirror-api-deployment", "mirror-gateway-deployment", "mirror-worker-deployment"]);
             for (const deployment of mocks.ofType(DEPLOYMENT)) {
                 const keyEnv = deployment.inputs.spec.template.spec.containers
                     .flatMap((c: any) => c.env ?? [])
                     .filter((e: any) => /^AWS_.*(KEY|TOKEN)/.test(e.name));
                 const secretName = keyEnv[0]?.valueFrom?.secretKeyRef?.name;
-                assert.match(String(secretName), /^mirror-cloud-credentials-[0-9a-f]{8}$/, deployment.name);
+                assert.strictEqual(secretName, mocks.kubernetesName("kubernetes:core/v1:Secret", "mirror-cloud-credentials"), deployment.name);
                 assert.deepStrictEqual(keyEnv, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })), deployment.name);
             }
             // The deployer's keys stay with Pulumi's provider, as secrets.
@@ -314,5 +374,45 @@ describe("ProductionMirror", () => {
         assert.deepStrictEqual(externalEgressPorts({ mode: "emulated", region: "us-east-1", image: "x" }), []);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1" }), [443]);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://moto.example" }), [80, 443]);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "https://proxy.example" }), [443]);
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://10.0.0.1:4566" }), [443, 4566]);
+        // The pods' endpoint, not Pulumi's, is what the policy must open.
+        assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1", endpoint: "http://127.0.0.1:4566", workloadEndpoint: "http://10.0.0.1:9000" }), [443, 9000]);
+    });
+
+    it("wires services by names alone: http://<service>.<namespace>.svc.<domain>:<port>", () => {
+        assert.strictEqual(serviceUrl("api", "pm-main", 8080, "corp.internal"), "http://api.pm-main.svc.corp.internal:8080");
+    });
+
+    it("applies an override's replicas and resources over production's, and keeps production's where none is given", () => {
+        const [api] = sampleApp().services;
+        const production = { ...api, replicas: 3, resources: { limits: { cpu: "2" } } };
+        assert.deepStrictEqual(applyOverride(production, undefined), production);
+        assert.deepStrictEqual(applyOverride(production, {}), production);
+        assert.deepStrictEqual(applyOverride(production, { replicas: 1, resources: { limits: { cpu: "250m" } } }), { ...production, replicas: 1, resources: { limits: { cpu: "250m" } } });
+    });
+
+    const problems: Array<[string, (app: ReturnType<typeof sampleApp>) => void, string]> = [
+        ["a service using itself", (app) => app.services[0].uses.services.push("api"), 'service api uses services "api", which the description does not declare (declared: api, worker, gateway)'],
+        ["an undeclared service", (app) => app.services[1].uses.services.push("billing"), 'service worker uses services "billing", which the description does not declare (declared: api, worker, gateway)'],
+        ["a queue when none is declared", (app) => { app.cloud.queues = []; app.services.forEach((s) => (s.uses.queues = [])); app.services[0].uses.queues.push("jobs"); }, 'service api uses queues "jobs", which the description does not declare (declared: none)'],
+    ];
+    for (const [what, edit, message] of problems) {
+        it(`refuses ${what}, naming it and what is declared`, () => {
+            const app = sampleApp();
+            edit(app);
+            assert.strictEqual(appProblem(app), message);
+        });
+    }
+
+    it("accepts the sample description, where services use each other", () => {
+        assert.strictEqual(appProblem(sampleApp()), undefined);
+    });
+
+    it("accepts a service using a queue that shares its name: only a service may not use itself", () => {
+        const app = sampleApp();
+        app.cloud.queues.push({ name: "api", visibilityTimeoutSeconds: 30 });
+        app.services[0].uses.queues.push("api");
+        assert.strictEqual(appProblem(app), undefined);
     });
 });

@@ -2,11 +2,13 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistrySecret } from "../../components";
 import { PASSWORD } from "./fixtures";
-import { inBothModes, once, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
+import { inBothModes, isSecret, isSecretValue, settle, useMocks, valueOf } from "./mocks";
 
 describe("RegistrySecret", () => {
     inBothModes((preview) => {
-        const create = once(async () => {
+        // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
+        // construction shared by several tests would be checked by the first of them only.
+        const create = async () => {
             const mocks = await useMocks(preview);
             const registry = new RegistrySecret("reg", {
                 namespace: "pm-main",
@@ -17,7 +19,7 @@ describe("RegistrySecret", () => {
             });
             await settle(mocks);
             return { mocks, registry };
-        });
+        };
 
         it("builds a kubernetes.io/dockerconfigjson Secret whose decoded content is exactly right", async () => {
             const { mocks } = await create();
@@ -39,9 +41,12 @@ describe("RegistrySecret", () => {
         it("binds the Secret to the workloads' ServiceAccount, which mounts no API token", async () => {
             const { mocks, registry } = await create();
             const account = mocks.one("kubernetes:core/v1:ServiceAccount", "reg-workloads").inputs;
-            const secretName = mocks.one("kubernetes:core/v1:Secret", "reg-pull").inputs.metadata.name ?? (await valueOf(registry.secretName));
-            assert.deepStrictEqual(account.imagePullSecrets, [{ name: await valueOf(registry.secretName) }]);
+            // The name the engine registered for the Secret (autonamed), not the component's own output.
+            const secretName = mocks.kubernetesName("kubernetes:core/v1:Secret", "reg-pull");
+            assert.match(secretName, /^reg-pull-[0-9a-f]{8}$/);
+            assert.deepStrictEqual(account.imagePullSecrets, [{ name: secretName }]);
             assert.strictEqual(await valueOf(registry.secretName), secretName);
+            assert.strictEqual(await valueOf(registry.serviceAccountName), mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "reg-workloads"));
             assert.strictEqual(account.automountServiceAccountToken, false);
             assert.strictEqual(account.metadata.namespace, "pm-main");
         });
