@@ -99,7 +99,10 @@ export function appProblem(app: AppSpec): string | undefined {
     };
     for (const service of app.services) {
         for (const kind of ["queues", "buckets", "tables", "services"] as const) {
-            const missing = service.uses[kind].find((name) => !declared[kind].includes(name) || (kind === "services" && name === service.name));
+            if (kind === "services" && service.uses.services.includes(service.name)) {
+                return `service ${service.name} uses itself: list other services under uses.services (declared: ${declared.services.filter((n) => n !== service.name).join(", ") || "none"})`;
+            }
+            const missing = service.uses[kind].find((name) => !declared[kind].includes(name));
             if (missing !== undefined) {
                 return `service ${service.name} uses ${kind} ${JSON.stringify(missing)}, which the description does not declare (declared: ${declared[kind].join(", ") || "none"})`;
             }
