@@ -8,7 +8,7 @@ import { envCollision, type DescriptionPath } from "./env-contract";
 import { RUN_AS } from "./manifests";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { emulatorRepository, IMAGE_REFERENCE } from "./image-reference";
-import { prefixProblem, resourceNameProblem } from "./naming";
+import { DEFAULT_CLUSTER_DOMAIN, prefixProblem, resourceNameProblem } from "./naming";
 
 /** The Pulumi project name, and so the namespace of every config key. */
 export const PROJECT = "prod-mirror";
@@ -914,7 +914,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
         installation: matching(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
-        clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? "cluster.local", "cluster.local", DOMAIN, "a DNS domain"),
+        clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_DOMAIN, DOMAIN, "a DNS domain"),
         registryServer,
         registryUsername,
         imageRepository: matching(at("imageRepository"), value("imageRepository") ?? "prod-mirror", "prod-mirror", REPOSITORY, "a lowercase repository path"),

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
+import { DEFAULT_CLUSTER_DOMAIN } from "./naming";
 import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
 /** What `emulated` mode needs beyond the common args. */
@@ -95,7 +96,7 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
 
     constructor(name: string, args: EmulatedCloudResourcesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:cloud:EmulatedCloudResources", name, {}, opts);
-        const clusterDomain = args.clusterDomain ?? "cluster.local";
+        const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         this.region = args.region;
         const selector = { [KEYS.name]: EMULATOR_NAME, [KEYS.component]: "aws-emulator" };
         const labels = { ...args.labels, ...selector };

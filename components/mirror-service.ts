@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { portProblem, type ResourceRequirements } from "./config";
+import { DEFAULT_CLUSTER_DOMAIN } from "./naming";
 import { containerResources, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
 export interface MirrorServiceArgs {
@@ -49,7 +50,7 @@ export class MirrorService extends pulumi.ComponentResource {
         const replicas = args.replicas ?? 1;
         const readinessPath = args.readinessPath ?? "/healthz";
         const labels = args.labels ?? {};
-        const clusterDomain = args.clusterDomain ?? "cluster.local";
+        const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         const timeouts = args.customTimeouts ?? DEFAULT_TIMEOUTS;
         const selector = { [KEYS.name]: args.serviceName, [KEYS.service]: args.serviceName };
         const podLabels = { ...labels, ...selector };

@@ -26,6 +26,9 @@ export const HASH_LENGTH = 8;
 /** Prefix of every label and annotation key prod-mirror writes. */
 export const LABEL_PREFIX = "prod-mirror.dev";
 
+/** The cluster DNS domain of in-cluster URLs (`<service>.<namespace>.svc.<domain>`) unless config sets one. */
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
 /** Thrown when a name cannot be derived; the message says what to change. */
 export class NamingError extends Error {
     constructor(message: string) {

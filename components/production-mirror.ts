@@ -9,7 +9,7 @@ import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type Container
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
 import { bucketVar, envCollision, pathText, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
-import { imageTag, namespaceName } from "./naming";
+import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -98,10 +98,10 @@ export function appProblem(app: AppSpec): string | undefined {
         services: app.services.map((s) => s.name),
     };
     for (const service of app.services) {
+        if (service.uses.services.includes(service.name)) {
+            return `service ${service.name} uses itself: list other services under uses.services (declared: ${declared.services.filter((n) => n !== service.name).join(", ") || "none"})`;
+        }
         for (const kind of ["queues", "buckets", "tables", "services"] as const) {
-            if (kind === "services" && service.uses.services.includes(service.name)) {
-                return `service ${service.name} uses itself: list other services under uses.services (declared: ${declared.services.filter((n) => n !== service.name).join(", ") || "none"})`;
-            }
             const missing = service.uses[kind].find((name) => !declared[kind].includes(name));
             if (missing !== undefined) {
                 return `service ${service.name} uses ${kind} ${JSON.stringify(missing)}, which the description does not declare (declared: ${declared[kind].join(", ") || "none"})`;
@@ -138,7 +138,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
         super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
         const prefix = args.namePrefix ?? DEFAULT_NAME_PREFIX;
         const installation = args.installation ?? DEFAULT_INSTALLATION;
-        const clusterDomain = args.clusterDomain ?? "cluster.local";
+        const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         const overrides = args.overrides ?? {};
         const { context } = args;
         const labels = commonLabels(context, args.stack, installation);

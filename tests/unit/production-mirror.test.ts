@@ -244,6 +244,70 @@ describe("ProductionMirror", () => {
             ]);
         });
 
+        it("hands the test runner every variable, with the values a fresh emulated mirror has (literals)", async () => {
+            // Built afresh, not from the shared fixture: a mutation run credits a construction to the
+            // first test that ran it only.
+            const mocks = await useMocks(preview);
+            const mirror = new ProductionMirror("mirror", args());
+            await settle(mocks);
+            const ns = "pm-feature-login-flow-c03c5fae";
+            const emulator = `http://aws-emulator.${ns}.svc.cluster.local:4566`;
+            assert.deepStrictEqual(await valueOf(mirror.runnerEnv), {
+                PROD_MIRROR_NAMESPACE: ns,
+                PROD_MIRROR_BRANCH: "feature/Login-Flow",
+                PROD_MIRROR_EXPIRES_AT: "2026-11-28T06:00:00.000Z",
+                AWS_REGION: "us-east-1",
+                AWS_ENDPOINT_URL: emulator,
+                API_URL: `http://api.${ns}.svc.cluster.local:8080`,
+                WORKER_URL: `http://worker.${ns}.svc.cluster.local:8081`,
+                GATEWAY_URL: `http://gateway.${ns}.svc.cluster.local:8000`,
+                DEAL_EVENTS_QUEUE_URL: `${emulator}/123456789012/${ns}-deal-events`,
+                DEAL_EVENTS_QUEUE_NAME: `${ns}-deal-events`,
+                RECEIPTS_BUCKET: `${ns}-receipts`,
+                DEALS_TABLE: `${ns}-deals`,
+            });
+            // The emulator's pods, like the services', pull with the registered Secret and run as the registered ServiceAccount.
+            const secret = mocks.kubernetesName("kubernetes:core/v1:Secret", "mirror-registry-pull");
+            const account = mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads");
+            for (const [type, name] of [[DEPLOYMENT, "mirror-cloud-emulator"], ["kubernetes:batch/v1:Job", "mirror-cloud-create"], [DEPLOYMENT, "mirror-gateway-deployment"]]) {
+                const pod = mocks.one(type, name).inputs.spec.template.spec;
+                assert.deepStrictEqual([pod.imagePullSecrets, pod.serviceAccountName], [[{ name: secret }], account], `${type} ${name}`);
+            }
+            assert.strictEqual(envOf(mocks, "mirror-gateway-deployment").API_URL, `http://api.${ns}.svc.cluster.local:8080`);
+        });
+
+        it("in aws mode without an endpoint, gives the test runner no AWS_ENDPOINT_URL", async () => {
+            const mocks = await useMocks(preview);
+            const mirror = new ProductionMirror("mirror", args({ cloud: { mode: "aws", region: "eu-west-1" } }));
+            await settle(mocks);
+            if (preview) {
+                // The queue's URL is the provider's answer: the whole environment waits for it.
+                assert.strictEqual(await isKnown(mirror.runnerEnv), false);
+                return;
+            }
+            const env = Object.keys(await valueOf(mirror.runnerEnv)).sort();
+            assert.deepStrictEqual(env, [
+                "API_URL", "AWS_REGION", "DEALS_TABLE", "DEAL_EVENTS_QUEUE_NAME", "DEAL_EVENTS_QUEUE_URL",
+                "GATEWAY_URL", "PROD_MIRROR_BRANCH", "PROD_MIRROR_EXPIRES_AT", "PROD_MIRROR_NAMESPACE", "RECEIPTS_BUCKET", "WORKER_URL",
+            ]);
+        });
+
+        it("starts the services' pods only after the cloud resources exist (dependsOn), seen by a transformation", async () => {
+            const mocks = await useMocks(preview);
+            const dependsOn: Record<string, pulumi.Resource[]> = {};
+            const record = (a: pulumi.ResourceTransformationArgs): undefined => {
+                if (a.type === "prod-mirror:app:MirrorService") {
+                    dependsOn[a.name] = (a.opts.dependsOn ?? []) as pulumi.Resource[];
+                }
+                return undefined;
+            };
+            new ProductionMirror("mirror", args(), { transformations: [record] });
+            await settle(mocks);
+            const urns = Object.fromEntries(await Promise.all(Object.entries(dependsOn).map(async ([name, deps]) => [name, await Promise.all(deps.map((d) => valueOf(d.urn)))])));
+            const cloud = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:cloud:EmulatedCloudResources::mirror-cloud";
+            assert.deepStrictEqual(urns, { "mirror-api": [cloud], "mirror-worker": [cloud], "mirror-gateway": [cloud] });
+        });
+
         it("sends the registry password to the engine only inside secrets", async () => {
             const { mocks } = await emulated();
             const leaks = mocks.registrations.flatMap((r) => plaintextPaths(r.rawInputs, PASSWORD).map((p) => `${r.type} ${r.name}${p}`));
@@ -394,6 +458,7 @@ describe("ProductionMirror", () => {
 
     const problems: Array<[string, (app: ReturnType<typeof sampleApp>) => void, string]> = [
         ["a service using itself", (app) => app.services[0].uses.services.push("api"), 'service api uses itself: list other services under uses.services (declared: worker, gateway)'],
+        ["the only service using itself", (app) => { app.services = [app.services[0]]; app.services[0].uses.services = ["api"]; }, "service api uses itself: list other services under uses.services (declared: none)"],
         ["an undeclared service", (app) => app.services[1].uses.services.push("billing"), 'service worker uses services "billing", which the description does not declare (declared: api, worker, gateway)'],
         ["a queue when none is declared", (app) => { app.cloud.queues = []; app.services.forEach((s) => (s.uses.queues = [])); app.services[0].uses.queues.push("jobs"); }, 'service api uses queues "jobs", which the description does not declare (declared: none)'],
     ];
