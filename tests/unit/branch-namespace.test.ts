@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { BranchNamespace, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components";
+import { BranchNamespace } from "../../components";
 import { CONTEXT } from "./fixtures";
 import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
@@ -67,18 +67,13 @@ describe("BranchNamespace", () => {
             const { mocks } = await create();
             const quota = mocks.one("kubernetes:core/v1:ResourceQuota", "ns-quota").inputs;
             assert.strictEqual(quota.metadata.namespace, "pm-feature-login");
-            assert.deepStrictEqual(quota.spec.hard, {
-                "requests.cpu": DEFAULT_QUOTA.requestsCpu,
-                "requests.memory": DEFAULT_QUOTA.requestsMemory,
-                "limits.cpu": DEFAULT_QUOTA.limitsCpu,
-                "limits.memory": DEFAULT_QUOTA.limitsMemory,
-                pods: String(DEFAULT_QUOTA.pods),
-            });
+            // The documented defaults (README, configuration reference), as literals.
+            assert.deepStrictEqual(quota.spec.hard, { "requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi", pods: "50" });
             const [limit] = mocks.one("kubernetes:core/v1:LimitRange", "ns-limits").inputs.spec.limits;
             assert.deepStrictEqual(limit, {
                 type: "Container",
-                defaultRequest: { cpu: DEFAULT_CONTAINER_DEFAULTS.requestCpu, memory: DEFAULT_CONTAINER_DEFAULTS.requestMemory },
-                default: { cpu: DEFAULT_CONTAINER_DEFAULTS.limitCpu, memory: DEFAULT_CONTAINER_DEFAULTS.limitMemory },
+                defaultRequest: { cpu: "50m", memory: "64Mi" },
+                default: { cpu: "500m", memory: "256Mi" },
             });
         });
 
