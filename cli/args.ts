@@ -93,9 +93,19 @@ export function expiryFrom(now: Date, ttlHours: number): string {
     return new Date(Math.round(now.getTime() / 1000) * 1000 + ttlHours * 3_600_000).toISOString().replace(/\.000Z$/, "Z");
 }
 
+/**
+ * Whether the command line asks for the usage (`prod-mirror --help`, `prod-mirror up -h`): an answer
+ * on stdout with exit 0, not a usage error. No value can be mistaken for it: git refuses branch
+ * names that start with "-", and no other value of these flags does.
+ */
+export function helpRequested(argv: string[]): boolean {
+    const [command, ...rest] = argv;
+    return ["help", "--help", "-h"].includes(command ?? "") || rest.some((arg) => arg === "--help" || arg === "-h");
+}
+
 export function parseArgs(argv: string[]): ParsedArgs {
     const [command, ...rest] = argv;
-    if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    if (command === undefined) {
         throw new UsageError("no command given");
     }
     if (!(COMMANDS as readonly string[]).includes(command)) {

@@ -5,7 +5,7 @@
 // outputs for test runners and opening host access to the services.
 import { DEFAULT_NAME_PREFIX } from "../components/config";
 import { stackName as stackNameFor } from "../components/naming";
-import { parseArgs, UsageError, type ParsedArgs } from "./args";
+import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
@@ -128,6 +128,10 @@ async function doctorCommand(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
+    if (helpRequested(argv)) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+    }
     try {
         const args = parseArgs(argv);
         await { up, down, outputs, ls, reap, doctor: doctorCommand }[args.command](args);

@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/local-environment";
+import { USAGE } from "../../cli/args";
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
@@ -40,6 +41,16 @@ describe("prod-mirror CLI on the local environment", function () {
                 process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
             }
         }
+    });
+
+    it("prints the usage on stdout and exits 0 for --help and up -h; a bad line exits 2 with it on stderr", async function () {
+        this.timeout(60_000);
+        for (const argv of [["--help"], ["up", "-h"]]) {
+            const help = await cli(env, ...argv);
+            assert.deepStrictEqual([help.code, help.stdout, help.stderr], [0, `${USAGE}\n`, ""], argv.join(" "));
+        }
+        const bad = await cli(env, "Up");
+        assert.deepStrictEqual([bad.code, bad.stdout, bad.stderr], [2, "", `prod-mirror: unknown command "Up"\n${USAGE}\n`]);
     });
 
     it("runs two concurrent ups of one branch in turn, both succeeding", async function () {

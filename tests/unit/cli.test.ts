@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
-import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, parseArgs, parseTtl, UsageError } from "../../cli/args";
+import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, helpRequested, parseArgs, parseTtl, UsageError } from "../../cli/args";
 import { cliEnvFrom, cliPulumiHome, mirrorsDirFrom, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "../../cli/outputs";
@@ -110,12 +110,17 @@ describe("cli: arguments", () => {
         assert.fail(`parseArgs(${JSON.stringify(argv)}) threw nothing`);
     }
 
+    it("takes --help, -h and help, alone or after a command, as a request for the usage; nothing else", () => {
+        const asks = [["--help"], ["-h"], ["help"], ["up", "--help"], ["down", "-h"], ["reap", "--dry-run", "--help"], ["nope", "-h"]];
+        assert.deepStrictEqual(asks.filter((argv) => !helpRequested(argv)), []);
+        const others = [[], ["up"], ["up", "--branch", "help"], ["up", "--branch", "x--help"], ["up", "--helpme"], ["up", "-H"], ["ls", "--json"]];
+        assert.deepStrictEqual(others.filter((argv) => helpRequested(argv)), []);
+    });
+
     it("rejects each bad command line with its own message, the usage after it", () => {
         const cases: [string[], string][] = [
             [[], "no command given"],
-            [["help"], "no command given"],
-            [["--help"], "no command given"],
-            [["-h"], "no command given"],
+            [["help"], 'unknown command "help"'],
             [["Up"], 'unknown command "Up"'],
             [["doctor", "--branch", "x"], 'doctor does not take "--branch"'],
             [["up", "--branch="], "--branch needs a value"],
