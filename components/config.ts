@@ -685,6 +685,43 @@ function unique(where: Where, names: string[], kind: string): void {
     });
 }
 
+/** A `uses` entry that names nothing the description declares, or the service itself. */
+export interface UndeclaredUse {
+    /** Index of the service in `services`, and of the entry in its `uses[kind]`. */
+    service: number;
+    kind: keyof ServiceUses;
+    item: number;
+    name: string;
+    /** Everything of that kind the description declares. */
+    declared: string[];
+    /** What this service may use: `declared` without itself. */
+    known: string[];
+}
+
+/**
+ * The first `uses` entry (services in order, then queues, buckets, tables, services) that names no
+ * declared resource or other service, so env wiring can never point at nothing. The one rule, for
+ * parseApp and ProductionMirror's guard (each words it for its own reader).
+ */
+export function undeclaredUse(app: AppSpec): UndeclaredUse | undefined {
+    const declared = {
+        queues: app.cloud.queues.map((q) => q.name),
+        buckets: app.cloud.buckets.map((b) => b.name),
+        tables: app.cloud.tables.map((t) => t.name),
+        services: app.services.map((s) => s.name),
+    };
+    for (const [i, service] of app.services.entries()) {
+        for (const kind of ["queues", "buckets", "tables", "services"] as const) {
+            const known = declared[kind].filter((n) => kind !== "services" || n !== service.name);
+            const item = service.uses[kind].findIndex((name) => !known.includes(name));
+            if (item >= 0) {
+                return { service: i, kind, item, name: service.uses[kind][item], declared: declared[kind], known };
+            }
+        }
+    }
+    return undefined;
+}
+
 /** Validates a production description (from prod-mirror:app or the file prod-mirror:appFile names). */
 export function parseApp(where: Where, value: unknown): AppSpec {
     const example = `{"services": [${SERVICE_EXAMPLE}], "cloud": {"tables": [${TABLE_EXAMPLE}]}}`;
@@ -720,25 +757,13 @@ export function parseApp(where: Where, value: unknown): AppSpec {
     unique(cloudWhere.field("buckets"), cloud.buckets.map((b) => b.name), "bucket");
     unique(cloudWhere.field("tables"), cloud.tables.map((t) => t.name), "table");
 
-    // Every `uses` entry must name something declared, so env wiring can never point at nothing.
-    const declared = {
-        queues: cloud.queues.map((q) => q.name),
-        buckets: cloud.buckets.map((b) => b.name),
-        tables: cloud.tables.map((t) => t.name),
-        services: services.map((s) => s.name),
-    };
-    services.forEach((service, i) => {
-        for (const kind of ["queues", "buckets", "tables", "services"] as const) {
-            service.uses[kind].forEach((name, j) => {
-                const w = where.field("services").item(i).field("uses").field(kind).item(j);
-                const known = declared[kind].filter((n) => kind !== "services" || n !== service.name);
-                if (!known.includes(name)) {
-                    const example = known.length > 0 ? JSON.stringify(known[0]) : `(declare it first under ${kind === "services" ? "services" : `cloud.${kind}`})`;
-                    w.fail(`a declared ${kind === "services" ? "other service" : kind.slice(0, -1)} (${known.join(", ") || "none declared"})`, name, example);
-                }
-            });
-        }
-    });
+    const use = undeclaredUse({ services, cloud });
+    if (use !== undefined) {
+        const { kind, known } = use;
+        const example = known.length > 0 ? JSON.stringify(known[0]) : `(declare it first under ${kind === "services" ? "services" : `cloud.${kind}`})`;
+        where.field("services").item(use.service).field("uses").field(kind).item(use.item)
+            .fail(`a declared ${kind === "services" ? "other service" : kind.slice(0, -1)} (${known.join(", ") || "none declared"})`, use.name, example);
+    }
     const collision = envCollision({ services, cloud });
     if (collision !== undefined) {
         where.at(collision.at).invalid(collision.problem);

@@ -5,7 +5,7 @@ import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec } from "./config";
+import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec, undeclaredUse } from "./config";
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
 import { bucketVar, envCollision, pathText, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
@@ -87,26 +87,16 @@ export function externalEgressPorts(cloud: ProductionMirrorArgs["cloud"]): numbe
 
 /**
  * Why `app` cannot be mirrored, or undefined: every `uses` entry must name a declared resource or another
- * service, and no two sources may set one environment variable (config.parseApp checks the same for
- * stack config; this guards direct callers).
+ * service, and no two sources may set one environment variable. The rules are config.parseApp's
+ * (undeclaredUse, envCollision), worded for a program that builds the description itself.
  */
 export function appProblem(app: AppSpec): string | undefined {
-    const declared = {
-        queues: app.cloud.queues.map((q) => q.name),
-        buckets: app.cloud.buckets.map((b) => b.name),
-        tables: app.cloud.tables.map((t) => t.name),
-        services: app.services.map((s) => s.name),
-    };
-    for (const service of app.services) {
-        if (service.uses.services.includes(service.name)) {
-            return `service ${service.name} uses itself: list other services under uses.services (declared: ${declared.services.filter((n) => n !== service.name).join(", ") || "none"})`;
-        }
-        for (const kind of ["queues", "buckets", "tables", "services"] as const) {
-            const missing = service.uses[kind].find((name) => !declared[kind].includes(name));
-            if (missing !== undefined) {
-                return `service ${service.name} uses ${kind} ${JSON.stringify(missing)}, which the description does not declare (declared: ${declared[kind].join(", ") || "none"})`;
-            }
-        }
+    const use = undeclaredUse(app);
+    if (use !== undefined) {
+        const service = app.services[use.service].name;
+        return use.name === service && use.kind === "services"
+            ? `service ${service} uses itself: list other services under uses.services (declared: ${use.known.join(", ") || "none"})`
+            : `service ${service} uses ${use.kind} ${JSON.stringify(use.name)}, which the description does not declare (declared: ${use.declared.join(", ") || "none"})`;
     }
     const collision = envCollision(app);
     return collision === undefined ? undefined : `${pathText(collision.at)}: ${collision.problem}`;

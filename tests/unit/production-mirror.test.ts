@@ -458,6 +458,7 @@ describe("ProductionMirror", () => {
 
     const problems: Array<[string, (app: ReturnType<typeof sampleApp>) => void, string]> = [
         ["a service using itself", (app) => app.services[0].uses.services.push("api"), 'service api uses itself: list other services under uses.services (declared: worker, gateway)'],
+        ["a queue named like the service that uses it, undeclared", (app) => app.services[0].uses.queues.push("api"), 'service api uses queues "api", which the description does not declare (declared: deal-events)'],
         ["the only service using itself", (app) => { app.services = [app.services[0]]; app.services[0].uses.services = ["api"]; }, "service api uses itself: list other services under uses.services (declared: none)"],
         ["an undeclared service", (app) => app.services[1].uses.services.push("billing"), 'service worker uses services "billing", which the description does not declare (declared: api, worker, gateway)'],
         ["a queue when none is declared", (app) => { app.cloud.queues = []; app.services.forEach((s) => (s.uses.queues = [])); app.services[0].uses.queues.push("jobs"); }, 'service api uses queues "jobs", which the description does not declare (declared: none)'],
