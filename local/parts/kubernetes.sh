@@ -72,8 +72,21 @@ setup_host_network() {
 # Chains are loaded with `*-restore --noflush`: a `:CHAIN` line empties it and the rules come in the
 # same commit, so `start` on a running cluster never leaves them empty for a moment. `stop` removes
 # them and their jumps.
+# The same for both families: into the pod bridge, only what the bridge itself sends or answers.
+pod_forward_rules() {
+  cat <<RULES
+*mangle
+:$POD_FORWARD_CHAIN - [0:0]
+-A $POD_FORWARD_CHAIN -i $POD_BRIDGE -j RETURN
+-A $POD_FORWARD_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+-A $POD_FORWARD_CHAIN -j DROP
+COMMIT
+RULES
+}
+
 apply_host_firewall() {
-  iptables-restore -w --noflush <<RULES
+  {
+    cat <<RULES
 *filter
 :$INPUT_CHAIN - [0:0]
 -A $INPUT_CHAIN -d $NODE_IP -i lo -j RETURN
@@ -82,27 +95,20 @@ apply_host_firewall() {
 -A $INPUT_CHAIN -d 127.0.0.0/8 -i lo -p tcp --dport $API_PORT -j RETURN
 -A $INPUT_CHAIN -p tcp --dport $API_PORT -j DROP
 COMMIT
-*mangle
-:$POD_FORWARD_CHAIN - [0:0]
--A $POD_FORWARD_CHAIN -i $POD_BRIDGE -j RETURN
--A $POD_FORWARD_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
--A $POD_FORWARD_CHAIN -j DROP
-COMMIT
 RULES
+    pod_forward_rules
+  } | iptables-restore -w --noflush
   # Pods have no IPv6 addresses; the bridge's link-local one is no way in either.
-  ip6tables-restore -w --noflush <<RULES
+  {
+    cat <<RULES
 *filter
 :$INPUT_CHAIN - [0:0]
 -A $INPUT_CHAIN -d ::1/128 -i lo -p tcp --dport $API_PORT -j RETURN
 -A $INPUT_CHAIN -p tcp --dport $API_PORT -j DROP
 COMMIT
-*mangle
-:$POD_FORWARD_CHAIN - [0:0]
--A $POD_FORWARD_CHAIN -i $POD_BRIDGE -j RETURN
--A $POD_FORWARD_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
--A $POD_FORWARD_CHAIN -j DROP
-COMMIT
 RULES
+    pod_forward_rules
+  } | ip6tables-restore -w --noflush
   local ipt
   for ipt in iptables ip6tables; do
     $ipt -w -C INPUT -j "$INPUT_CHAIN" 2>/dev/null || $ipt -w -I INPUT -j "$INPUT_CHAIN"
