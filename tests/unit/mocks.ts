@@ -60,6 +60,11 @@ function fakeHash(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex");
 }
 
+/** An IAM user's name as the bridged AWS provider autonames it in Check: the logical name plus a suffix. */
+function iamUserName(name: string, inputs: Record<string, any>): string {
+    return inputs.name ?? `${name}-${fakeHash(name).slice(0, 7)}`;
+}
+
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly registrations: Registration[] = [];
     readonly failures: string[] = [];
@@ -144,7 +149,7 @@ function stateFor(type: string, name: string, inputs: Record<string, any>, custo
     }
     if (preview) {
         // The bridged AWS provider autonames in Check too; every other computed field waits for Create.
-        return type === "aws:iam/user:User" ? { ...inputs, name: inputs.name ?? `${name}-${fakeHash(name).slice(0, 7)}` } : inputs;
+        return type === "aws:iam/user:User" ? { ...inputs, name: iamUserName(name, inputs) } : inputs;
     }
     switch (type) {
         case "docker:index/image:Image": {
@@ -156,7 +161,7 @@ function stateFor(type: string, name: string, inputs: Record<string, any>, custo
         case "aws:s3/bucket:Bucket":
             return { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` };
         case "aws:iam/user:User": {
-            const userName = inputs.name ?? `${name}-${fakeHash(name).slice(0, 7)}`;
+            const userName = iamUserName(name, inputs);
             return { ...inputs, name: userName, arn: `arn:aws:iam::000000000000:user${inputs.path ?? "/"}${userName}` };
         }
         case "aws:iam/accessKey:AccessKey":
@@ -206,11 +211,10 @@ export function registeredUrns(): string[] {
  * unknown, which would otherwise show up as a mocha timeout.
  */
 export async function valueOf<T>(input: pulumi.Input<T>): Promise<T> {
-    const output = pulumi.output(input) as unknown as { isKnown: Promise<boolean>; promise: () => Promise<T> };
-    if (!(await output.isKnown)) {
+    if (!(await isKnown(input))) {
         throw new Error("the Output's value is unknown");
     }
-    return output.promise();
+    return (pulumi.output(input) as unknown as { promise: () => Promise<T> }).promise();
 }
 
 /** How the engine spells an unknown value on the wire, e.g. the id in a new provider's reference during preview. */
