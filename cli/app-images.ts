@@ -4,7 +4,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { builtImageName } from "../components/app-image";
-import type { AppSpec } from "../components/config";
+import type { AppSpec } from "../components/app-spec";
 import { repoRoot } from "./local-environment";
 
 export interface ImageBuild {

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { MOTO_VERSION } from "../components/config";
+import { MOTO_VERSION } from "../components/settings";
 import { runTool } from "./kubectl";
 import { describeLocalEnvironment, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
 import { MANIFEST_TYPES } from "./registry-api";

@@ -3,7 +3,7 @@
 // recover a stack a killed run left locked or with pending operations.
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { PROJECT } from "../components/config";
+import { PROJECT } from "../components/config-error";
 import { acquireRunLock, breakDeadBackendLocks, fileBackendDir, type LockHolder } from "./run-lock";
 
 export type Log = (line: string) => void;

@@ -1,7 +1,8 @@
 // Which installation this CLI is: the value its mirrors carry as label prod-mirror.dev/installation
 // and tag prod-mirror:installation, and the only one whose leftovers its `reap` may remove.
 import * as path from "path";
-import { INSTALLATION_PATTERN, INSTALLATION_RULE, PROJECT } from "../components/config";
+import { INSTALLATION_PATTERN, INSTALLATION_RULE } from "../components/app-spec";
+import { PROJECT } from "../components/config-error";
 import { shortHash } from "../components/naming";
 import { fileBackendDir } from "./run-lock";
 

@@ -3,7 +3,7 @@
 // working; this adds what a stack cannot do for itself: choosing the stack from the branch,
 // bringing up the embedded local default, building the images, stamping the expiry, writing
 // outputs for test runners and opening host access to the services.
-import { DEFAULT_NAME_PREFIX } from "../components/config";
+import { DEFAULT_AWS_REGION, DEFAULT_NAME_PREFIX } from "../components/app-spec";
 import { stackName as stackNameFor } from "../components/naming";
 import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
 import { doctor, formatDoctorReport } from "./doctor";
@@ -106,7 +106,7 @@ async function reap(args: ParsedArgs): Promise<void> {
         minAgeMs: args.minAgeMinutes * 60_000,
         maxDeletions: args.maxDeletions,
         awsEndpoint: args.awsEndpoint ?? process.env.AWS_ENDPOINT_URL,
-        awsRegion: args.awsRegion ?? process.env.AWS_REGION ?? "us-east-1",
+        awsRegion: args.awsRegion ?? process.env.AWS_REGION ?? DEFAULT_AWS_REGION,
         lockTimeoutMs: Math.min(args.lockTimeoutMinutes, 1) * 60_000,
         log,
         env: process.env,

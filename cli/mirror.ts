@@ -4,7 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFacts, type PullRequest } from "../components/branch-context";
-import { APP_FILE_MAX_BYTES, MOTO_VERSION, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
+import { APP_FILE_MAX_BYTES } from "../components/app-file";
+import { DEFAULT_CLOUD_MODE, type AppSpec } from "../components/app-spec";
+import { PROJECT } from "../components/config-error";
+import { MOTO_VERSION, parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
 import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
@@ -183,7 +186,7 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     // emulator behind its stack. Re-resolved on each up, unless someone set another image.
     const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
     const ours = emulatorImage === undefined || emulatorImage.startsWith(`${emulatorRepository(local.registry.server)}@`);
-    if ((config[`${PROJECT}:cloudMode`]?.value ?? "emulated") === "emulated" && ours) {
+    if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
         defaults.emulatorImage = await resolveDigestReference(local.registry, EMULATOR_REPOSITORY, MOTO_VERSION);
     }
     for (const [key, value] of Object.entries(defaults)) {

@@ -2,7 +2,7 @@
 // Everything here is what `pulumi stack init/select`, `config set` and `up` do by hand.
 import { spawnSync } from "child_process";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT } from "../components/config";
+import { PROJECT } from "../components/config-error";
 import { repoRoot } from "./local-environment";
 
 /** Config the CLI writes into a branch's stack before each update. */

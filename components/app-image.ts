@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BuildSpec, IMAGE_BUILDERS, ImageBuilder } from "./config";
+import { BuildSpec, DEFAULT_IMAGE_BUILDER, DEFAULT_IMAGE_REPOSITORY, IMAGE_BUILDERS, ImageBuilder } from "./app-spec";
 
 /** The placeholder a prebuilt image reference may carry for the branch's tag. */
 export const TAG_PLACEHOLDER = "{tag}";
@@ -16,12 +16,12 @@ export interface AppImageArgs {
     image?: string;
     /** Registry to push to, with the same credentials the cluster pulls with. */
     registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
-    /** Repository path under the registry. Default: `prod-mirror`. */
+    /** Repository path under the registry. Default: DEFAULT_IMAGE_REPOSITORY (`prod-mirror`). */
     repository?: string;
     /**
      * Who builds `build`: `docker` builds and pushes it here; `external` means it was pushed beforehand
      * as builtImageName(registry.server, repository, service, tag), which is deployed as is. Ignored
-     * for `image`. Default: `docker`.
+     * for `image`. Default: DEFAULT_IMAGE_BUILDER (`docker`).
      */
     builder?: ImageBuilder;
 }
@@ -46,8 +46,8 @@ export class AppImage extends pulumi.ComponentResource {
         if ((args.build === undefined) === (args.image === undefined)) {
             throw new Error(`AppImage ${name}: set exactly one of build or image for service ${args.service}`);
         }
-        const repository = args.repository ?? "prod-mirror";
-        const builder = args.builder ?? "docker";
+        const repository = args.repository ?? DEFAULT_IMAGE_REPOSITORY;
+        const builder = args.builder ?? DEFAULT_IMAGE_BUILDER;
         if (!IMAGE_BUILDERS.includes(builder)) {
             throw new Error(`AppImage ${name}: builder must be one of ${IMAGE_BUILDERS.join(", ")}, got ${JSON.stringify(builder)}`);
         }

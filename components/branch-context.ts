@@ -1,7 +1,7 @@
 // Who, what and when a mirror is for: branch, commit, owner and expiry. Resolution is a pure
 // function of its inputs; `readGitCheckout` is the one impure helper, and only index.ts calls it.
 import { execFileSync } from "child_process";
-import { ConfigError, stackFile } from "./config";
+import { ConfigError, stackFile } from "./config-error";
 import { timestampLabel } from "./naming";
 
 /** A pull or merge request: its number and the repository its head branch lives in. */

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BranchContext } from "./branch-context";
-import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./config";
+import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./app-spec";
 import { commonLabels, namespaceAnnotations, namespaceLabels } from "./manifests";
 
 export interface BranchNamespaceArgs {

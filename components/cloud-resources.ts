@@ -4,7 +4,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
-import type { CloudMode, CloudSpec, ServiceUses } from "./config";
+import type { CloudMode, CloudSpec, ServiceUses } from "./app-spec";
 import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
 import { bucketVar, queueNameVar, queueUrlVar, tableVar } from "./env-contract";
 import { cloudResourceName } from "./naming";

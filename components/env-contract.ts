@@ -1,7 +1,7 @@
 // The environment-variable contract: every variable the mirror puts into a service's container and
 // into the test runner's environment, and the one check that no two sources set the same variable.
 // It is the environment layer of naming.ts (which keeps the stem rule), in its own module because it
-// knows the description's shape. Pure; config.parseApp and ProductionMirror both call
+// knows the description's shape. Pure; app-spec.appProblems (for parseApp and ProductionMirror) calls
 // `envCollision`, so a collision is an error naming both sources before anything is declared,
 // never a server-side apply failure halfway through `up` (a container's env is a list keyed by
 // name) nor a silent overwrite in the runner's environment (a map).

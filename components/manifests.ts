@@ -2,7 +2,7 @@
 // security settings. Plain functions, so tests check them without the engine.
 import type * as k8s from "@pulumi/kubernetes";
 import type { BranchContext } from "./branch-context";
-import type { ResourceRequirements } from "./config";
+import type { ResourceRequirements } from "./app-spec";
 import { awsTagValue, LABEL_PREFIX, labelValue, labelValueOrHash } from "./naming";
 
 /** The label and annotation keys a reaper or a human selects on. */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { portProblem, type ResourceRequirements } from "./config";
+import { DEFAULT_READINESS_PATH, DEFAULT_REPLICAS, portProblem, type ResourceRequirements } from "./app-spec";
 import { DEFAULT_CLUSTER_DOMAIN } from "./naming";
 import { containerResources, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
@@ -11,11 +11,11 @@ export interface MirrorServiceArgs {
     image: pulumi.Input<string>;
     /** Container and Service port; also passed as PORT. */
     port: number;
-    /** Default: 1. */
+    /** Default: DEFAULT_REPLICAS (1). */
     replicas?: number;
     /** Default: none (the namespace's LimitRange applies). */
     resources?: ResourceRequirements;
-    /** HTTP readiness probe path. Default: `/healthz`. */
+    /** HTTP readiness probe path. Default: DEFAULT_READINESS_PATH (`/healthz`). */
     readinessPath?: string;
     /** Environment, in order: wired variables first, then the service's own. */
     env?: k8s.types.input.core.v1.EnvVar[];
@@ -47,8 +47,8 @@ export class MirrorService extends pulumi.ComponentResource {
             throw new Error(`MirrorService ${name}: port ${args.port}: ${problem}`);
         }
         super("prod-mirror:app:MirrorService", name, {}, opts);
-        const replicas = args.replicas ?? 1;
-        const readinessPath = args.readinessPath ?? "/healthz";
+        const replicas = args.replicas ?? DEFAULT_REPLICAS;
+        const readinessPath = args.readinessPath ?? DEFAULT_READINESS_PATH;
         const labels = args.labels ?? {};
         const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
         const timeouts = args.customTimeouts ?? DEFAULT_TIMEOUTS;

@@ -5,10 +5,10 @@ import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import { DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec, undeclaredUse } from "./config";
+import { appProblems, DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
 import { MirrorService } from "./mirror-service";
-import { bucketVar, envCollision, pathText, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
+import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
 import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 
@@ -86,20 +86,11 @@ export function externalEgressPorts(cloud: ProductionMirrorArgs["cloud"]): numbe
 }
 
 /**
- * Why `app` cannot be mirrored, or undefined: every `uses` entry must name a declared resource or another
- * service, and no two sources may set one environment variable. The rules are config.parseApp's
- * (undeclaredUse, envCollision), worded for a program that builds the description itself.
+ * Why `app` cannot be mirrored, or undefined: the first of app-spec's appProblems, the very rules
+ * parseApp applies, worded for a program that builds the description itself.
  */
 export function appProblem(app: AppSpec): string | undefined {
-    const use = undeclaredUse(app);
-    if (use !== undefined) {
-        const service = app.services[use.service].name;
-        return use.name === service && use.kind === "services"
-            ? `service ${service} uses itself: list other services under uses.services (declared: ${use.known.join(", ") || "none"})`
-            : `service ${service} uses ${use.kind} ${JSON.stringify(use.name)}, which the description does not declare (declared: ${use.declared.join(", ") || "none"})`;
-    }
-    const collision = envCollision(app);
-    return collision === undefined ? undefined : `${pathText(collision.at)}: ${collision.problem}`;
+    return appProblems(app)[0]?.message;
 }
 
 /**

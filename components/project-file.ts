@@ -1,6 +1,6 @@
 // Reads prod-mirror:appFile for index.ts and the CLI: the rules that need the filesystem (where a
 // symbolic link really leads, how big the file is). The rules on the text of the path are
-// config.appFileProblem's, checked before this is called.
+// app-file.appFileProblem's, checked before this is called.
 import * as fs from "fs";
 import * as path from "path";
 

@@ -5,7 +5,8 @@
 // in plan.ts (pure); this file lists, asks the plan, and removes, each removal under the stack's
 // run lock, so that it cannot race an `up` or `down` of the same stack.
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { DEFAULT_INSTALLATION, PROJECT } from "../../components/config";
+import { DEFAULT_INSTALLATION } from "../../components/app-spec";
+import { PROJECT } from "../../components/config-error";
 import { KEYS, MANAGED_BY } from "../../components/manifests";
 import { kubectlOutput } from "../kubectl";
 import { repoRoot } from "../local-environment";

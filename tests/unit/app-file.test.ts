@@ -5,7 +5,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APP_FILE_MAX_BYTES, ConfigError, parseSettings, YAML_MAX_VALUES } from "../../components/config";
+import { APP_FILE_MAX_BYTES, YAML_MAX_VALUES } from "../../components/app-file";
+import { ConfigError } from "../../components/config-error";
+import { parseSettings } from "../../components/settings";
 import { readProjectFile } from "../../components/project-file";
 
 const SECRET = "s3cr3t-Registry-Passw0rd";

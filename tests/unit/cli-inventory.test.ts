@@ -4,7 +4,7 @@ import { formatDoctorReport, runChecks } from "../../cli/doctor";
 import { formatMirrorTable, humanDuration, mirrorRow } from "../../cli/inventory";
 import { entryService } from "../../cli/mirror";
 import { TAGS } from "../../cli/stack";
-import type { AppSpec, ServiceSpec } from "../../components/config";
+import type { AppSpec, ServiceSpec } from "../../components/app-spec";
 
 const now = new Date("2026-11-25T12:00:00Z");
 const summary = (over: Partial<StackSummary> = {}): StackSummary => ({

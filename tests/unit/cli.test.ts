@@ -8,7 +8,7 @@ import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, helpReques
 import { cliEnvFrom, cliPulumiHome, mirrorsDirFrom, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "../../cli/outputs";
-import type { AppSpec } from "../../components/config";
+import type { AppSpec } from "../../components/app-spec";
 import { stackName } from "../../components/naming";
 
 describe("cli: arguments", () => {

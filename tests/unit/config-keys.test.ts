@@ -4,7 +4,8 @@
 // fail when a key or a field is added without a case here.
 import * as assert from "assert";
 import { resolveBranchContext } from "../../components/branch-context";
-import { ConfigError, parseSettings, SETTINGS_KEYS, type RawSettings } from "../../components/config";
+import { ConfigError } from "../../components/config-error";
+import { parseSettings, SETTINGS_KEYS, type RawSettings } from "../../components/settings";
 
 const NOW = new Date("2026-11-26T10:00:00Z");
 const SERVICE = { name: "api", port: 8080, image: "r/api:{tag}" };

@@ -2,7 +2,8 @@
 // against TTL_MIN_HOURS..TTL_MAX_HOURS, at both edges, and each error states the range the same way.
 import * as assert from "assert";
 import { parseTtl } from "../../cli/args";
-import { ConfigError, parseSettings, type RawSettings } from "../../components/config";
+import { ConfigError } from "../../components/config-error";
+import { parseSettings, type RawSettings } from "../../components/settings";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_MIN_HOURS, TTL_RANGE } from "../../components/expiry";
 
 const NOW = new Date("2026-11-26T10:00:00Z");

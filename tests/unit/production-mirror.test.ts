@@ -434,6 +434,17 @@ describe("ProductionMirror", () => {
         );
     });
 
+    it("refuses a service named like the mirror's own emulator, as the parser does", async () => {
+        await useMocks(false);
+        const app = sampleApp();
+        app.services[0].name = "aws-emulator";
+        assert.throws(
+            () => new ProductionMirror("bad", args({ app })),
+            (err: Error) =>
+                err.message === `ProductionMirror bad: services[0].name: a name not taken in the namespace (aws-emulator: the mirror's AWS emulator), got "aws-emulator"`,
+        );
+    });
+
     it("needs no external egress when emulated, 443 for real AWS", () => {
         assert.deepStrictEqual(externalEgressPorts({ mode: "emulated", region: "us-east-1", image: "x" }), []);
         assert.deepStrictEqual(externalEgressPorts({ mode: "aws", region: "us-east-1" }), [443]);
@@ -462,6 +473,12 @@ describe("ProductionMirror", () => {
         ["the only service using itself", (app) => { app.services = [app.services[0]]; app.services[0].uses.services = ["api"]; }, "service api uses itself: list other services under uses.services (declared: none)"],
         ["an undeclared service", (app) => app.services[1].uses.services.push("billing"), 'service worker uses services "billing", which the description does not declare (declared: api, worker, gateway)'],
         ["a queue when none is declared", (app) => { app.cloud.queues = []; app.services.forEach((s) => (s.uses.queues = [])); app.services[0].uses.queues.push("jobs"); }, 'service api uses queues "jobs", which the description does not declare (declared: none)'],
+        ["a service named kubernetes", (app) => (app.services[2].name = "kubernetes"), 'services[2].name: a name not taken in the namespace (kubernetes: its service links would replace KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod), got "kubernetes"'],
+        ["a privileged port", (app) => (app.services[1].port = 80), "services[1].port: expected a port from 1024 to 65535: the mirror's pods run as non-root (uid 65532) with no capabilities and cannot bind ports below 1024; make the service listen on a higher port (it gets it as PORT), got 80"],
+        ["a service with both image and build", (app) => (app.services[0].build = { context: "app", args: {} }), 'services[0]: expected exactly one of image (a prebuilt reference) or build (a context to build), got {"image":"127.0.0.1:5000/prod-mirror/api:{tag}","build":{"context":"app","args":{}}}'],
+        ["a table name no layer accepts", (app) => (app.cloud.tables[0].name = "Deals"), 'cloud.tables[0].name: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got "Deals"'],
+        ["a bucket declared twice", (app) => app.cloud.buckets.push({ name: "receipts" }), 'cloud.buckets[1].name: a bucket name used only once, got "receipts"'],
+        ["no service at all", (app) => { app.services = []; }, 'services: expected at least one service, got []'],
     ];
     for (const [what, edit, message] of problems) {
         it(`refuses ${what}, naming it and what is declared`, () => {

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MOTO_VERSION } from "../../components/config";
+import { MOTO_VERSION } from "../../components/settings";
 import { repoRoot } from "./mocks";
 
 function versionsEnv(): Record<string, string> {
