@@ -16,6 +16,7 @@ import {
     stackFile,
 } from "./components";
 import { readProjectFile } from "./components/project-file";
+import { renderSource, sourceProblems } from "./components/render";
 
 const config = new pulumi.Config(PROJECT);
 const stack = pulumi.getStack();
@@ -68,12 +69,23 @@ const kubernetes = new k8s.Provider("kubernetes", {
     enableServerSideApply: true,
 });
 
+// Production's own deployment, when the description names one: checked before anything is declared,
+// rendered by the kubernetes provider itself (no helm or kustomize binary, no network).
+const deployment = settings.app.deployment;
+if (deployment !== undefined) {
+    const problems = sourceProblems(deployment, projectDir);
+    if (problems.length > 0) {
+        throw new ConfigError(`the app description's deployment cannot be rendered:\n- ${problems.join("\n- ")}`);
+    }
+}
+
 const mirror = new ProductionMirror(
     "mirror",
     {
         context,
         stack,
         app: settings.app,
+        renderProduction: deployment === undefined ? undefined : (namespace) => renderSource(deployment, { projectDir, namespace }, { provider: kubernetes }),
         overrides: settings.overrides,
         registry: { server: settings.registryServer, username: settings.registryUsername, password: registryPassword },
         imageRepository: settings.imageRepository,
@@ -95,6 +107,8 @@ const mirror = new ProductionMirror(
         clusterDomain: settings.clusterDomain,
         quota: settings.quota,
         containerDefaults: settings.containerDefaults,
+        previewDomain: settings.previewDomain,
+        previewTlsSecret: settings.previewTlsSecret,
     },
     { providers: { kubernetes } },
 );
@@ -111,6 +125,8 @@ export const cloud = mirror.cloud;
 export const expiresAt = mirror.expiresAt;
 /** Environment variables for a test runner (write them as dotenv). */
 export const runnerEnv = mirror.runnerEnv;
+/** Every field the mirror changed from production's objects, the rule that changed it, and what it skipped (`prod-mirror diff`). */
+export const fidelity = mirror.fidelity;
 export const branch = context.branch;
 export const commit = context.commit;
 export const owner = context.owner;

@@ -3,7 +3,7 @@ import { PULL_REQUEST_NUMBER, SOURCE_REPO } from "../components/branch-context";
 import { DEFAULT_TTL_HOURS, ttlProblem } from "../components/expiry";
 import { DEFAULT_MAX_DELETIONS, DEFAULT_MIN_AGE_MINUTES } from "./reap/plan";
 
-export const COMMANDS = ["up", "down", "outputs", "ls", "reap", "doctor"] as const;
+export const COMMANDS = ["up", "down", "outputs", "diff", "ls", "reap", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -44,7 +44,8 @@ export const USAGE = `usage: prod-mirror <command> [options]
   down     [--branch B]                 destroy the mirror and remove its stack
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
-  up, down and outputs also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
+  diff     [--branch B] [--json]        every field the mirror changed from production's objects, and why
+  up, down, outputs and diff also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
            whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's
   ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
   reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
@@ -126,6 +127,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
         up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
         down: ["--branch", "--pr", "--source-repo", "--lock-timeout"],
         outputs: ["--branch", "--pr", "--source-repo", "--format"],
+        diff: ["--branch", "--pr", "--source-repo", "--json"],
         ls: ["--json"],
         reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
         doctor: [],

@@ -5,6 +5,7 @@
 // outputs for test runners and opening host access to the services.
 import { DEFAULT_AWS_REGION, DEFAULT_NAME_PREFIX } from "../components/app-spec";
 import { stackName as stackNameFor } from "../components/naming";
+import { describeReport, type FidelityReport } from "../components/rewrite";
 import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
@@ -88,6 +89,21 @@ async function outputs(args: ParsedArgs): Promise<void> {
     process.stdout.write(args.format === "json" ? `${JSON.stringify(plainOutputs(all), null, 2)}\n` : toDotenv(runnerEnvOf(all)));
 }
 
+async function diff(args: ParsedArgs): Promise<void> {
+    Object.assign(process.env, describeLocalEnvironment().env);
+    const ref = resolveBranch(args);
+    const stackName = stackNameFor(refKey(ref));
+    const stack = await findStack(stackName);
+    if (stack === undefined) {
+        throw new UsageError(`no mirror of ${describeRef(ref)} (stack ${stackName}): run 'prod-mirror up ${refFlags(ref)}' first`);
+    }
+    const report = (await stack.outputs()).fidelity?.value as FidelityReport | undefined;
+    if (report === undefined) {
+        throw new Error(`stack ${stackName} has no fidelity report: it was last updated by an older prod-mirror; run 'prod-mirror up ${refFlags(ref)}' again`);
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report));
+}
+
 async function ls(args: ParsedArgs): Promise<void> {
     Object.assign(process.env, describeLocalEnvironment().env);
     const now = new Date();
@@ -134,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
     }
     try {
         const args = parseArgs(argv);
-        await { up, down, outputs, ls, reap, doctor: doctorCommand }[args.command](args);
+        await { up, down, outputs, diff, ls, reap, doctor: doctorCommand }[args.command](args);
         return typeof process.exitCode === "number" ? process.exitCode : 0;
     } catch (err) {
         process.stderr.write(`prod-mirror: ${err instanceof Error ? err.message : String(err)}\n`);

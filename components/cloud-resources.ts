@@ -4,9 +4,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
-import type { CloudMode, CloudSpec, ServiceUses } from "./app-spec";
+import type { CloudMode, CloudSpec } from "./app-spec";
 import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
-import { bucketVar, queueNameVar, queueUrlVar, tableVar } from "./env-contract";
 import { cloudResourceName } from "./naming";
 
 /** Physical names of the declared resources, keyed by their declared names. */
@@ -69,31 +68,22 @@ export function createCloudResources(
 }
 
 /**
- * The environment a service gets for the cloud: region, endpoint, credentials, and for each resource
- * it uses `<NAME>_QUEUE_URL`/`<NAME>_QUEUE_NAME`, `<NAME>_BUCKET`, `<NAME>_TABLE`.
+ * The environment every container that uses one of the mirror's cloud names needs to reach it:
+ * region, endpoint (absent on real AWS) and the credentials Secret (absent with ambient credentials).
+ * The names themselves are production's values, mapped by the rewrite.
  */
-export function cloudEnv(cloud: CloudResources, uses: ServiceUses): k8s.types.input.core.v1.EnvVar[] {
-    const env: k8s.types.input.core.v1.EnvVar[] = [
-        { name: "AWS_REGION", value: cloud.region },
-        { name: "AWS_DEFAULT_REGION", value: cloud.region },
+export function cloudAccessEnv(cloud: CloudResources): pulumi.Output<k8s.types.input.core.v1.EnvVar>[] {
+    const env = [
+        pulumi.output({ name: "AWS_REGION", value: cloud.region }),
+        pulumi.output({ name: "AWS_DEFAULT_REGION", value: cloud.region }),
     ];
     if (cloud.endpoint !== undefined) {
-        env.push({ name: "AWS_ENDPOINT_URL", value: cloud.endpoint });
+        env.push(pulumi.output({ name: "AWS_ENDPOINT_URL", value: cloud.endpoint }));
     }
     if (cloud.credentialsSecretName !== undefined) {
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-            env.push({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } });
+            env.push(pulumi.output({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } }) as pulumi.Output<{ name: string; value: string }>);
         }
-    }
-    for (const q of uses.queues) {
-        env.push({ name: queueUrlVar(q), value: cloud.queues[q].url });
-        env.push({ name: queueNameVar(q), value: cloud.queues[q].name });
-    }
-    for (const b of uses.buckets) {
-        env.push({ name: bucketVar(b), value: cloud.buckets[b].name });
-    }
-    for (const t of uses.tables) {
-        env.push({ name: tableVar(t), value: cloud.tables[t].name });
     }
     return env;
 }

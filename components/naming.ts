@@ -176,6 +176,22 @@ export function namespaceName(branch: string, prefix: string): string {
     return `${prefix}-${branchSegment(branch, layer, layer.maxLength - prefix.length - 1, false)}`;
 }
 
+/** The in-cluster URL of a Service, from names alone so that services may use each other freely. */
+export function serviceUrl(service: string, namespace: string, port: number, clusterDomain: string): string {
+    return `http://${service}.${namespace}.svc.${clusterDomain}:${port}`;
+}
+
+/**
+ * The one host every production Ingress or HTTPRoute host becomes in a mirror: the namespace's name
+ * (already a unique DNS label per mirror) under prod-mirror:previewDomain.
+ */
+export function previewHost(namespace: string, previewDomain: string): string {
+    return `${namespace}.${previewDomain}`;
+}
+
+/** prod-mirror:previewDomain's default: `<namespace>.localhost` resolves to loopback without any DNS set-up (RFC 6761). */
+export const DEFAULT_PREVIEW_DOMAIN = "localhost";
+
 /** The Pulumi stack for a branch: at most 100 characters of [a-z0-9._-], never a RESERVED_STACKS name. */
 export function stackName(branch: string): string {
     return branchSegment(branch, LAYERS.stack, LAYERS.stack.maxLength, false);

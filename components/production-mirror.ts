@@ -1,16 +1,19 @@
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage } from "./app-image";
+import { AppImage, builtImageName, TAG_PLACEHOLDER } from "./app-image";
 import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-cloud-resources";
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
-import { cloudEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import { appProblems, DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride, type ServiceSpec } from "./app-spec";
+import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
+import { appProblems, DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
-import { MirrorService } from "./mirror-service";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
-import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName } from "./naming";
+import { generatedImage, generateProduction, productionCloudNames, type ProductionCloudNames } from "./generate";
+import type { KubeObject } from "./kube-object";
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_PREVIEW_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
+import { rewrite, type FidelityReport } from "./rewrite";
+import { StandInSecret } from "./stand-in-secret";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
 export type MirrorCloudSettings = { region: string } & (({ mode: "aws" } & AwsCloudSettings) | { mode: "emulated"; image: string });
@@ -21,7 +24,13 @@ export interface ProductionMirrorArgs {
     stack: string;
     /** The production description. */
     app: AppSpec;
-    /** Per-service replicas/resources for the mirror. Default: none. */
+    /**
+     * Production's own objects, rendered into the branch's namespace from the description's
+     * `deployment` (render.ts). Default: generated from the description's `services`
+     * (generate.ts). Both go through the same rewrite.
+     */
+    renderProduction?: (namespace: string) => pulumi.Input<KubeObject[]>;
+    /** Per-workload replicas/resources for the mirror. Default: none. */
     overrides?: Record<string, ServiceOverride>;
     registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
     /** Repository path for built images. Default: `prod-mirror`. */
@@ -45,6 +54,10 @@ export interface ProductionMirrorArgs {
     quota?: QuotaSpec;
     /** Default: DEFAULT_CONTAINER_DEFAULTS. */
     containerDefaults?: ContainerDefaults;
+    /** Ingress and HTTPRoute hosts become `<namespace>.<previewDomain>`. Default: DEFAULT_PREVIEW_DOMAIN. */
+    previewDomain?: string;
+    /** The Secret an Ingress's TLS entries name in the mirror. Default: none, so TLS entries are dropped (and reported). */
+    previewTlsSecret?: string;
 }
 
 /** What a test runner needs about one cloud mode's resources. */
@@ -55,20 +68,6 @@ export interface CloudSummary {
     queues: Record<string, { name: string; url: string }>;
     buckets: Record<string, { name: string }>;
     tables: Record<string, { name: string }>;
-}
-
-/** The in-cluster URL of a service, computed from names alone so services may use each other freely. */
-export function serviceUrl(service: string, namespace: string, port: number, clusterDomain: string): string {
-    return `http://${service}.${namespace}.svc.${clusterDomain}:${port}`;
-}
-
-/** The mirror's view of a service: production's description with the mirror's overrides applied. */
-export function applyOverride(service: ServiceSpec, override: ServiceOverride | undefined): ServiceSpec {
-    return {
-        ...service,
-        replicas: override?.replicas ?? service.replicas,
-        resources: override?.resources ?? service.resources,
-    };
 }
 
 /** TCP ports pods must reach outside the cluster: none when emulated, 443 and a custom endpoint's port for aws. */
@@ -93,21 +92,31 @@ export function appProblem(app: AppSpec): string | undefined {
     return appProblems(app)[0]?.message;
 }
 
+/** One image the mirror runs instead of production's: production's repository → the branch's image. */
+interface MirrorImage {
+    production: string;
+    service: string;
+    image: AppImage;
+}
+
 /**
  * A full production mirror for one branch: its namespace, the registry pull secret and the account
- * the workloads run as, the images, the cloud resources in the stack's mode, and every service
- * wired to them.
+ * the workloads run as, the images, the cloud resources in the stack's mode, stand-ins for the
+ * Secrets production keeps elsewhere, and production's own objects rewritten for the branch
+ * (rewrite.ts), with the report of every field the rewrite changed.
  */
 export class ProductionMirror extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
-    /** In-cluster URL per service. */
+    /** In-cluster URL per Service. */
     public readonly serviceUrls: pulumi.Output<Record<string, string>>;
-    /** Image reference per service. */
+    /** Image reference per image the mirror builds (per service for a generated description). */
     public readonly images: pulumi.Output<Record<string, string>>;
     public readonly cloud: pulumi.Output<CloudSummary>;
     public readonly expiresAt: pulumi.Output<string>;
     /** What a test runner exports: PROD_MIRROR_NAMESPACE, `<SERVICE>_URL`, and every cloud variable. */
     public readonly runnerEnv: pulumi.Output<Record<string, string>>;
+    /** Every difference between production's objects and the mirror's, with the rule that made it. */
+    public readonly fidelity: pulumi.Output<FidelityReport>;
     public readonly cloudResources: CloudResources;
 
     constructor(name: string, args: ProductionMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -120,7 +129,6 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const prefix = args.namePrefix ?? DEFAULT_NAME_PREFIX;
         const installation = args.installation ?? DEFAULT_INSTALLATION;
         const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-        const overrides = args.overrides ?? {};
         const { context } = args;
         const labels = commonLabels(context, args.stack, installation);
         // Names come from the mirror's key (the pull request's, when there is one), never the bare branch.
@@ -165,56 +173,50 @@ export class ProductionMirror extends pulumi.ComponentResource {
         this.cloudResources = createCloudResources(`${name}-cloud`, common, settings, child);
         const cloud = this.cloudResources;
 
-        const urls: Record<string, pulumi.Output<string>> = {};
-        const images: Record<string, pulumi.Output<string>> = {};
-        for (const declared of args.app.services) {
-            const service = applyOverride(declared, overrides[declared.name]);
-            const image = new AppImage(
-                `${name}-${service.name}`,
-                {
-                    service: service.name,
-                    tag,
-                    build: service.build,
-                    image: service.image,
-                    registry: args.registry,
-                    repository: args.imageRepository,
-                    builder: args.imageBuilder,
-                },
+        const mirrorImages = this.declareImages(name, args, tag);
+        const standIns = (args.app.standIns ?? []).map(
+            (standIn) => new StandInSecret(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
+        );
+
+        const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
+        const productionNames = productionCloudNames(args.app.cloud);
+        const target = pulumi.all({
+            production,
+            namespace: ns.name,
+            pullSecretName: registry.secretName,
+            serviceAccountName: registry.serviceAccountName,
+            cloudEnv: pulumi.all(cloudAccessEnv(cloud)),
+            images: pulumi.all(mirrorImages.map((i) => pulumi.all({ production: i.production, mirror: i.image.ref }))),
+            cloudNames: pulumi.output(mirrorCloudNames(productionNames, cloud)),
+        });
+        const rewritten = target.apply(({ production: objects, ...resolved }) =>
+            rewrite(objects, {
+                ...resolved,
+                labels,
+                cloudMode: args.cloud.mode,
+                standIns: (args.app.standIns ?? []).map((s) => ({ name: s.name, keys: s.keys })),
+                overrides: args.overrides ?? {},
+                previewHost: previewHost(nsName, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
+                previewTlsSecretName: args.previewTlsSecret,
+                knownCustomKinds: args.app.customResourceKinds ?? [],
+            }),
+        );
+        // Registered once the objects are known: the rendering invoke and every name resolve in
+        // preview too (the engine answers autonamed names at Check), so a preview lists them.
+        rewritten.apply(({ objects }) => {
+            new k8s.yaml.ConfigGroup(
+                `${name}-app`,
+                // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job ran),
+                // and only once the Secrets they reference do.
+                { objs: objects, transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])] },
                 child,
             );
-            const env: k8s.types.input.core.v1.EnvVar[] = [
-                ...cloudEnv(cloud, service.uses),
-                ...service.uses.services.map((other) => {
-                    const port = (args.app.services.find((s) => s.name === other) as ServiceSpec).port;
-                    return { name: serviceUrlVar(other), value: serviceUrl(other, nsName, port, clusterDomain) };
-                }),
-                ...Object.entries(service.env).map(([k, v]) => ({ name: k, value: v })),
-            ];
-            const svc = new MirrorService(
-                `${name}-${service.name}`,
-                {
-                    namespace: ns.name,
-                    serviceName: service.name,
-                    image: image.ref,
-                    port: service.port,
-                    replicas: service.replicas,
-                    resources: service.resources,
-                    readinessPath: service.readinessPath,
-                    env,
-                    serviceAccountName: registry.serviceAccountName,
-                    imagePullSecretName: registry.secretName,
-                    labels,
-                    clusterDomain,
-                },
-                // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job ran).
-                { ...child, dependsOn: [cloud] },
-            );
-            urls[service.name] = svc.url;
-            images[service.name] = image.ref;
-        }
+        });
+        this.fidelity = rewritten.apply((r) => r.report);
 
-        this.serviceUrls = pulumi.output(urls);
-        this.images = pulumi.output(images);
+        const urls = rewritten.apply(({ objects }) => serviceUrls(objects, nsName, clusterDomain));
+        this.serviceUrls = urls;
+        this.images = pulumi.output(Object.fromEntries(mirrorImages.map((i) => [i.service, i.image.ref])));
         this.cloud = pulumi.output({
             mode: cloud.mode,
             region: cloud.region,
@@ -224,30 +226,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             tables: cloud.tables,
         });
         this.expiresAt = pulumi.output(context.expiresAt);
-
-        const runner: Record<string, pulumi.Input<string>> = {
-            PROD_MIRROR_NAMESPACE: this.namespace,
-            PROD_MIRROR_BRANCH: context.branch,
-            PROD_MIRROR_EXPIRES_AT: context.expiresAt,
-            AWS_REGION: cloud.region,
-        };
-        if (cloud.endpoint !== undefined) {
-            runner.AWS_ENDPOINT_URL = cloud.endpoint;
-        }
-        for (const [svc, url] of Object.entries(urls)) {
-            runner[serviceUrlVar(svc)] = url;
-        }
-        for (const [q, v] of Object.entries(cloud.queues)) {
-            runner[queueUrlVar(q)] = v.url;
-            runner[queueNameVar(q)] = v.name;
-        }
-        for (const [b, v] of Object.entries(cloud.buckets)) {
-            runner[bucketVar(b)] = v.name;
-        }
-        for (const [t, v] of Object.entries(cloud.tables)) {
-            runner[tableVar(t)] = v.name;
-        }
-        this.runnerEnv = pulumi.output(runner);
+        this.runnerEnv = pulumi.all([urls, this.cloud]).apply(([serviceUrlsByName, summary]) => runnerEnvironment(context, nsName, serviceUrlsByName, summary));
 
         this.registerOutputs({
             namespace: this.namespace,
@@ -256,6 +235,84 @@ export class ProductionMirror extends pulumi.ComponentResource {
             cloud: this.cloud,
             expiresAt: this.expiresAt,
             runnerEnv: this.runnerEnv,
+            fidelity: this.fidelity,
         });
     }
+
+    /** The images the mirror runs: one per image rule, or one per service of a generated description. */
+    private declareImages(name: string, args: ProductionMirrorArgs, tag: string): MirrorImage[] {
+        const rules =
+            args.renderProduction === undefined
+                ? args.app.services.map((s) => ({ production: generatedImage(s.name), service: s.name, build: s.build, image: s.image }))
+                : (args.app.images ?? []).map((rule) => ({ production: rule.production, service: rule.service, build: rule.build, image: undefined as string | undefined }));
+        return rules.map((rule) => ({
+            production: rule.production,
+            service: rule.service,
+            image: new AppImage(
+                `${name}-${rule.service}`,
+                {
+                    service: rule.service,
+                    tag,
+                    build: rule.build,
+                    // A rule without a build: CI pushed the branch's image under the name the mirror would give it.
+                    image: rule.build === undefined ? (rule.image ?? builtImageName(args.registry.server, args.imageRepository ?? "prod-mirror", rule.service, TAG_PLACEHOLDER)) : undefined,
+                    registry: args.registry,
+                    repository: args.imageRepository,
+                    builder: args.imageBuilder,
+                },
+                { parent: this },
+            ),
+        }));
+    }
+}
+
+/** Production's name or URL of each declared resource → the branch's copy. */
+export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudResources): pulumi.Input<{ production: string; mirror: string; what: string }>[] {
+    return [
+        ...Object.entries(production.queues).flatMap(([q, names]) => [
+            pulumi.output({ production: names.url, mirror: cloud.queues[q].url, what: `queue ${q} URL` }),
+            pulumi.output({ production: names.name, mirror: cloud.queues[q].name, what: `queue ${q} name` }),
+        ]),
+        ...Object.entries(production.buckets).map(([b, name]) => pulumi.output({ production: name, mirror: cloud.buckets[b].name, what: `bucket ${b}` })),
+        ...Object.entries(production.tables).map(([t, name]) => pulumi.output({ production: name, mirror: cloud.tables[t].name, what: `table ${t}` })),
+    ];
+}
+
+/** The in-cluster URL of each Service the mirror applies, on its first port. */
+export function serviceUrls(objects: KubeObject[], namespace: string, clusterDomain: string): Record<string, string> {
+    const urls: Record<string, string> = {};
+    for (const o of objects) {
+        const ports = (o.spec as { ports?: { port: number }[] } | undefined)?.ports;
+        if (o.kind === "Service" && o.apiVersion === "v1" && ports !== undefined && ports.length > 0) {
+            urls[o.metadata.name] = serviceUrl(o.metadata.name, namespace, ports[0].port, clusterDomain);
+        }
+    }
+    return urls;
+}
+
+/** The test runner's environment: the mirror's identity, every Service's URL and every cloud name. */
+export function runnerEnvironment(context: BranchContext, namespace: string, urls: Record<string, string>, cloud: pulumi.Unwrap<CloudSummary>): Record<string, string> {
+    const runner: Record<string, string> = {
+        PROD_MIRROR_NAMESPACE: namespace,
+        PROD_MIRROR_BRANCH: context.branch,
+        PROD_MIRROR_EXPIRES_AT: context.expiresAt,
+        AWS_REGION: cloud.region,
+    };
+    if (cloud.endpoint !== undefined) {
+        runner.AWS_ENDPOINT_URL = cloud.endpoint;
+    }
+    for (const [svc, url] of Object.entries(urls)) {
+        runner[serviceUrlVar(svc)] = url;
+    }
+    for (const [q, v] of Object.entries(cloud.queues)) {
+        runner[queueUrlVar(q)] = v.url;
+        runner[queueNameVar(q)] = v.name;
+    }
+    for (const [b, v] of Object.entries(cloud.buckets)) {
+        runner[bucketVar(b)] = v.name;
+    }
+    for (const [t, v] of Object.entries(cloud.tables)) {
+        runner[tableVar(t)] = v.name;
+    }
+    return runner;
 }

@@ -6,7 +6,7 @@ import {
     AWS_SERVICES,
     awsProviderArgs,
     awsTags,
-    cloudEnv,
+    cloudAccessEnv,
     cloudNames,
     CloudResources,
     CloudResourcesArgs,
@@ -49,10 +49,15 @@ async function create(preview: boolean, settings: CloudSettings): Promise<{ mock
     return { mocks, cloud };
 }
 
-/** The env var names (and how each is sourced) a service using everything would get. */
+/** The access env var names (and how each is sourced) a container using a cloud name gets. */
 async function wiring(cloud: CloudResources) {
-    const env = cloudEnv(cloud, { queues: ["deal-events"], buckets: ["receipts"], tables: ["deals"], services: [] });
-    return Promise.all(env.map(async (e) => `${e.name}=${e.valueFrom === undefined ? "value" : "secretKeyRef:" + (await valueOf(e.valueFrom as any)).secretKeyRef.key}`));
+    const env = await Promise.all(cloudAccessEnv(cloud).map((e) => valueOf(e as any)));
+    return env.map((e: any) => `${e.name}=${e.valueFrom === undefined ? "value" : "secretKeyRef:" + e.valueFrom.secretKeyRef.key}`);
+}
+
+/** The names of the access env vars, known even in preview. */
+async function accessNames(cloud: CloudResources): Promise<string[]> {
+    return Promise.all(cloudAccessEnv(cloud).map(async (e) => (await valueOf(e.apply((v) => v.name) as any)) as string));
 }
 
 describe("cloud resources", () => {
@@ -374,8 +379,7 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("aws:iam/")).map((r) => r.type), []);
                 assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret"), []);
                 assert.strictEqual(cloud.credentialsSecretName, undefined);
-                const names = cloudEnv(cloud, { queues: ["deal-events"], buckets: [], tables: [], services: [] }).map((e) => e.name);
-                assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "DEAL_EVENTS_QUEUE_URL", "DEAL_EVENTS_QUEUE_NAME"]);
+                assert.deepStrictEqual(await accessNames(cloud), ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"]);
                 assert.strictEqual(mocks.ofType("aws:sqs/queue:Queue").length, 1);
             });
         });
@@ -449,10 +453,6 @@ describe("cloud resources", () => {
                 "AWS_ENDPOINT_URL=value",
                 "AWS_ACCESS_KEY_ID=secretKeyRef:AWS_ACCESS_KEY_ID",
                 "AWS_SECRET_ACCESS_KEY=secretKeyRef:AWS_SECRET_ACCESS_KEY",
-                "DEAL_EVENTS_QUEUE_URL=value",
-                "DEAL_EVENTS_QUEUE_NAME=value",
-                "RECEIPTS_BUCKET=value",
-                "DEALS_TABLE=value",
             ]);
         });
 
@@ -460,8 +460,7 @@ describe("cloud resources", () => {
             const { mocks, cloud } = await create(preview, { mode: "aws" });
             assert.strictEqual(cloud.endpoint, undefined);
             assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), ["cloud-credentials"]);
-            const names = cloudEnv(cloud, { queues: [], buckets: [], tables: [], services: [] }).map((e) => e.name);
-            assert.deepStrictEqual(names, ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+            assert.deepStrictEqual(await accessNames(cloud), ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
             assert.strictEqual(await isSecret(cloud.queues["deal-events"].url), false);
         });
     });
