@@ -33,7 +33,8 @@ import {
     type RewriteTarget,
     standInProblems,
 } from "../../components/rewrite";
-import { jsonPointer, type KubeObject, objectId, pointerTokens, writeAt } from "../../components/kube-object";
+import { jsonPointer, type KubeObject, objectId, pointerTokens, valueAt, writeAt } from "../../components/kube-object";
+import { prng } from "./fixtures";
 
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events";
 const MIRROR_QUEUE_URL = "http://emulator.pm-feature-x:5000/000000000000/pm-feature-x-1a2b3c4d-deal-events";
@@ -800,5 +801,109 @@ describe("describeReport", () => {
             ].join("\n"),
         );
         assert.strictEqual(long.length, 60);
+    });
+});
+
+describe("the report is complete on generated production sets", () => {
+    const WORKLOADS: [string, string, (spec: Record<string, any>) => Record<string, unknown>][] = [
+        ["apps/v1", "Deployment", (spec) => ({ replicas: 3, template: { spec } })],
+        ["apps/v1", "StatefulSet", (spec) => ({ template: { spec } })],
+        ["batch/v1", "CronJob", (spec) => ({ schedule: "@daily", jobTemplate: { spec: { template: { spec } } } })],
+        ["v1", "Pod", (spec) => spec],
+    ];
+    const IMAGES = ["registry.example.com/deals/api:1", `registry.example.com/deals/api@sha256:${"c".repeat(64)}`, "busybox:1.36", API_IMAGE];
+    const ENV = [
+        { name: "QUEUE", value: QUEUE_URL },
+        { name: "AWS_REGION", value: "eu-west-1" },
+        { name: "PLAIN", value: "plain" },
+        { name: "FROM_A", valueFrom: { configMapKeyRef: { name: "cfg", key: "A" } } },
+        { name: "FROM_C", valueFrom: { configMapKeyRef: { name: "cfg", key: "C" } } },
+    ];
+
+    // Every rule that changes fields; the others only skip or find problems.
+    const CHANGING_RULES = ["namespace", "labels", "image", "pull-secret", "service-account", "priority-class", "cloud-identity", "cloud-env", "cloud-name", "replicas", "resources", "hpa", "tls-secret", "host"];
+
+    /** One random production set and target; every choice is a coin or a pick from a pool above. */
+    function generated(next: () => number): { objects: KubeObject[]; target: RewriteTarget } {
+        const coin = () => next() < 0.5;
+        const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+        const some = <T>(xs: readonly T[]): T[] => xs.filter(coin);
+        const metadata = (name: string) => ({
+            name,
+            ...(coin() ? { namespace: pick(["deals", "pm-feature-x"]) } : {}),
+            ...(coin() ? { labels: Object.fromEntries(some([["app", "x"], ["prod-mirror.dev/stack", pick(["feature-x", "old"])]])) } : {}),
+        });
+        const container = (i: number) => ({
+            name: `c${i}`,
+            image: pick(IMAGES),
+            securityContext: structuredClone(SAFE),
+            ...(coin() ? { env: structuredClone(some(ENV)) } : {}),
+            ...(coin() ? { envFrom: [{ configMapRef: { name: "cfg" } }] } : {}),
+            ...(coin() ? { resources: { limits: { cpu: pick(["1", "50m"]) } } } : {}),
+        });
+        const spec: Record<string, any> = { ...podSpec(), containers: [0, 1, 2].slice(0, 1 + Math.floor(next() * 3)).map(container) };
+        if (coin()) spec.initContainers = [container(9)];
+        if (coin()) spec.imagePullSecrets = pick([[{ name: "prod" }], [{ name: "pm-pull" }]]);
+        if (coin()) spec.serviceAccountName = pick(["deals", "pm-workload"]);
+        if (coin()) spec.serviceAccount = "deals";
+        if (coin()) spec.priorityClassName = pick(["high", "system-cluster-critical"]);
+        const [apiVersion, kind, workloadSpec] = pick(WORKLOADS);
+        const data = Object.fromEntries(some([["A", QUEUE_URL], ["B", "acme-deal-receipts"], ["C", "plain"]]));
+        const annotations = Object.fromEntries(some([["eks.amazonaws.com/role-arn", "arn"], ["iam.gke.io/gcp-service-account", "g"], ["note", "n"]]));
+        const hosts = some(["deals.example.com", "feature-x.localhost"]);
+        const objects: KubeObject[] = [
+            { apiVersion: "v1", kind: "ConfigMap", metadata: metadata("cfg"), data },
+            { apiVersion: "v1", kind: "ServiceAccount", metadata: { ...metadata("deals"), annotations } },
+            { apiVersion, kind, metadata: metadata("api"), spec: workloadSpec(spec) },
+            {
+                apiVersion: "networking.k8s.io/v1",
+                kind: "Ingress",
+                metadata: metadata("web"),
+                spec: { ...(coin() ? { tls: [{ hosts, secretName: "t" }] } : {}), rules: hosts.map((host) => ({ host })) },
+            },
+            { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: metadata("route"), spec: { hostnames: hosts } },
+            {
+                apiVersion: "autoscaling/v2",
+                kind: "HorizontalPodAutoscaler",
+                metadata: metadata("api"),
+                spec: { scaleTargetRef: { kind, name: "api" }, ...(coin() ? { minReplicas: pick([1, 2, 5]) } : {}), maxReplicas: pick([1, 3, 10]) },
+            },
+            ...(coin() ? [{ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "high" } }] : []),
+        ];
+        const target: RewriteTarget = {
+            ...TARGET,
+            cloudEnv: some(TARGET.cloudEnv),
+            overrides: coin() ? { api: { ...(coin() ? { replicas: pick([0, 1, 4]) } : {}), ...(coin() ? { resources: { limits: { cpu: "50m" } } } : {}) } } : {},
+            previewTlsSecretName: pick([undefined, "preview-tls", "t"]),
+            knownCustomKinds: [...TARGET.knownCustomKinds, { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespaced: true }],
+        };
+        return { objects, target };
+    }
+
+    it("100 sets: each change's production value is production's, its mirror value differs, and applying them gives the mirror", () => {
+        const next = prng(9);
+        let changes = 0;
+        const rules = new Set<string>();
+        for (let n = 0; n < 100; n++) {
+            const { objects, target } = generated(next);
+            const input = frozen(structuredClone(objects));
+            const out = rewrite(input, target);
+            const applied = objects.filter((o) => o.kind !== "PriorityClass");
+            assert.deepStrictEqual(out.report.objects.map((r) => r.object), applied.map(objectId), `case ${n}`);
+            applied.forEach((production, i) => {
+                const entry = out.report.objects[i];
+                for (const change of entry.changes) {
+                    assert.deepStrictEqual(valueAt(production, pointerTokens(change.path)), change.production, `case ${n} ${entry.object} ${change.path}`);
+                    assert.notDeepStrictEqual(change.production, change.mirror, `case ${n} ${entry.object} ${change.path}`);
+                    rules.add(change.rule);
+                }
+                assert.deepStrictEqual(applyChanges(production, entry.changes), out.objects[i], `case ${n} ${entry.object}`);
+                changes += entry.changes.length;
+            });
+            assert.deepStrictEqual(input, objects, `case ${n}: the input was changed`);
+        }
+        // Not vacuous: the sets exercise many changes (2,536 for this seed, and every rule that changes fields).
+        assert.ok(changes > 2000, `only ${changes} changes`);
+        assert.deepStrictEqual([...rules].sort(), [...CHANGING_RULES].sort());
     });
 });
