@@ -25,6 +25,7 @@ export interface RewriteTarget {
     pullSecretName: string;
     /** The mirror's ServiceAccount, bound to every pod template. */
     serviceAccountName: string;
+    /** Read by no rule: cloudNames and cloudEnv already hold what differs between the modes. */
     cloudMode: "aws" | "emulated";
     /** Set (replaced by name, else appended) in every container that uses a mapped cloud name. */
     cloudEnv: EnvVar[];
@@ -862,32 +863,45 @@ function objectProblems(o: KubeObject, target: RewriteTarget, facts: ProductionF
     return [...(kind === undefined ? [] : [kind]), ...hostProblems(o, target.previewHost), ...standInProblems(o, facts.shippedSecrets, target.standIns), ...podSecurityProblems(o)];
 }
 
+/** One applied object through every rule, each seeing the previous one's result. */
+function applyRules(production: KubeObject, target: RewriteTarget, facts: ProductionFacts): Rewritten {
+    let object = structuredClone(production);
+    const changes: FieldChange[] = [];
+    for (const rule of rules(target, facts)) {
+        const step = rule(object);
+        object = step.object;
+        changes.push(...step.changes);
+    }
+    return { object, changes };
+}
+
 /**
  * The mirror's objects for one branch and the report of every difference from production's.
- * Throws a RewriteError listing every problem in `objects` (input order) before returning anything.
+ * Throws a RewriteError listing every problem in `objects`, in input order, before returning anything.
  */
 export function rewrite(objects: readonly KubeObject[], target: RewriteTarget): { objects: KubeObject[]; report: FidelityReport } {
-    const problems = objects.flatMap((o, i) => inputProblems(o, i));
-    // Objects that fail the input checks cannot be named or scoped; their problems are enough.
-    const valid = objects.filter((o, i) => inputProblems(o, i).length === 0);
-    const facts = productionFacts(valid, target);
+    const checked = objects.map((o, i) => ({ o, problems: inputProblems(o, i) }));
+    // Objects that fail the input checks cannot be named or scoped: their input problems are all they get.
+    const facts = productionFacts(
+        checked.filter((c) => c.problems.length === 0).map((c) => c.o),
+        target,
+    );
+    const problems: string[] = [];
     const out: KubeObject[] = [];
     const report: FidelityReport = { objects: [], skipped: [], standIns: [], imagesKept: [] };
-    for (const production of valid) {
+    for (const { o: production, problems: inputs } of checked) {
+        if (inputs.length > 0) {
+            problems.push(...inputs);
+            continue;
+        }
         const reason = skipReason(production, target);
         if (reason !== undefined) {
             report.skipped.push({ object: objectId(production), reason });
             continue;
         }
         problems.push(...objectProblems(production, target, facts));
-        let current = structuredClone(production);
-        const changes: FieldChange[] = [];
-        for (const rule of rules(target, facts)) {
-            const step = rule(current);
-            current = step.object;
-            changes.push(...step.changes);
-        }
-        out.push(current);
+        const { object, changes } = applyRules(production, target, facts);
+        out.push(object);
         report.objects.push({ object: objectId(production), changes });
         report.imagesKept.push(...keptImages(production, target.images));
     }

@@ -17,6 +17,7 @@ import {
     type FidelityReport,
     type FieldChange,
     imageRepository,
+    inputProblems,
     keptImages,
     kindScope,
     mapCloudNames,
@@ -579,16 +580,16 @@ describe("pod-security (restricted): a problem, never a change", () => {
 });
 
 describe("rewrite", () => {
-    it("lists every input problem by position, with every other object's problems, in one RewriteError", () => {
+    it("lists every problem in input order, input problems by position, in one RewriteError", () => {
         const spec = podSpec();
         spec.containers[0].securityContext.privileged = true;
         spec.containers[0].env = [{ name: "K", valueFrom: { secretKeyRef: { name: "missing", key: "k" } } }];
         const objects = [
+            { apiVersion: "example.com/v1", kind: "Gadget", metadata: { name: "g" } },
             { kind: "ConfigMap", metadata: {} },
             "not an object",
             { apiVersion: "v1", metadata: { name: "x" } },
             deployment("api", spec),
-            { apiVersion: "example.com/v1", kind: "Gadget", metadata: { name: "g" } },
         ] as unknown as KubeObject[];
         let error: unknown;
         try {
@@ -602,18 +603,25 @@ describe("rewrite", () => {
             error.message,
             [
                 "7 problems in production's objects:",
-                "- object #1 (kind ConfigMap): /apiVersion is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
-                "- object #1 (kind ConfigMap): /metadata/name is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
-                "- object #2 is a string, not a Kubernetes object: fix production's deployment source so that it renders objects only",
-                "- object #3 (name x): /kind is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
-                "- Deployment/api: /spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef references Secret \"missing\", which production's objects do not ship and which is not a stand-in: " +
-                    "add it under standIns in the app description (standIns: { secrets: [{ name: missing, keys: [k] }] }) or mark the reference optional: true",
-                `- Deployment/api: /spec/template/spec/containers/0/securityContext/privileged is true, which Pod Security "restricted" (enforced in the mirror's namespace) refuses: remove privileged or set it to false`,
                 "- Gadget/g: /apiVersion example.com/v1 (kind Gadget) is not built into Kubernetes and not listed under customResourceKinds: " +
                     "if the mirror's cluster has its CustomResourceDefinition, add { apiVersion: example.com/v1, kind: Gadget, namespaced: true } " +
                     "(false if cluster-scoped) under customResourceKinds in the app description; otherwise remove the object from production's deployment",
+                "- object #2 (kind ConfigMap): /apiVersion is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
+                "- object #2 (kind ConfigMap): /metadata/name is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
+                "- object #3 is a string, not a Kubernetes object: fix production's deployment source so that it renders objects only",
+                "- object #4 (name x): /kind is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
+                "- Deployment/api: /spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef references Secret \"missing\", which production's objects do not ship and which is not a stand-in: " +
+                    "add it under standIns in the app description (standIns: { secrets: [{ name: missing, keys: [k] }] }) or mark the reference optional: true",
+                `- Deployment/api: /spec/template/spec/containers/0/securityContext/privileged is true, which Pod Security "restricted" (enforced in the mirror's namespace) refuses: remove privileged or set it to false`,
             ].join("\n"),
         );
+    });
+
+    it("an object with kind and name but no apiVersion is named by position and Kind/name", () => {
+        assert.deepStrictEqual(inputProblems({ kind: "Service", metadata: { name: "api" } }, 4), [
+            "object #5 (Service/api): /apiVersion is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
+        ]);
+        assert.deepStrictEqual(inputProblems(null, 0), ["object #1 is null, not a Kubernetes object: fix production's deployment source so that it renders objects only"]);
     });
 
     it("one problem is worded in the singular", () => {
