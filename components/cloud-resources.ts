@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
 import type { CloudMode, CloudSpec } from "./app-spec";
 import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
+import type { EnvVar } from "./rewrite";
 import { cloudResourceName } from "./naming";
 
 /** Physical names of the declared resources, keyed by their declared names. */
@@ -72,8 +73,8 @@ export function createCloudResources(
  * region, endpoint (absent on real AWS) and the credentials Secret (absent with ambient credentials).
  * The names themselves are production's values, mapped by the rewrite.
  */
-export function cloudAccessEnv(cloud: CloudResources): pulumi.Output<k8s.types.input.core.v1.EnvVar>[] {
-    const env = [
+export function cloudAccessEnv(cloud: CloudResources): pulumi.Output<EnvVar>[] {
+    const env: pulumi.Output<EnvVar>[] = [
         pulumi.output({ name: "AWS_REGION", value: cloud.region }),
         pulumi.output({ name: "AWS_DEFAULT_REGION", value: cloud.region }),
     ];
@@ -82,7 +83,7 @@ export function cloudAccessEnv(cloud: CloudResources): pulumi.Output<k8s.types.i
     }
     if (cloud.credentialsSecretName !== undefined) {
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-            env.push(pulumi.output({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } }) as pulumi.Output<{ name: string; value: string }>);
+            env.push(pulumi.output({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } }));
         }
     }
     return env;

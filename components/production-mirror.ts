@@ -181,7 +181,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
         const productionNames = productionCloudNames(args.app.cloud);
         const target = pulumi.all({
-            production,
+            production: pulumi.output(production) as pulumi.Output<KubeObject[]>,
             namespace: ns.name,
             pullSecretName: registry.secretName,
             serviceAccountName: registry.serviceAccountName,

@@ -5,7 +5,7 @@
 // changes the field, so it cannot drift from what is applied (`applyChanges` proves it in the tests).
 // All problems are collected first and thrown together, so one run tells the user everything to fix.
 import { isDeepStrictEqual } from "util";
-import type { ServiceOverride } from "./config";
+import type { ServiceOverride } from "./app-spec";
 import { type FieldPath, isRecord, jsonPointer, type KubeObject, objectId, pointerTokens, valueAt, writeAt } from "./kube-object";
 
 /** A container env entry as the target hands it over: plain values, no Outputs. */
