@@ -863,6 +863,24 @@ function objectProblems(o: KubeObject, target: RewriteTarget, facts: ProductionF
     return [...(kind === undefined ? [] : [kind]), ...hostProblems(o, target.previewHost), ...standInProblems(o, facts.shippedSecrets, target.standIns), ...podSecurityProblems(o)];
 }
 
+/**
+ * Two objects of one kind and name would be one object in the mirror's single namespace (production
+ * may spread them over several): the apply would fail on the second, so it is a problem now.
+ * `seen` maps group/kind/name to the position of the first.
+ */
+function duplicateProblem(o: KubeObject, index: number, seen: Map<string, number>): string[] {
+    const key = `${apiGroup(o.apiVersion)}/${o.kind}/${o.metadata.name}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+        seen.set(key, index);
+        return [];
+    }
+    return [
+        `${objectId(o)}: object #${index + 1} has the kind and /metadata/name of object #${first + 1}, and the mirror puts both into one namespace: ` +
+            `rename one or remove it from production's deployment`,
+    ];
+}
+
 /** One applied object through every rule, each seeing the previous one's result. */
 function applyRules(production: KubeObject, target: RewriteTarget, facts: ProductionFacts): Rewritten {
     let object = structuredClone(production);
@@ -880,16 +898,17 @@ function applyRules(production: KubeObject, target: RewriteTarget, facts: Produc
  * Throws a RewriteError listing every problem in `objects`, in input order, before returning anything.
  */
 export function rewrite(objects: readonly KubeObject[], target: RewriteTarget): { objects: KubeObject[]; report: FidelityReport } {
-    const checked = objects.map((o, i) => ({ o, problems: inputProblems(o, i) }));
+    const checked = objects.map((o, index) => ({ o, index, problems: inputProblems(o, index) }));
     // Objects that fail the input checks cannot be named or scoped: their input problems are all they get.
     const facts = productionFacts(
         checked.filter((c) => c.problems.length === 0).map((c) => c.o),
         target,
     );
     const problems: string[] = [];
+    const seen = new Map<string, number>();
     const out: KubeObject[] = [];
     const report: FidelityReport = { objects: [], skipped: [], standIns: [], imagesKept: [] };
-    for (const { o: production, problems: inputs } of checked) {
+    for (const { o: production, index, problems: inputs } of checked) {
         if (inputs.length > 0) {
             problems.push(...inputs);
             continue;
@@ -899,7 +918,7 @@ export function rewrite(objects: readonly KubeObject[], target: RewriteTarget): 
             report.skipped.push({ object: objectId(production), reason });
             continue;
         }
-        problems.push(...objectProblems(production, target, facts));
+        problems.push(...duplicateProblem(production, index, seen), ...objectProblems(production, target, facts));
         const { object, changes } = applyRules(production, target, facts);
         out.push(object);
         report.objects.push({ object: objectId(production), changes });

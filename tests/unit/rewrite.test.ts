@@ -624,6 +624,15 @@ describe("rewrite", () => {
         assert.deepStrictEqual(inputProblems(null, 0), ["object #1 is null, not a Kubernetes object: fix production's deployment source so that it renders objects only"]);
     });
 
+    it("two objects of one kind and name (from two production namespaces) are a problem; other kinds may share a name", () => {
+        const a = configMap("cfg", {});
+        const b = { ...configMap("cfg", {}), metadata: { name: "cfg", namespace: "billing" } };
+        const other: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "cfg" } };
+        assert.deepStrictEqual(problemsOf(() => rewrite([a, other, b], TARGET)), [
+            "ConfigMap/cfg: object #3 has the kind and /metadata/name of object #1, and the mirror puts both into one namespace: rename one or remove it from production's deployment",
+        ]);
+    });
+
     it("one problem is worded in the singular", () => {
         assert.throws(() => rewrite([{ apiVersion: "v1", kind: "Service", metadata: {} } as KubeObject], TARGET), {
             message: "1 problem in production's objects:\n- object #1 (kind Service): /metadata/name is missing: every object needs apiVersion, kind and metadata.name; fix production's deployment source",
