@@ -1,7 +1,6 @@
 // What both cloud modes share: the args, the shape of their outputs, the physical names, the env
 // wiring a service gets, and the selector that picks a mode. Services are wired from this shape
 // only, so an application cannot tell `aws` from `emulated`.
-import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
 import type { CloudMode, CloudSpec } from "./app-spec";

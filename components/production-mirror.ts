@@ -12,7 +12,7 @@ import { generatedImage, generateProduction, productionCloudNames, type Producti
 import type { KubeObject } from "./kube-object";
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_PREVIEW_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
-import { rewrite, type FidelityReport } from "./rewrite";
+import { rewrite, type EnvVar, type FidelityReport } from "./rewrite";
 import { StandInSecret } from "./stand-in-secret";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -174,27 +174,31 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const cloud = this.cloudResources;
 
         const mirrorImages = this.declareImages(name, args, tag);
-        const standIns = (args.app.standIns ?? []).map(
+        const standIns = (args.app.standIns?.secrets ?? []).map(
             (standIn) => new StandInSecret(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
         );
 
         const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
         const productionNames = productionCloudNames(args.app.cloud);
-        const target = pulumi.all({
-            production: pulumi.output(production) as pulumi.Output<KubeObject[]>,
-            namespace: ns.name,
-            pullSecretName: registry.secretName,
-            serviceAccountName: registry.serviceAccountName,
-            cloudEnv: pulumi.all(cloudAccessEnv(cloud)),
-            images: pulumi.all(mirrorImages.map((i) => pulumi.all({ production: i.production, mirror: i.image.ref }))),
-            cloudNames: pulumi.output(mirrorCloudNames(productionNames, cloud)),
-        });
-        const rewritten = target.apply(({ production: objects, ...resolved }) =>
-            rewrite(objects, {
+        const images = pulumi.all(mirrorImages.map((i) => i.image.ref.apply((ref) => ({ production: i.production, mirror: ref }))));
+        const target = pulumi
+            .all([ns.name, registry.secretName, registry.serviceAccountName, pulumi.all(cloudAccessEnv(cloud)), images, pulumi.all(mirrorCloudNames(productionNames, cloud))])
+            .apply(([namespace, pullSecretName, serviceAccountName, cloudEnv, imageRules, cloudNameRules]) => ({
+                namespace,
+                pullSecretName,
+                serviceAccountName,
+                cloudEnv: cloudEnv as EnvVar[],
+                images: imageRules,
+                cloudNames: cloudNameRules,
+            }));
+        // Plain JSON from the renderer: Unwrap's view of KubeObject's index signature adds nothing.
+        const objects = pulumi.output(production).apply((o) => o as unknown as KubeObject[]);
+        const rewritten = pulumi.all([objects, target]).apply(([productionObjects, resolved]) =>
+            rewrite(productionObjects, {
                 ...resolved,
                 labels,
                 cloudMode: args.cloud.mode,
-                standIns: (args.app.standIns ?? []).map((s) => ({ name: s.name, keys: s.keys })),
+                standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
                 overrides: args.overrides ?? {},
                 previewHost: previewHost(nsName, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
                 previewTlsSecretName: args.previewTlsSecret,
@@ -267,7 +271,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
 }
 
 /** Production's name or URL of each declared resource → the branch's copy. */
-export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudResources): pulumi.Input<{ production: string; mirror: string; what: string }>[] {
+export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudResources): pulumi.Output<{ production: string; mirror: string; what: string }>[] {
     return [
         ...Object.entries(production.queues).flatMap(([q, names]) => [
             pulumi.output({ production: names.url, mirror: cloud.queues[q].url, what: `queue ${q} URL` }),

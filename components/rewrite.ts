@@ -64,7 +64,8 @@ export type RuleName =
     | "host"
     | "tls-secret"
     | "pod-security"
-    | "priority-class";
+    | "priority-class"
+    | "skip-await";
 
 /** One field the mirror sets differently from production. */
 export interface FieldChange {
@@ -582,6 +583,22 @@ export function replaceHosts(o: KubeObject, previewHost: string | undefined): Re
     });
 }
 
+/** The annotation that tells the kubernetes provider not to wait for an object to become ready. */
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+
+/**
+ * `skip-await`: the provider waits for an Ingress to get a load-balancer address and for an HTTPRoute
+ * to be accepted, which only production's ingress controller or gateway gives; a mirror's cluster may
+ * run none, and `up` would then wait its whole timeout for routing no test uses.
+ */
+export function skipRoutingAwait(o: KubeObject): Rewritten {
+    return edit(o, "skip-await", (e) => {
+        if (isKind(e.object, "networking.k8s.io", "Ingress") || isKind(e.object, "gateway.networking.k8s.io", "HTTPRoute")) {
+            e.set(["metadata", "annotations", SKIP_AWAIT_ANNOTATION], "true");
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Problems: found on production's objects, all of them before anything is returned
 
@@ -855,6 +872,7 @@ function rules(target: RewriteTarget, facts: ProductionFacts): ((o: KubeObject) 
         (o) => clampAutoscaler(o, target.overrides),
         (o) => replaceTlsSecret(o, target.previewTlsSecretName),
         (o) => replaceHosts(o, target.previewHost),
+        (o) => skipRoutingAwait(o),
     ];
 }
 

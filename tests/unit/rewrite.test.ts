@@ -29,6 +29,7 @@ import {
     replaceHosts,
     replaceTlsSecret,
     rewrite,
+    skipRoutingAwait,
     RewriteError,
     type Rewritten,
     type RewriteTarget,
@@ -443,6 +444,22 @@ describe("rewrite rules", () => {
             ]);
         });
     });
+
+    describe("skip-await", () => {
+        it("tells the provider not to wait for production's ingress controller or gateway, on Ingresses and HTTPRoutes only", () => {
+            const ingress: KubeObject = { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web", annotations: { a: "b" } }, spec: {} };
+            complete(ingress, skipRoutingAwait(ingress), [{ path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" }]);
+            const route: KubeObject = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "web" } };
+            complete(route, skipRoutingAwait(route), [{ path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" }]);
+            for (const other of [
+                { apiVersion: "v1", kind: "Service", metadata: { name: "web" } },
+                { apiVersion: "extensions.example.com/v1", kind: "Ingress", metadata: { name: "web" } },
+                { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" } },
+            ]) {
+                complete(other, skipRoutingAwait(other), []);
+            }
+        });
+    });
 });
 
 describe("stand-in secrets", () => {
@@ -732,6 +749,7 @@ describe("a whole production deployment", () => {
                     ...common,
                     { path: "/spec/tls", production: [{ hosts: ["deals.example.com"], secretName: "deals-tls" }], mirror: undefined, rule: "tls-secret" },
                     { path: "/spec/rules/0/host", production: "deals.example.com", mirror: "feature-x.localhost", rule: "host" },
+                    { path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" },
                 ],
             },
             {
@@ -838,7 +856,7 @@ describe("the report is complete on generated production sets", () => {
     ];
 
     // Every rule that changes fields; the others only skip or find problems.
-    const CHANGING_RULES = ["namespace", "labels", "image", "pull-secret", "service-account", "priority-class", "cloud-identity", "cloud-env", "cloud-name", "replicas", "resources", "hpa", "tls-secret", "host"];
+    const CHANGING_RULES = ["namespace", "labels", "image", "pull-secret", "service-account", "priority-class", "cloud-identity", "cloud-env", "cloud-name", "replicas", "resources", "hpa", "tls-secret", "host", "skip-await"];
 
     /** One random production set and target; every choice is a coin or a pick from a pool above. */
     function generated(next: () => number): { objects: KubeObject[]; target: RewriteTarget } {
