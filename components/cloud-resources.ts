@@ -5,7 +5,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsCloudResources, AwsCloudSettings } from "./aws-cloud-resources";
 import type { CloudMode, CloudSpec } from "./app-spec";
 import { EmulatedCloudResources, EmulatedCloudSettings } from "./emulated-cloud-resources";
-import type { EnvVar } from "./rewrite";
 import { cloudResourceName } from "./naming";
 
 /** Physical names of the declared resources, keyed by their declared names. */
@@ -67,22 +66,29 @@ export function createCloudResources(
         : new EmulatedCloudResources(name, { ...args, ...settings }, opts);
 }
 
+/** An env entry whose values may be Outputs, as cloudAccessEnv gives them. */
+export interface CloudEnvVar {
+    name: string;
+    value?: pulumi.Input<string>;
+    valueFrom?: { secretKeyRef: { name: pulumi.Input<string>; key: string } };
+}
+
 /**
  * The environment every container that uses one of the mirror's cloud names needs to reach it:
  * region, endpoint (absent on real AWS) and the credentials Secret (absent with ambient credentials).
  * The names themselves are production's values, mapped by the rewrite.
  */
-export function cloudAccessEnv(cloud: CloudResources): pulumi.Output<EnvVar>[] {
-    const env: pulumi.Output<EnvVar>[] = [
-        pulumi.output({ name: "AWS_REGION", value: cloud.region }),
-        pulumi.output({ name: "AWS_DEFAULT_REGION", value: cloud.region }),
+export function cloudAccessEnv(cloud: CloudResources): CloudEnvVar[] {
+    const env: CloudEnvVar[] = [
+        { name: "AWS_REGION", value: cloud.region },
+        { name: "AWS_DEFAULT_REGION", value: cloud.region },
     ];
     if (cloud.endpoint !== undefined) {
-        env.push(pulumi.output({ name: "AWS_ENDPOINT_URL", value: cloud.endpoint }));
+        env.push({ name: "AWS_ENDPOINT_URL", value: cloud.endpoint });
     }
     if (cloud.credentialsSecretName !== undefined) {
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-            env.push(pulumi.output({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } }));
+            env.push({ name: key, valueFrom: { secretKeyRef: { name: cloud.credentialsSecretName, key } } });
         }
     }
     return env;

@@ -12,7 +12,8 @@ import { generatedImage, generateProduction, productionCloudNames, type Producti
 import type { KubeObject } from "./kube-object";
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_PREVIEW_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
-import { rewrite, type EnvVar, type FidelityReport } from "./rewrite";
+import { LateValues } from "./late-values";
+import { rewrite, type FidelityReport, type RewriteTarget } from "./rewrite";
 import { StandInSecret } from "./stand-in-secret";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -179,44 +180,43 @@ export class ProductionMirror extends pulumi.ComponentResource {
         );
 
         const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
-        const productionNames = productionCloudNames(args.app.cloud);
-        const images = pulumi.all(mirrorImages.map((i) => i.image.ref.apply((ref) => ({ production: i.production, mirror: ref }))));
-        const target = pulumi
-            .all([ns.name, registry.secretName, registry.serviceAccountName, pulumi.all(cloudAccessEnv(cloud)), images, pulumi.all(mirrorCloudNames(productionNames, cloud))])
-            .apply(([namespace, pullSecretName, serviceAccountName, cloudEnv, imageRules, cloudNameRules]) => ({
-                namespace,
-                pullSecretName,
-                serviceAccountName,
-                cloudEnv: cloudEnv as EnvVar[],
-                images: imageRules,
-                cloudNames: cloudNameRules,
-            }));
+        const late = new LateValues();
+        const target: RewriteTarget = {
+            namespace: nsName,
+            labels,
+            pullSecretName: late.placeholder(registry.secretName),
+            serviceAccountName: late.placeholder(registry.serviceAccountName),
+            cloudMode: args.cloud.mode,
+            cloudEnv: cloudAccessEnv(cloud).map(({ name, value, valueFrom }) =>
+                valueFrom === undefined
+                    ? { name, value: late.placeholder(value as pulumi.Input<string>) }
+                    : { name, valueFrom: { secretKeyRef: { name: late.placeholder(valueFrom.secretKeyRef.name), key: valueFrom.secretKeyRef.key } } },
+            ),
+            images: mirrorImages.map((i) => ({ production: i.production, mirror: late.placeholder(i.image.ref) })),
+            cloudNames: mirrorCloudNames(productionCloudNames(args.app.cloud), cloud).map((n) => ({ ...n, mirror: late.placeholder(n.mirror) })),
+            standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
+            overrides: args.overrides ?? {},
+            previewHost: previewHost(nsName, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
+            previewTlsSecretName: args.previewTlsSecret,
+            knownCustomKinds: args.app.customResourceKinds ?? [],
+        };
         // Plain JSON from the renderer: Unwrap's view of KubeObject's index signature adds nothing.
-        const objects = pulumi.output(production).apply((o) => o as unknown as KubeObject[]);
-        const rewritten = pulumi.all([objects, target]).apply(([productionObjects, resolved]) =>
-            rewrite(productionObjects, {
-                ...resolved,
-                labels,
-                cloudMode: args.cloud.mode,
-                standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
-                overrides: args.overrides ?? {},
-                previewHost: previewHost(nsName, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
-                previewTlsSecretName: args.previewTlsSecret,
-                knownCustomKinds: args.app.customResourceKinds ?? [],
-            }),
-        );
-        // Registered once the objects are known: the rendering invoke and every name resolve in
-        // preview too (the engine answers autonamed names at Check), so a preview lists them.
+        const rewritten = pulumi.output(production).apply((objects) => rewrite(objects as unknown as KubeObject[], target));
+        // Registered as soon as production's objects are rendered (the invoke answers in a preview too),
+        // with the late values back in as Outputs.
         rewritten.apply(({ objects }) => {
             new k8s.yaml.ConfigGroup(
                 `${name}-app`,
-                // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job ran),
-                // and only once the Secrets they reference do.
-                { objs: objects, transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])] },
+                {
+                    objs: late.fill(objects) as KubeObject[],
+                    // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job
+                    // ran), and only once the stand-in Secrets they read do.
+                    transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])],
+                },
                 child,
             );
         });
-        this.fidelity = rewritten.apply((r) => r.report);
+        this.fidelity = rewritten.apply((r) => pulumi.output(late.fill(r.report) as FidelityReport)) as pulumi.Output<FidelityReport>;
 
         const urls = rewritten.apply(({ objects }) => serviceUrls(objects, nsName, clusterDomain));
         this.serviceUrls = urls;
@@ -271,14 +271,14 @@ export class ProductionMirror extends pulumi.ComponentResource {
 }
 
 /** Production's name or URL of each declared resource → the branch's copy. */
-export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudResources): pulumi.Output<{ production: string; mirror: string; what: string }>[] {
+export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudResources): { production: string; mirror: pulumi.Output<string>; what: string }[] {
     return [
         ...Object.entries(production.queues).flatMap(([q, names]) => [
-            pulumi.output({ production: names.url, mirror: cloud.queues[q].url, what: `queue ${q} URL` }),
-            pulumi.output({ production: names.name, mirror: cloud.queues[q].name, what: `queue ${q} name` }),
+            { production: names.url, mirror: cloud.queues[q].url, what: `queue ${q} URL` },
+            { production: names.name, mirror: cloud.queues[q].name, what: `queue ${q} name` },
         ]),
-        ...Object.entries(production.buckets).map(([b, name]) => pulumi.output({ production: name, mirror: cloud.buckets[b].name, what: `bucket ${b}` })),
-        ...Object.entries(production.tables).map(([t, name]) => pulumi.output({ production: name, mirror: cloud.tables[t].name, what: `table ${t}` })),
+        ...Object.entries(production.buckets).map(([b, name]) => ({ production: name, mirror: cloud.buckets[b].name, what: `bucket ${b}` })),
+        ...Object.entries(production.tables).map(([t, name]) => ({ production: name, mirror: cloud.tables[t].name, what: `table ${t}` })),
     ];
 }
 

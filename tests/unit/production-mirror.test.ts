@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { appProblem, applyOverride, builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
+import { appProblem, builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
