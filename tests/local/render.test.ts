@@ -172,6 +172,41 @@ describe("local environment: rendering deployment sources through the kubernetes
         assert.deepStrictEqual(ids(objects).filter((id) => id.startsWith("Secret/")), []);
     });
 
+    it("gives the sample pods that Pod Security restricted admits as they are, in a namespace that enforces it", function () {
+        this.timeout(2 * 60 * 1000);
+        const namespace = `pm-render-psa-${process.pid}`;
+        const kubectl = (args: string[], input?: string) => spawnSync("kubectl", args, { env, input, encoding: "utf8", timeout: 60 * 1000 });
+        const created = kubectl(["create", "-f", "-"], JSON.stringify({
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } },
+        }));
+        assert.strictEqual(created.status, 0, created.stderr);
+        try {
+            // Pods from the templates, server-side dry run: admitted or refused, nothing created. The
+            // ServiceAccount and the (cluster-scoped) PriorityClass do not exist here, and admission would
+            // refuse the pods for that alone; neither has a bearing on Pod Security.
+            const pods = (results["sample-cold"].objects ?? []).filter((o) => o.kind === "Deployment").map((d: any) => {
+                const { serviceAccountName: _sa, priorityClassName: _pc, ...spec } = d.spec.template.spec;
+                return { apiVersion: "v1", kind: "Pod", metadata: { name: d.metadata.name, namespace }, spec };
+            });
+            const admitted = kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }));
+            assert.strictEqual(admitted.status, 0, admitted.stderr);
+            assert.deepStrictEqual(admitted.stdout.trim().split("\n"), ["pod/api", "pod/gateway", "pod/worker"]);
+            // The namespace does enforce: the same pod without runAsNonRoot is refused.
+            const loose = JSON.parse(JSON.stringify(pods[0]));
+            delete loose.spec.securityContext.runAsNonRoot;
+            delete loose.spec.containers[0].securityContext.runAsNonRoot;
+            loose.spec.securityContext.runAsUser = 0;
+            delete loose.spec.containers[0].securityContext.runAsUser;
+            const refused = kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(loose));
+            assert.notStrictEqual(refused.status, 0, refused.stdout);
+            assert.match(refused.stderr, /violates PodSecurity "restricted:latest"/);
+        } finally {
+            kubectl(["delete", "namespace", namespace, "--wait=false"]);
+        }
+    });
+
     it("decodes plain manifests file by file, in name order, flattening the List and skipping empty documents", function () {
         const objects = results.manifests.objects;
         assert.deepStrictEqual(ids(objects), ["Deployment/web", "Service/web", "ConfigMap/web-settings", "ServiceAccount/web", "PodDisruptionBudget/web"]);
