@@ -42,6 +42,7 @@ describe("local environment: rendering deployment sources through the kubernetes
     let env: NodeJS.ProcessEnv;
     let results: Results;
     let upSeconds: number;
+    let preview: string;
     const stack = `render-${process.pid}`;
 
     function run(args: string[]) {
@@ -76,6 +77,7 @@ describe("local environment: rendering deployment sources through the kubernetes
         };
         fs.mkdirSync(path.join(dir, "backend"));
         run(["stack", "init", stack, "--non-interactive"]);
+        preview = run(["preview", "--non-interactive", "--stack", stack]);
         const start = Date.now();
         run(["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
         upSeconds = (Date.now() - start) / 1000;
@@ -95,6 +97,14 @@ describe("local environment: rendering deployment sources through the kubernetes
     it("ran with no helm or kustomize binary on the program's PATH", function () {
         const r = spawnSync("sh", ["-c", "command -v helm || command -v kustomize"], { env, encoding: "utf8" });
         assert.notStrictEqual(r.status, 0, `found ${r.stdout}`);
+    });
+
+    it("renders in preview too, with a provider that does not exist yet", function () {
+        // Preview prints the stack outputs as text (its --json form leaves them out): the objects' own values are there.
+        for (const svc of ["api", "worker", "gateway"]) {
+            assert.ok(preview.includes(`"registry.example.com/deals/${svc}:1.4.2"`), `no ${svc} image in the preview:\n${preview}`);
+        }
+        assert.ok(preview.includes("- bad-yaml/20-broken.yaml could not be decoded by the kubernetes provider"), preview);
     });
 
     it("renders the sample app's production overlay: every object, namespaced to deals but the PriorityClass", function () {
