@@ -42,6 +42,7 @@ describe("local environment: rendering deployment sources through the kubernetes
     let env: NodeJS.ProcessEnv;
     let results: Results;
     let upSeconds: number;
+    let preview: string;
     const stack = `render-${process.pid}`;
 
     function run(args: string[]) {
@@ -76,6 +77,7 @@ describe("local environment: rendering deployment sources through the kubernetes
         };
         fs.mkdirSync(path.join(dir, "backend"));
         run(["stack", "init", stack, "--non-interactive"]);
+        preview = run(["preview", "--non-interactive", "--stack", stack]);
         const start = Date.now();
         run(["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
         upSeconds = (Date.now() - start) / 1000;
@@ -95,6 +97,14 @@ describe("local environment: rendering deployment sources through the kubernetes
     it("ran with no helm or kustomize binary on the program's PATH", function () {
         const r = spawnSync("sh", ["-c", "command -v helm || command -v kustomize"], { env, encoding: "utf8" });
         assert.notStrictEqual(r.status, 0, `found ${r.stdout}`);
+    });
+
+    it("renders in preview too, with a provider that does not exist yet", function () {
+        // Preview prints the stack outputs as text (its --json form leaves them out): the objects' own values are there.
+        for (const svc of ["api", "worker", "gateway"]) {
+            assert.ok(preview.includes(`"registry.example.com/deals/${svc}:1.4.2"`), `no ${svc} image in the preview:\n${preview}`);
+        }
+        assert.ok(preview.includes("- bad-yaml/20-broken.yaml could not be decoded by the kubernetes provider"), preview);
     });
 
     it("renders the sample app's production overlay: every object, namespaced to deals but the PriorityClass", function () {
@@ -170,6 +180,41 @@ describe("local environment: rendering deployment sources through the kubernetes
         assert.deepStrictEqual(find(objects, "PodDisruptionBudget/gateway").spec, { minAvailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "gateway" } } });
         // No Secret ships with production's manifests: deal-signing and the TLS certificate live elsewhere.
         assert.deepStrictEqual(ids(objects).filter((id) => id.startsWith("Secret/")), []);
+    });
+
+    it("gives the sample pods that Pod Security restricted admits as they are, in a namespace that enforces it", function () {
+        this.timeout(2 * 60 * 1000);
+        const namespace = `pm-render-psa-${process.pid}`;
+        const kubectl = (args: string[], input?: string) => spawnSync("kubectl", args, { env, input, encoding: "utf8", timeout: 60 * 1000 });
+        const created = kubectl(["create", "-f", "-"], JSON.stringify({
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } },
+        }));
+        assert.strictEqual(created.status, 0, created.stderr);
+        try {
+            // Pods from the templates, server-side dry run: admitted or refused, nothing created. The
+            // ServiceAccount and the (cluster-scoped) PriorityClass do not exist here, and admission would
+            // refuse the pods for that alone; neither has a bearing on Pod Security.
+            const pods = (results["sample-cold"].objects ?? []).filter((o) => o.kind === "Deployment").map((d: any) => {
+                const { serviceAccountName: _sa, priorityClassName: _pc, ...spec } = d.spec.template.spec;
+                return { apiVersion: "v1", kind: "Pod", metadata: { name: d.metadata.name, namespace }, spec };
+            });
+            const admitted = kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }));
+            assert.strictEqual(admitted.status, 0, admitted.stderr);
+            assert.deepStrictEqual(admitted.stdout.trim().split("\n"), ["pod/api", "pod/gateway", "pod/worker"]);
+            // The namespace does enforce: the same pod without runAsNonRoot is refused.
+            const loose = JSON.parse(JSON.stringify(pods[0]));
+            delete loose.spec.securityContext.runAsNonRoot;
+            delete loose.spec.containers[0].securityContext.runAsNonRoot;
+            loose.spec.securityContext.runAsUser = 0;
+            delete loose.spec.containers[0].securityContext.runAsUser;
+            const refused = kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(loose));
+            assert.notStrictEqual(refused.status, 0, refused.stdout);
+            assert.match(refused.stderr, /violates PodSecurity "restricted:latest"/);
+        } finally {
+            kubectl(["delete", "namespace", namespace, "--wait=false"]);
+        }
     });
 
     it("decodes plain manifests file by file, in name order, flattening the List and skipping empty documents", function () {

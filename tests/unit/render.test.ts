@@ -9,8 +9,11 @@ import { RecordingMocks, repoRoot, settle } from "./mocks";
 const PROJECT = "/proj";
 const FIXTURES = path.join(repoRoot, "tests", "fixtures", "sources");
 
-/** An in-memory project: file paths (relative to PROJECT) → text; directories are implied by the files. */
-function memFs(files: Record<string, string>): SourceFs {
+/**
+ * An in-memory project: file paths (relative to PROJECT) → text; directories are implied by the files.
+ * `links` maps a path (relative to PROJECT) to where a symbolic link there really leads (absolute).
+ */
+function memFs(files: Record<string, string>, links: Record<string, string> = {}): SourceFs {
     const abs = new Map(Object.entries(files).map(([rel, text]) => [path.join(PROJECT, rel), text]));
     const isDir = (p: string) => [...abs.keys()].some((f) => f.startsWith(`${p}/`));
     return {
@@ -23,6 +26,15 @@ function memFs(files: Record<string, string>): SourceFs {
             return text;
         },
         list: (dir) => [...new Set([...abs.keys()].filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1).split("/")[0]))].reverse(),
+        realpath(p) {
+            for (const [link, target] of Object.entries(links)) {
+                const from = path.join(PROJECT, link);
+                if (p === from || p.startsWith(`${from}/`)) {
+                    return target + p.slice(from.length);
+                }
+            }
+            return p;
+        },
     };
 }
 
@@ -58,6 +70,14 @@ describe("render: sourceProblems", () => {
         ]);
     });
 
+    it("refuses a path, or a file in a listed directory, that a symbolic link takes out of the project", () => {
+        const files = memFs({ "deploy/a.yaml": "", "deploy/b.yaml": "", "secrets.yaml": "" }, { "deploy/b.yaml": "/etc/b.yaml", "secrets.yaml": "/home/x/secrets.yaml" });
+        assert.deepStrictEqual(sourceProblems({ kind: "manifests", paths: ["deploy", "secrets.yaml"] }, PROJECT, files), [
+            'deploy/b.yaml (in deployment.manifests[0]) leads outside the project directory /proj through a symbolic link (to /etc/b.yaml): replace the link by the file',
+            'deployment.manifests[1] "secrets.yaml" leads outside the project directory /proj through a symbolic link (to /home/x/secrets.yaml): give a path inside it',
+        ]);
+    });
+
     it("wants a kustomize directory holding kustomization.yaml, kustomization.yml or Kustomization", () => {
         for (const name of ["kustomization.yaml", "kustomization.yml", "Kustomization"]) {
             assert.deepStrictEqual(sourceProblems({ kind: "kustomize", directory: "k" }, PROJECT, memFs({ [`k/${name}`]: "" })), [], name);
@@ -71,6 +91,38 @@ describe("render: sourceProblems", () => {
         ]);
         assert.deepStrictEqual(sourceProblems({ kind: "kustomize", directory: "../k" }, PROJECT, files), [
             'deployment.kustomize "../k" is outside the project directory /proj: give a path inside it, relative to it',
+        ]);
+    });
+
+    it("walks the overlay's local bases and components, and names every remote entry, helmCharts and path out of the project", () => {
+        const files = memFs({
+            "deploy/prod/kustomization.yaml": [
+                "resources:",
+                "  - ../base",
+                "  - deals-aws.yaml",
+                "  - https://example.com/raw/team/ingress.yaml",
+                "  - github.com/acme/shared/deploy?ref=v1",
+                "  - git@github.com:acme/shared.git",
+                "  - ../../../outside",
+                "  - missing.yaml",
+                "components: [../features/tracing]",
+                "bases: [ssh://git@example.com/acme/base.git//deploy]",
+            ].join("\n"),
+            "deploy/prod/deals-aws.yaml": "",
+            "deploy/base/kustomization.yaml": "resources: [../prod, conf.d/app.yaml, ../shared]\nhelmCharts:\n  - {name: redis}\n",
+            "deploy/base/conf.d/app.yaml": "",
+            "deploy/shared/deployment.yaml": "",
+            "deploy/features/tracing/Kustomization": "kind: Component\nresources: [\n",
+        });
+        assert.deepStrictEqual(sourceProblems({ kind: "kustomize", directory: "deploy/prod" }, PROJECT, files), [
+            'deployment.kustomize "deploy/prod": deploy/base/kustomization.yaml inflates Helm charts, which needs the helm binary and the network: use deployment.helm for the chart instead',
+            'deployment.kustomize "deploy/prod": deploy/shared, which it builds on, has no kustomization.yaml, kustomization.yml, Kustomization',
+            'deployment.kustomize "deploy/prod": deploy/prod/kustomization.yaml resources entry "https://example.com/raw/team/ingress.yaml" is remote, and rendering must need no network: vendor it into the project and name it by a relative path',
+            'deployment.kustomize "deploy/prod": deploy/prod/kustomization.yaml resources entry "github.com/acme/shared/deploy?ref=v1" is remote, and rendering must need no network: vendor it into the project and name it by a relative path',
+            'deployment.kustomize "deploy/prod": deploy/prod/kustomization.yaml resources entry "git@github.com:acme/shared.git" is remote, and rendering must need no network: vendor it into the project and name it by a relative path',
+            'deployment.kustomize "deploy/prod": deploy/prod/kustomization.yaml resources entry "../../../outside" is outside the project directory /proj: move it into the project',
+            'deployment.kustomize "deploy/prod": deploy/prod/kustomization.yaml bases entry "ssh://git@example.com/acme/base.git//deploy" is remote, and rendering must need no network: vendor it into the project and name it by a relative path',
+            'deployment.kustomize "deploy/prod": deploy/features/tracing/Kustomization is not valid YAML (line 3): fix it',
         ]);
     });
 
