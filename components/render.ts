@@ -7,13 +7,11 @@
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import type { KubeObject } from "./kube-object";
 import { DeploymentSource, diskFs, isMapping, manifestFiles, setKeyPath, SourceFs, sourceProblems } from "./source-problems";
 
 export type { DeploymentSource, SourceFs } from "./source-problems";
 export { diskFs, setKeyPath, sourceProblems } from "./source-problems";
-
-// Local until components/kube-object.ts (the shared type) lands; the same shape, to be replaced by its import.
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: unknown }; [k: string]: unknown };
 
 /** The provider's invoke tokens, as its Invoke switch spells them. */
 export const INVOKE = {
