@@ -295,11 +295,21 @@ export function moveToNamespace(o: KubeObject, namespace: string): Rewritten {
     return edit(o, "namespace", (e) => e.set(["metadata", "namespace"], namespace));
 }
 
-/** `labels`: the mirror's labels on every object, so a reaper finds what a stack left. */
+/**
+ * `labels`: the mirror's labels on every object and on every pod template (a bare Pod's own metadata
+ * is the object's), so a reaper or a test finds whatever a stack left, pods included. Selectors are
+ * never touched: a Deployment's is immutable, and the labels only add to what a selector matches.
+ */
 export function addLabels(o: KubeObject, labels: Record<string, string>): Rewritten {
     return edit(o, "labels", (e) => {
+        const pod = podSpecPath(e.object);
+        // The pod spec's sibling `metadata` is the pod template's; a Pod's spec has none of its own.
+        const template = pod !== undefined && pod.length > 1 ? [...pod.slice(0, -1), "metadata", "labels"] : undefined;
         for (const [key, value] of Object.entries(labels)) {
             e.set(["metadata", "labels", key], value);
+            if (template !== undefined) {
+                e.set([...template, key], value);
+            }
         }
     });
 }

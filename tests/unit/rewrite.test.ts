@@ -209,6 +209,28 @@ describe("rewrite rules", () => {
             complete(s, result, [{ path: "/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" }]);
             assert.deepStrictEqual(result.object.metadata, { name: "api", labels: { a: "b" } });
         });
+
+        it("labels every pod template too (a CronJob's inside its jobTemplate), never a selector; a Pod only once", () => {
+            const deployment: KubeObject = {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "api" },
+                spec: { selector: { matchLabels: { app: "api" } }, template: { metadata: { labels: { app: "api" } }, spec: { containers: [] } } },
+            };
+            const result = addLabels(deployment, { a: "b" });
+            complete(deployment, result, [
+                { path: "/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" },
+                { path: "/spec/template/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" },
+            ]);
+            assert.deepStrictEqual((result.object.spec as any).selector, { matchLabels: { app: "api" } });
+            const cron: KubeObject = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "nightly" }, spec: { jobTemplate: { spec: { template: { spec: { containers: [] } } } } } };
+            complete(cron, addLabels(cron, { a: "b" }), [
+                { path: "/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" },
+                { path: "/spec/jobTemplate/spec/template/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" },
+            ]);
+            const pod: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "debug" }, spec: { containers: [] } };
+            complete(pod, addLabels(pod, { a: "b" }), [{ path: "/metadata/labels/a", production: undefined, mirror: "b", rule: "labels" }]);
+        });
     });
 
     describe("image", () => {
@@ -729,7 +751,11 @@ describe("a whole production deployment", () => {
             {
                 object: "Deployment/api",
                 changes: [
-                    ...common,
+                    common[0],
+                    common[1],
+                    { path: "/spec/template/metadata/labels/prod-mirror.dev~1stack", production: undefined, mirror: "feature-x", rule: "labels" },
+                    common[2],
+                    { path: "/spec/template/metadata/labels/app.kubernetes.io~1managed-by", production: undefined, mirror: "prod-mirror", rule: "labels" },
                     { path: `${POD}/containers/0/image`, production: "registry.example.com/deals/api:1.4.2", mirror: API_IMAGE, rule: "image" },
                     { path: `${POD}/imagePullSecrets`, production: [{ name: "prod-registry" }], mirror: [{ name: "pm-pull" }], rule: "pull-secret" },
                     { path: `${POD}/serviceAccountName`, production: "deals-api", mirror: "pm-workload", rule: "service-account" },
