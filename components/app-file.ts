@@ -3,6 +3,7 @@
 // expand a small alias bomb into an exponential value; and no error quotes the file's text.
 import * as yaml from "js-yaml";
 import type { Where } from "./config-error";
+import { str } from "./config-fields";
 
 /**
  * Largest app file read (256 KiB). A real description is a few KiB; the cap keeps a wrong path (a
@@ -26,6 +27,19 @@ export function appFileProblem(relative: string): string | undefined {
         return "it climbs out with ..";
     }
     return undefined;
+}
+
+/**
+ * A project-relative path (the app file, a deployment's manifests, chart, values) that passes
+ * appFileProblem: the one rule and wording for every path a description or a key names.
+ */
+export function projectPath(where: Where, value: unknown, example: string): string {
+    const path = str(where, value, example);
+    const problem = appFileProblem(path);
+    if (problem !== undefined) {
+        where.fail(`expected a path relative to the project directory that stays inside it (${problem})`, path, example);
+    }
+    return path;
 }
 
 /** Counts `value`'s values as a walk would meet them (aliases expanded), stopping past `max`. */

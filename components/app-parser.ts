@@ -2,8 +2,28 @@
 // (YAML), checks every field's shape, then every rule of app-spec.ts (appProblems), and returns the
 // typed description with its defaults applied. Errors name the field's path, the file, the bad
 // value (or, for a file, only what kind of value it is) and an example.
+import { projectPath } from "./app-file";
 import {
     appProblems,
+    bucketNameProblem,
+    customApiVersionProblem,
+    defaultReleaseName,
+    DEPLOYMENT_KINDS,
+    dnsSubdomainProblem,
+    imageRepositoryProblem,
+    kindProblem,
+    ONE_SOURCE,
+    ONE_SOURCE_EXAMPLE,
+    QUEUE_PRODUCTION_EXAMPLE,
+    QUEUE_PRODUCTION_RULE,
+    QUEUE_URL_EXAMPLE,
+    queueNameProblem,
+    queueUrlProblem,
+    releaseNameProblem,
+    secretKeyProblem,
+    serviceNameProblem,
+    STAND_IN_KEYS_RULE,
+    tableNameProblem,
     DEFAULT_KEY_TYPE,
     DEFAULT_READINESS_PATH,
     DEFAULT_REPLICAS,
@@ -14,12 +34,17 @@ import {
     type AppSpec,
     type BuildSpec,
     type CloudSpec,
+    type CustomResourceKind,
+    type DeploymentSource,
+    type ImageSpec,
+    type QueueProduction,
+    type StandIns,
     type KeyType,
     type ServiceSpec,
     type TableSpec,
 } from "./app-spec";
 import type { Where } from "./config-error";
-import { int, list, matching, object, onlyFields, optionalStr, resources, str, stringList, stringMap } from "./config-fields";
+import { checked, int, list, matching, object, onlyFields, optionalStr, resources, str, stringList, stringMap } from "./config-fields";
 import { resourceNameProblem } from "./naming";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -39,6 +64,14 @@ const SERVICE_FIELDS = ["name", "port", "image", "build", "env", "replicas", "re
 const QUEUE_EXAMPLE = '{"name": "deal-events"}';
 const BUCKET_EXAMPLE = '{"name": "receipts"}';
 const TABLE_EXAMPLE = '{"name": "deals", "hashKey": "id"}';
+
+const DEPLOYMENT_EXAMPLE = '{"manifests": ["app/deploy/plain"]}';
+const HELM_EXAMPLE = '{"chart": "charts/deals", "values": ["charts/deals/values-prod.yaml"], "set": {"replicaCount": 2}, "releaseName": "deals"}';
+const IMAGE_EXAMPLE = '{"production": "registry.example.com/deals/api", "service": "api", "build": {"context": "app", "dockerfile": "app/api/Dockerfile"}}';
+const STAND_INS_EXAMPLE = '{"secrets": [{"name": "deal-signing", "keys": ["key"]}]}';
+const STAND_IN_EXAMPLE = '{"name": "deal-signing", "keys": ["key"]}';
+const KIND_EXAMPLE = '{"apiVersion": "example.com/v1", "kind": "Widget", "namespaced": true}';
+const APP_FIELDS = ["services", "cloud", "deployment", "images", "standIns", "customResourceKinds"];
 
 function parsePort(where: Where, value: unknown): number {
     const n = typeof value === "string" && /^[0-9]+$/.test(value.trim()) ? Number(value) : value;
@@ -114,6 +147,108 @@ function parseService(where: Where, value: unknown): ServiceSpec {
     return service;
 }
 
+function parseHelm(where: Where, value: unknown): DeploymentSource {
+    const obj = object(where, value, HELM_EXAMPLE);
+    onlyFields(where, obj, ["chart", "values", "set", "releaseName"], HELM_EXAMPLE);
+    const chart = projectPath(where.field("chart"), obj.chart, '"charts/deals"');
+    const values = list(where.field("values"), obj.values, '"charts/deals/values-prod.yaml"', (w, v) => projectPath(w, v, '"charts/deals/values-prod.yaml"'));
+    const set = obj.set === undefined ? {} : object(where.field("set"), obj.set, '{"replicaCount": 2}');
+    let releaseName: string;
+    if (obj.releaseName === undefined) {
+        releaseName = defaultReleaseName(chart);
+        const problem = releaseNameProblem(releaseName);
+        if (problem !== undefined) {
+            where.field("releaseName").fail(`${problem}; the default, the chart directory's name, is not one, so set releaseName to production's release`, releaseName, '"deals"');
+        }
+    } else {
+        releaseName = checked(where.field("releaseName"), obj.releaseName, '"deals"', releaseNameProblem);
+    }
+    return { kind: "helm", chart, values, set, releaseName };
+}
+
+/** `deployment`: exactly one of manifests, kustomize or helm. */
+function parseDeployment(where: Where, value: unknown): DeploymentSource {
+    const obj = object(where, value, DEPLOYMENT_EXAMPLE);
+    onlyFields(where, obj, DEPLOYMENT_KINDS, DEPLOYMENT_EXAMPLE);
+    const given = DEPLOYMENT_KINDS.filter((kind) => obj[kind] !== undefined);
+    if (given.length !== 1) {
+        where.fail("expected exactly one of manifests (YAML files or directories), kustomize (a kustomization directory) or helm (a chart)", obj, DEPLOYMENT_EXAMPLE);
+    }
+    if (given[0] === "kustomize") {
+        return { kind: "kustomize", directory: projectPath(where.field("kustomize"), obj.kustomize, '"app/deploy/production"') };
+    }
+    if (given[0] === "helm") {
+        return parseHelm(where.field("helm"), obj.helm);
+    }
+    const w = where.field("manifests");
+    const paths = obj.manifests;
+    if (!Array.isArray(paths) || paths.length === 0) {
+        return w.fail("expected a non-empty list of project-relative YAML files or directories", paths, '["app/deploy/plain"]');
+    }
+    return { kind: "manifests", paths: paths.map((path, i) => projectPath(w.item(i), path, '"app/deploy/plain"')) };
+}
+
+function parseImage(where: Where, value: unknown): ImageSpec {
+    const obj = object(where, value, IMAGE_EXAMPLE);
+    onlyFields(where, obj, ["production", "service", "build"], IMAGE_EXAMPLE);
+    const image: ImageSpec = {
+        production: checked(where.field("production"), obj.production, '"registry.example.com/deals/api"', imageRepositoryProblem),
+        service: checked(where.field("service"), obj.service, '"api"', serviceNameProblem),
+    };
+    if (obj.build !== undefined) {
+        image.build = parseBuild(where.field("build"), obj.build);
+    }
+    return image;
+}
+
+function parseQueueProduction(where: Where, value: unknown): QueueProduction {
+    const obj = object(where, value, QUEUE_PRODUCTION_EXAMPLE);
+    onlyFields(where, obj, ["url", "name"], QUEUE_PRODUCTION_EXAMPLE);
+    if (obj.url === undefined && obj.name === undefined) {
+        where.fail(QUEUE_PRODUCTION_RULE, obj, QUEUE_PRODUCTION_EXAMPLE);
+    }
+    const production: QueueProduction = {};
+    if (obj.url !== undefined) {
+        production.url = checked(where.field("url"), obj.url, QUEUE_URL_EXAMPLE, queueUrlProblem);
+    }
+    if (obj.name !== undefined) {
+        production.name = checked(where.field("name"), obj.name, '"deal-events"', queueNameProblem);
+    }
+    return production;
+}
+
+function parseStandIns(where: Where, value: unknown): StandIns {
+    const obj = object(where, value, STAND_INS_EXAMPLE);
+    onlyFields(where, obj, ["secrets"], STAND_INS_EXAMPLE);
+    return {
+        secrets: list(where.field("secrets"), obj.secrets, STAND_IN_EXAMPLE, (w, v) => {
+            const secret = object(w, v, STAND_IN_EXAMPLE);
+            onlyFields(w, secret, ["name", "keys"], STAND_IN_EXAMPLE);
+            const name = checked(w.field("name"), secret.name, '"deal-signing"', dnsSubdomainProblem);
+            const keysWhere = w.field("keys");
+            const keys = secret.keys;
+            if (!Array.isArray(keys) || keys.length === 0) {
+                return keysWhere.fail(STAND_IN_KEYS_RULE, keys, '["key"]');
+            }
+            return { name, keys: keys.map((key, i) => checked(keysWhere.item(i), key, '"key"', secretKeyProblem)) };
+        }),
+    };
+}
+
+function parseKind(where: Where, value: unknown): CustomResourceKind {
+    const obj = object(where, value, KIND_EXAMPLE);
+    onlyFields(where, obj, ["apiVersion", "kind", "namespaced"], KIND_EXAMPLE);
+    const kind = {
+        apiVersion: checked(where.field("apiVersion"), obj.apiVersion, '"example.com/v1"', customApiVersionProblem),
+        kind: checked(where.field("kind"), obj.kind, '"Widget"', kindProblem),
+    };
+    const namespaced = obj.namespaced;
+    if (typeof namespaced !== "boolean") {
+        return where.field("namespaced").fail("expected true (its objects live in a namespace) or false (cluster-scoped)", namespaced, "true");
+    }
+    return { ...kind, namespaced };
+}
+
 function keyType(where: Where, value: unknown): KeyType {
     if (value === undefined) {
         return DEFAULT_KEY_TYPE;
@@ -126,7 +261,7 @@ function keyType(where: Where, value: unknown): KeyType {
 
 function parseTable(where: Where, value: unknown): TableSpec {
     const obj = object(where, value, TABLE_EXAMPLE);
-    onlyFields(where, obj, ["name", "hashKey", "hashKeyType", "rangeKey", "rangeKeyType"], TABLE_EXAMPLE);
+    onlyFields(where, obj, ["name", "hashKey", "hashKeyType", "rangeKey", "rangeKeyType", "production"], TABLE_EXAMPLE);
     const table: TableSpec = {
         name: declaredName(where.field("name"), obj.name, '"deals"'),
         hashKey: str(where.field("hashKey"), obj.hashKey, '"id"'),
@@ -137,6 +272,9 @@ function parseTable(where: Where, value: unknown): TableSpec {
     if (rangeKey !== undefined) {
         table.rangeKey = rangeKey;
     }
+    if (obj.production !== undefined) {
+        table.production = checked(where.field("production"), obj.production, '"acme-deals"', tableNameProblem);
+    }
     return table;
 }
 
@@ -144,9 +282,12 @@ function parseTable(where: Where, value: unknown): TableSpec {
 export function parseApp(where: Where, value: unknown): AppSpec {
     const example = `{"services": [${SERVICE_EXAMPLE}], "cloud": {"tables": [${TABLE_EXAMPLE}]}}`;
     const obj = object(where, value, example);
-    onlyFields(where, obj, ["services", "cloud"], example);
+    onlyFields(where, obj, APP_FIELDS, example);
+    if (obj.deployment !== undefined && obj.services !== undefined) {
+        where.field("services").fail(ONE_SOURCE, obj.services, ONE_SOURCE_EXAMPLE);
+    }
     const services = list(where.field("services"), obj.services, SERVICE_EXAMPLE, parseService);
-    if (services.length === 0) {
+    if (services.length === 0 && obj.deployment === undefined) {
         where.field("services").fail("expected at least one service", obj.services, `[${SERVICE_EXAMPLE}]`);
     }
     const cloudWhere = where.field("cloud");
@@ -156,25 +297,39 @@ export function parseApp(where: Where, value: unknown): AppSpec {
     const cloud: CloudSpec = {
         queues: list(cloudWhere.field("queues"), cloudObj.queues, QUEUE_EXAMPLE, (w, v) => {
             const q = object(w, v, QUEUE_EXAMPLE);
-            onlyFields(w, q, ["name", "visibilityTimeoutSeconds"], QUEUE_EXAMPLE);
-            return {
+            onlyFields(w, q, ["name", "visibilityTimeoutSeconds", "production"], QUEUE_EXAMPLE);
+            const queue = {
                 name: declaredName(w.field("name"), q.name, '"deal-events"'),
                 visibilityTimeoutSeconds:
                     q.visibilityTimeoutSeconds === undefined
                         ? DEFAULT_VISIBILITY_TIMEOUT_SECONDS
                         : int(w.field("visibilityTimeoutSeconds"), q.visibilityTimeoutSeconds, 0, 43200, String(DEFAULT_VISIBILITY_TIMEOUT_SECONDS), "number of seconds"),
             };
+            return q.production === undefined ? queue : { ...queue, production: parseQueueProduction(w.field("production"), q.production) };
         }),
         buckets: list(cloudWhere.field("buckets"), cloudObj.buckets, BUCKET_EXAMPLE, (w, v) => {
             const b = object(w, v, BUCKET_EXAMPLE);
-            onlyFields(w, b, ["name"], BUCKET_EXAMPLE);
-            return { name: declaredName(w.field("name"), b.name, '"receipts"') };
+            onlyFields(w, b, ["name", "production"], BUCKET_EXAMPLE);
+            const bucket = { name: declaredName(w.field("name"), b.name, '"receipts"') };
+            return b.production === undefined ? bucket : { ...bucket, production: checked(w.field("production"), b.production, '"acme-deal-receipts"', bucketNameProblem) };
         }),
         tables: list(cloudWhere.field("tables"), cloudObj.tables, TABLE_EXAMPLE, parseTable),
     };
     // The fields' own rules were checked above, where the error can show the value as written; what
     // is left here are the rules across fields (names used once, uses, env variables), worded alike.
-    const app = { services, cloud };
+    const app: AppSpec = { services, cloud };
+    if (obj.deployment !== undefined) {
+        app.deployment = parseDeployment(where.field("deployment"), obj.deployment);
+    }
+    if (obj.images !== undefined) {
+        app.images = list(where.field("images"), obj.images, IMAGE_EXAMPLE, parseImage);
+    }
+    if (obj.standIns !== undefined) {
+        app.standIns = parseStandIns(where.field("standIns"), obj.standIns);
+    }
+    if (obj.customResourceKinds !== undefined) {
+        app.customResourceKinds = list(where.field("customResourceKinds"), obj.customResourceKinds, KIND_EXAMPLE, parseKind);
+    }
     const [problem] = appProblems(app);
     if (problem !== undefined) {
         const at = where.at(problem.at);

@@ -46,6 +46,13 @@ export const INSTALLATION_RULE = "1 to 40 lowercase letters, digits and hyphens,
 /** The namespace and cloud-name prefix when prod-mirror:namePrefix is not set. */
 export const DEFAULT_NAME_PREFIX = "pm";
 
+/**
+ * The DNS domain preview hosts are made under (`<slug>.<previewDomain>`) when prod-mirror:previewDomain
+ * is not set: `localhost`, whose every subdomain resolves to the loopback address, so a local mirror's
+ * Ingress hosts work without any DNS set up.
+ */
+export const DEFAULT_PREVIEW_DOMAIN = "localhost";
+
 /** CPU and memory as Kubernetes quantities. */
 export interface ResourceAmounts {
     cpu?: string;
@@ -159,11 +166,26 @@ export interface QueueSpec {
     name: string;
     /** Default: DEFAULT_VISIBILITY_TIMEOUT_SECONDS (30). */
     visibilityTimeoutSeconds: number;
+    /**
+     * How production's objects name this queue (its URL, its name, or both), so the mirror can put the
+     * branch's queue in their place. At least one of the two. Default: none (nothing is replaced).
+     */
+    production?: QueueProduction;
+}
+
+/** Production's names of a queue. */
+export interface QueueProduction {
+    /** `https://sqs.<region>.amazonaws.com/<account>/<name>`. */
+    url?: string;
+    /** The queue's name, as SQS has it. */
+    name?: string;
 }
 
 /** An S3 bucket the application declares (emptied on destroy). */
 export interface BucketSpec {
     name: string;
+    /** Production's bucket name, replaced by the branch's in production's objects. Default: none. */
+    production?: string;
 }
 
 export type KeyType = "S" | "N" | "B";
@@ -180,6 +202,8 @@ export interface TableSpec {
     rangeKey?: string;
     /** Default: DEFAULT_KEY_TYPE (S). */
     rangeKeyType: KeyType;
+    /** Production's table name, replaced by the branch's in production's objects. Default: none. */
+    production?: string;
 }
 
 /** The per-branch cloud resources. */
@@ -189,10 +213,75 @@ export interface CloudSpec {
     tables: TableSpec[];
 }
 
+/**
+ * Production's own deployment, which the mirror renders, rewrites per branch and applies (FIDELITY.md).
+ * Every path is relative to the project directory and stays inside it.
+ */
+export type DeploymentSource =
+    | { kind: "manifests"; paths: string[] }
+    | { kind: "kustomize"; directory: string }
+    | { kind: "helm"; chart: string; values: string[]; set: Record<string, unknown>; releaseName: string };
+
+/** The fields of `deployment`, exactly one of which a description sets. */
+export const DEPLOYMENT_KINDS: readonly DeploymentSource["kind"][] = ["manifests", "kustomize", "helm"];
+
+/**
+ * A Helm release's name when the description gives none: the chart directory's own name
+ * (`charts/deals` → `deals`). Charts name their objects after the release (`<release>-<chart>`), and
+ * `helm install deals charts/deals` is the common way, so production's workload names, which
+ * prod-mirror:overrides is keyed by, usually come out the same. Set releaseName when production's differs.
+ */
+export function defaultReleaseName(chart: string): string {
+    return chart.split(/[\\/]/).filter((part) => part !== "" && part !== ".").pop() ?? chart;
+}
+
+/** An image production runs, and how the mirror makes its own per branch. */
+export interface ImageSpec {
+    /** Production's repository, without tag or digest: every container image of it is replaced. */
+    production: string;
+    /** The image's name under `<registryServer>/<imageRepository>/`; the rules of a service name. */
+    service: string;
+    /**
+     * How to build it, like a service's build. Default: none — the image was pushed beforehand as
+     * `<registryServer>/<imageRepository>/<service>:<tag>` (the CLI's image step, CI).
+     */
+    build?: BuildSpec;
+}
+
+/** A Secret production's objects use but the mirror must never copy: it creates it with random values. */
+export interface StandInSecret {
+    /** The Secret's name, as production's objects reference it (a DNS-1123 subdomain). */
+    name: string;
+    /** Its keys (at least one), each a valid Secret key. */
+    keys: string[];
+}
+
+export interface StandIns {
+    secrets: StandInSecret[];
+}
+
+/** A custom resource kind the target cluster knows, so production's objects of it are applied. */
+export interface CustomResourceKind {
+    /** `<group>/<version>`, the group with a dot (`example.com/v1`). */
+    apiVersion: string;
+    kind: string;
+    /** Whether its objects live in a namespace (then they are moved to the branch's). */
+    namespaced: boolean;
+}
+
 /** The production description of the application. */
 export interface AppSpec {
+    /** The services, as prod-mirror generates their workloads. Empty, and absent in the file, when `deployment` is given. */
     services: ServiceSpec[];
     cloud: CloudSpec;
+    /** Production's own deployment instead of `services`. Default: none (the workloads come from `services`). */
+    deployment?: DeploymentSource;
+    /** Production's images and the mirror's replacements. Default: none. */
+    images?: ImageSpec[];
+    /** Secrets the mirror creates in place of production's. Default: none. */
+    standIns?: StandIns;
+    /** Custom resource kinds production's objects may use. Default: none. */
+    customResourceKinds?: CustomResourceKind[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +320,77 @@ export function portProblem(port: number): string | undefined {
         `expected a port from ${MIN_PORT} to 65535: the mirror's pods run as non-root (uid ${RUN_AS}) with no capabilities and cannot bind ` +
         `ports below ${MIN_PORT}; make the service listen on a higher port (it gets it as PORT)`
     );
+}
+
+const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS_SUBDOMAIN = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`);
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Why `name` is not a DNS-1123 subdomain (Kubernetes' rule for a Secret's name, say), or undefined. */
+export function dnsSubdomainProblem(name: string): string | undefined {
+    return DNS_SUBDOMAIN.test(name) && name.length <= 253 ? undefined : "expected a DNS-1123 subdomain: at most 253 of [a-z0-9-.], each dot-separated part starting and ending with a letter or digit";
+}
+
+/** Why `key` cannot be a key of a Secret (Kubernetes' rule for Secret and ConfigMap keys), or undefined. */
+export function secretKeyProblem(key: string): string | undefined {
+    return /^[-._a-zA-Z0-9]{1,253}$/.test(key) && key !== "." && !key.startsWith("..")
+        ? undefined
+        : 'expected a Secret key: 1 to 253 of [-._a-zA-Z0-9], not "." and not starting with ".."';
+}
+
+/** Why `name` cannot name a Helm release (Helm's own rule), or undefined. */
+export function releaseNameProblem(name: string): string | undefined {
+    return DNS_SUBDOMAIN.test(name) && name.length <= 53 ? undefined : "expected a Helm release name: at most 53 of [a-z0-9-.], starting and ending with a letter or digit";
+}
+
+const REPOSITORY_PATH = "[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*";
+const IMAGE_REPOSITORY = new RegExp(`^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/)?${REPOSITORY_PATH}$`);
+
+/** Why `repository` cannot name production's image repository (no tag, no digest), or undefined. */
+export function imageRepositoryProblem(repository: string): string | undefined {
+    if (IMAGE_REPOSITORY.test(repository)) {
+        return undefined;
+    }
+    const bare = repository.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    return bare !== repository && IMAGE_REPOSITORY.test(bare)
+        ? `expected the repository alone, without tag or digest (${bare}): every image of it is replaced, whatever its tag`
+        : "expected an image repository such as registry.example.com/deals/api: [registry-host[:port]/]lowercase path, no tag or digest";
+}
+
+/** Why `name` cannot be production's SQS queue name, or undefined. */
+export function queueNameProblem(name: string): string | undefined {
+    return /^[A-Za-z0-9_-]{1,80}$/.test(name) || /^[A-Za-z0-9_-]{1,75}\.fifo$/.test(name) ? undefined : "expected an SQS queue name: 1 to 80 of [A-Za-z0-9_-], a FIFO queue's ending in .fifo";
+}
+
+/** Why `url` cannot be production's queue URL, or undefined. */
+export function queueUrlProblem(url: string): string | undefined {
+    return /^https?:\/\/[^/\s]+\/\S+$/.test(url) ? undefined : "expected the queue's URL, https://sqs.<region>.amazonaws.com/<account>/<name>";
+}
+
+/** Why `name` cannot be production's S3 bucket name, or undefined. */
+export function bucketNameProblem(name: string): string | undefined {
+    return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) ? undefined : "expected an S3 bucket name: 3 to 63 of [a-z0-9.-], starting and ending with a letter or digit";
+}
+
+/** Why `name` cannot be production's DynamoDB table name, or undefined. */
+export function tableNameProblem(name: string): string | undefined {
+    return /^[A-Za-z0-9_.-]{3,255}$/.test(name) ? undefined : "expected a DynamoDB table name: 3 to 255 of [A-Za-z0-9_.-]";
+}
+
+/**
+ * Why `apiVersion` cannot be a custom resource's, or undefined: `<group>/<version>`, the group with a
+ * dot as every CustomResourceDefinition's must have (built-in groups have none), the version a DNS-1035 label.
+ */
+export function customApiVersionProblem(apiVersion: string): string | undefined {
+    const [group, version, ...rest] = apiVersion.split("/");
+    return rest.length === 0 && version !== undefined && group.includes(".") && dnsSubdomainProblem(group) === undefined && DNS_1035_LABEL.test(version) && version.length <= 63
+        ? undefined
+        : "expected <group>/<version> of a custom resource, the group a DNS subdomain with a dot (example.com/v1)";
+}
+
+/** Why `kind` cannot be a custom resource's kind, or undefined. */
+export function kindProblem(kind: string): string | undefined {
+    return /^[A-Za-z][A-Za-z0-9]{0,62}$/.test(kind) ? undefined : "expected a kind such as Widget: a letter, then letters and digits, at most 63";
 }
 
 /** A `uses` entry that names nothing the description declares, or the service itself. */
@@ -287,6 +447,22 @@ function fieldProblem(at: DescriptionPath, expected: string, got: unknown, examp
     return { at, expected, got, example, message: `${pathText(at)}: ${expected}, got ${JSON.stringify(got)}` };
 }
 
+/** Why `name` cannot name a service (or an image, which follows the same rules), or undefined. */
+export function serviceNameProblem(name: string): string | undefined {
+    const problem = resourceNameProblem(name);
+    return problem !== undefined ? `a name usable in Kubernetes and AWS names: ${problem}` : reservedNameProblem(name);
+}
+
+/** Why a description with `deployment` may not have `services` too. */
+export const ONE_SOURCE =
+    "expected no services when deployment is given: the workloads come from production's own deployment, " +
+    "and services would describe them a second time (remove services, or remove deployment to generate them from services)";
+export const STAND_IN_KEYS_RULE = "expected a non-empty list of the Secret's keys (those production's objects read)";
+export const ONE_SOURCE_EXAMPLE = "(remove services)";
+export const QUEUE_PRODUCTION_RULE = "expected url, name or both: how production's objects name the queue";
+export const QUEUE_PRODUCTION_EXAMPLE = '{"url": "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events", "name": "deal-events"}';
+export const QUEUE_URL_EXAMPLE = '"https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events"';
+
 const KINDS = [
     ["queues", "queue"],
     ["buckets", "bucket"],
@@ -294,24 +470,32 @@ const KINDS = [
 ] as const;
 
 /**
- * Every rule a description must pass, in the order the parser meets them: each service's name,
- * image or build, and port; each cloud name; names used once per kind; `uses` naming only declared
- * things (undeclaredUse); no environment variable set twice (envCollision). The one list, for
- * parseApp and ProductionMirror's guard alike: an empty list means the description can be mirrored.
+ * Every rule a description must pass, part by part: one source of workloads
+ * (`services` or `deployment`) and a valid Helm release name; each service's name, image or build,
+ * and port; each cloud name and production name; each image's repository and name, stand-in Secret
+ * and custom kind; names used once per kind; `uses` naming only declared things (undeclaredUse); no
+ * environment variable set twice (envCollision). The one list, for parseApp and ProductionMirror's
+ * guard alike: an empty list means the description can be mirrored. Path rules (appFileProblem) and
+ * the files' existence are render's sourceProblems, which has the filesystem.
  */
 export function appProblems(app: AppSpec): AppProblem[] {
     const problems: AppProblem[] = [];
-    if (app.services.length === 0) {
+    if (app.deployment === undefined && app.services.length === 0) {
         problems.push(fieldProblem(["services"], "expected at least one service", app.services, '[{"name": "api", "port": 8080, "image": "..."}]'));
     }
-    app.services.forEach((service, i) => {
-        const name = resourceNameProblem(service.name);
-        if (name !== undefined) {
-            problems.push(fieldProblem(["services", i, "name"], `a name usable in Kubernetes and AWS names: ${name}`, service.name, '"api"'));
+    if (app.deployment !== undefined && app.services.length > 0) {
+        problems.push(fieldProblem(["services"], ONE_SOURCE, app.services.map((s) => s.name), ONE_SOURCE_EXAMPLE));
+    }
+    if (app.deployment?.kind === "helm") {
+        const release = releaseNameProblem(app.deployment.releaseName);
+        if (release !== undefined) {
+            problems.push(fieldProblem(["deployment", "helm", "releaseName"], release, app.deployment.releaseName, '"deals"'));
         }
-        const reserved = reservedNameProblem(service.name);
-        if (reserved !== undefined) {
-            problems.push(fieldProblem(["services", i, "name"], reserved, service.name, '"api"'));
+    }
+    app.services.forEach((service, i) => {
+        const name = serviceNameProblem(service.name);
+        if (name !== undefined) {
+            problems.push(fieldProblem(["services", i, "name"], name, service.name, '"api"'));
         }
         if ((service.image === undefined) === (service.build === undefined)) {
             problems.push(fieldProblem(["services", i], "expected exactly one of image (a prebuilt reference) or build (a context to build)", { image: service.image, build: service.build }, '{"name": "api", "image": "..."}'));
@@ -329,6 +513,36 @@ export function appProblems(app: AppSpec): AppProblem[] {
             }
         });
     }
+    const check = (at: DescriptionPath, value: string | undefined, rule: (v: string) => string | undefined, example: string): void => {
+        const problem = value === undefined ? undefined : rule(value);
+        if (problem !== undefined) {
+            problems.push(fieldProblem(at, problem, value, example));
+        }
+    };
+    app.cloud.queues.forEach((q, i) => {
+        if (q.production !== undefined && q.production.url === undefined && q.production.name === undefined) {
+            problems.push(fieldProblem(["cloud", "queues", i, "production"], QUEUE_PRODUCTION_RULE, q.production, QUEUE_PRODUCTION_EXAMPLE));
+        }
+        check(["cloud", "queues", i, "production", "url"], q.production?.url, queueUrlProblem, QUEUE_URL_EXAMPLE);
+        check(["cloud", "queues", i, "production", "name"], q.production?.name, queueNameProblem, '"deal-events"');
+    });
+    app.cloud.buckets.forEach((b, i) => check(["cloud", "buckets", i, "production"], b.production, bucketNameProblem, '"acme-deal-receipts"'));
+    app.cloud.tables.forEach((t, i) => check(["cloud", "tables", i, "production"], t.production, tableNameProblem, '"acme-deals"'));
+    (app.images ?? []).forEach((image, i) => {
+        check(["images", i, "production"], image.production, imageRepositoryProblem, '"registry.example.com/deals/api"');
+        check(["images", i, "service"], image.service, (n) => serviceNameProblem(n), '"api"');
+    });
+    (app.standIns?.secrets ?? []).forEach((secret, i) => {
+        check(["standIns", "secrets", i, "name"], secret.name, dnsSubdomainProblem, '"deal-signing"');
+        if (secret.keys.length === 0) {
+            problems.push(fieldProblem(["standIns", "secrets", i, "keys"], STAND_IN_KEYS_RULE, secret.keys, '["key"]'));
+        }
+        secret.keys.forEach((key, j) => check(["standIns", "secrets", i, "keys", j], key, secretKeyProblem, '"key"'));
+    });
+    (app.customResourceKinds ?? []).forEach((k, i) => {
+        check(["customResourceKinds", i, "apiVersion"], k.apiVersion, customApiVersionProblem, '"example.com/v1"');
+        check(["customResourceKinds", i, "kind"], k.kind, kindProblem, '"Widget"');
+    });
     const once = (at: DescriptionPath, names: string[], kind: string): void => {
         names.forEach((name, i) => {
             if (names.indexOf(name) < i) {
@@ -336,10 +550,28 @@ export function appProblems(app: AppSpec): AppProblem[] {
             }
         });
     };
+    const twice = (at: DescriptionPath, values: string[], field: string, what: string): void => {
+        values.forEach((value, i) => {
+            if (values.indexOf(value) < i) {
+                problems.push(fieldProblem([...at, i, field], `${what} used only once`, value, `(merge it with ${pathText([...at, values.indexOf(value)])})`));
+            }
+        });
+    };
     once(["services"], app.services.map((s) => s.name), "service");
     for (const [kind, one] of KINDS) {
         once(["cloud", kind], app.cloud[kind].map((r) => r.name), one);
     }
+    twice(["images"], (app.images ?? []).map((i) => i.production), "production", "a production repository");
+    twice(["images"], (app.images ?? []).map((i) => i.service), "service", "an image name");
+    once(["standIns", "secrets"], (app.standIns?.secrets ?? []).map((s) => s.name), "stand-in secret");
+    (app.standIns?.secrets ?? []).forEach((secret, i) => {
+        secret.keys.forEach((key, j) => {
+            if (secret.keys.indexOf(key) < j) {
+                problems.push(fieldProblem(["standIns", "secrets", i, "keys", j], "a key listed only once", key, `(remove keys[${j}])`));
+            }
+        });
+    });
+    twice(["customResourceKinds"], (app.customResourceKinds ?? []).map((k) => `${k.apiVersion} ${k.kind}`), "kind", "an apiVersion and kind");
 
     const use = undeclaredUse(app);
     if (use !== undefined) {

@@ -50,6 +50,16 @@ export function optionalStr(where: Where, value: unknown, example: string): stri
     return value === undefined ? undefined : str(where, value, example);
 }
 
+/** A non-empty string `rule` finds nothing wrong with; the rule's own words are the error's. */
+export function checked(where: Where, value: unknown, example: string, rule: (text: string) => string | undefined): string {
+    const text = str(where, value, example);
+    const problem = rule(text);
+    if (problem !== undefined) {
+        where.fail(problem, text, example);
+    }
+    return text;
+}
+
 /** Whole number in [min, max]; config values arrive as text, YAML/JSON files as numbers. */
 export function int(where: Where, value: unknown, min: number, max: number, example: string, unit = "number"): number {
     const n = typeof value === "string" && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value;

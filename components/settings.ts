@@ -1,7 +1,7 @@
 // The stack settings: every non-secret prod-mirror: key, its default, and parseSettings, which
 // reads them as `pulumi.Config.get` returns them. `index.ts` (and the CLI, to check a stack before
 // running it) is the only caller; it hands the raw strings in and gets typed settings back.
-import { appFileProblem, parseYaml } from "./app-file";
+import { parseYaml, projectPath } from "./app-file";
 import { parseApp } from "./app-parser";
 import {
     CLOUD_MODES,
@@ -12,7 +12,9 @@ import {
     DEFAULT_IMAGE_REPOSITORY,
     DEFAULT_INSTALLATION,
     DEFAULT_NAME_PREFIX,
+    DEFAULT_PREVIEW_DOMAIN,
     DEFAULT_QUOTA,
+    dnsSubdomainProblem,
     IMAGE_BUILDERS,
     INSTALLATION_PATTERN,
     INSTALLATION_RULE,
@@ -25,7 +27,7 @@ import {
 } from "./app-spec";
 import { IAM_ROLE_ARN } from "./aws-workload-policy";
 import { ConfigError, missingKeyError, PROJECT, stackFile, Where } from "./config-error";
-import { int, matching, object, onlyFields, parseJson, quantity, resources, str } from "./config-fields";
+import { checked, int, matching, object, onlyFields, parseJson, quantity, resources, str } from "./config-fields";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { emulatorRepository, IMAGE_REFERENCE } from "./image-reference";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
@@ -89,8 +91,12 @@ export interface MirrorSettings {
     containerDefaults: ContainerDefaults;
     /** prod-mirror:app or prod-mirror:appFile (exactly one). */
     app: AppSpec;
-    /** prod-mirror:overrides, keyed by service name. Default: none. */
+    /** prod-mirror:overrides, keyed by service name (with a `deployment`: by workload metadata.name). Default: none. */
     overrides: Record<string, ServiceOverride>;
+    /** prod-mirror:previewDomain: preview hosts are `<slug>.<previewDomain>`. Default: DEFAULT_PREVIEW_DOMAIN (`localhost`). */
+    previewDomain: string;
+    /** prod-mirror:previewTlsSecret: the Secret (in the branch namespace) Ingress TLS uses. Default: none (TLS entries are dropped). */
+    previewTlsSecret?: string;
 }
 
 /** The non-secret config keys, as `pulumi.Config.get` returns them (objects as JSON text). */
@@ -121,6 +127,8 @@ export const SETTINGS_KEYS = [
     "app",
     "appFile",
     "overrides",
+    "previewDomain",
+    "previewTlsSecret",
 ] as const;
 
 export type RawSettings = Partial<Record<(typeof SETTINGS_KEYS)[number], string>>;
@@ -228,11 +236,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     if (appText !== undefined) {
         app = parseApp(at("app"), parseJson(at("app"), appText, '{"services": [...]}'));
     } else {
-        const path = appFile as string;
-        const problem = appFileProblem(path);
-        if (problem !== undefined) {
-            at("appFile").fail(`expected a path relative to the project directory that stays inside it (${problem})`, path, "app/production.yaml");
-        }
+        const path = projectPath(at("appFile"), appFile, "app/production.yaml");
         let text: string;
         try {
             text = ctx.readFile(path);
@@ -250,6 +254,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
         installation: matching(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
         clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_DOMAIN, DOMAIN, "a DNS domain"),
+        previewDomain: matching(at("previewDomain"), value("previewDomain") ?? DEFAULT_PREVIEW_DOMAIN, "preview.example.com", DOMAIN, "a DNS domain (preview hosts are <branch>.<domain>)"),
         registryServer,
         registryUsername,
         imageRepository: matching(at("imageRepository"), value("imageRepository") ?? DEFAULT_IMAGE_REPOSITORY, DEFAULT_IMAGE_REPOSITORY, REPOSITORY, "a lowercase repository path"),
@@ -269,6 +274,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         overrides: parseOverrides(at("overrides"), value("overrides"), app),
     };
     const awsWorkloadIdentity = value("awsWorkloadIdentity");
+    const previewTlsSecret = value("previewTlsSecret");
     const optional = {
         branch: value("branch"),
         commit: commit?.toLowerCase(),
@@ -279,6 +285,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         kubeContext: value("kubeContext"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
+        previewTlsSecret: previewTlsSecret === undefined ? undefined : checked(at("previewTlsSecret"), previewTlsSecret, "preview-tls", dnsSubdomainProblem),
         awsWorkloadIdentity: awsWorkloadIdentity === undefined ? undefined : matching(at("awsWorkloadIdentity"), awsWorkloadIdentity, "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
     };
     for (const [k, v] of Object.entries(optional)) {
@@ -336,7 +343,7 @@ function parseContainerDefaults(where: Where, text: string | undefined): Contain
 
 function parseOverrides(where: Where, text: string | undefined, app: AppSpec): Record<string, ServiceOverride> {
     const names = app.services.map((s) => s.name);
-    const example = `{"${names[0]}": {"replicas": 1, "resources": {"limits": {"memory": "128Mi"}}}}`;
+    const example = `{"${names[0] ?? "api"}": {"replicas": 1, "resources": {"limits": {"memory": "128Mi"}}}}`;
     if (text === undefined) {
         return {};
     }
@@ -344,7 +351,14 @@ function parseOverrides(where: Where, text: string | undefined, app: AppSpec): R
     const out: Record<string, ServiceOverride> = {};
     for (const [service, value] of Object.entries(obj)) {
         const w = where.field(service);
-        if (!names.includes(service)) {
+        // With production's own deployment the workloads are known only once it is rendered: the
+        // key is checked as a name here, and the rewrite reports an override that matches nothing.
+        if (app.deployment !== undefined) {
+            const problem = dnsSubdomainProblem(service);
+            if (problem !== undefined) {
+                w.fail(`a workload's metadata.name from production's deployment: ${problem}`, service, example);
+            }
+        } else if (!names.includes(service)) {
             w.fail(`a declared service (${names.join(", ")})`, service, example);
         }
         const o = object(w, value, '{"replicas": 1}');

@@ -115,7 +115,7 @@ describe("app file (prod-mirror:appFile)", () => {
         );
         assert.strictEqual(
             errorOfText("docker.json", JSON.stringify({ auths: { "registry.example:5000": { auth: Buffer.from(`ci:${SECRET}`).toString("base64"), password: SECRET } } })).split(". Example")[0],
-            "the document in docker.json (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: expected only the fields services, cloud, but 1 other " +
+            "the document in docker.json (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: expected only the fields services, cloud, deployment, images, standIns, customResourceKinds, but 1 other " +
                 "top-level field(s) are there (not named here, in case the file is not a description), got an object with 1 fields",
         );
         assert.match(errorOfText("key.yaml", `${SECRET}: 1\n`), /but 1 other top-level field\(s\) are there/);

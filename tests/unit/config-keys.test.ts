@@ -60,6 +60,12 @@ const INSTALLATION = "expected 1 to 40 lowercase letters, digits and hyphens, st
 const TTL = "expected a whole number of hours; a mirror lives 1 to 720 hours (30 days)";
 const ISO = 'Example: prod-mirror:expiresAt: 2026-11-29T10:00:00Z';
 const INSIDE = "expected a path relative to the project directory that stays inside it";
+/** A value as errors show it: JSON, cut to 120 characters. */
+function shown(value: unknown): string {
+    const text = JSON.stringify(value);
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+const SUBDOMAIN = "expected a DNS-1123 subdomain: at most 253 of [a-z0-9-.], each dot-separated part starting and ending with a letter or digit";
 const OVERRIDE_EXAMPLE = '{"api": {"replicas": 1, "resources": {"limits": {"memory": "128Mi"}}}}';
 
 /** Keys any text is valid for: what they pass on is never parsed, so no value can be malformed. */
@@ -237,7 +243,20 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
             message: "prod-mirror:app and prod-mirror:appFile are both set in Pulumi.dev.yaml: keep exactly one of them. Example: prod-mirror:appFile: production.yaml",
         },
     ],
+    previewDomain: ["Preview.Example.com", "https://preview.example.com", "preview..example.com"].map((value) => ({
+        value,
+        message: `prod-mirror:previewDomain ${F}: expected a DNS domain (preview hosts are <branch>.<domain>), got ${JSON.stringify(value)}. Example: prod-mirror:previewDomain: preview.example.com`,
+    })),
+    previewTlsSecret: ["Preview_TLS", "-preview-tls", "x".repeat(254)].map((value) => ({
+        value,
+        message: `prod-mirror:previewTlsSecret ${F}: ${SUBDOMAIN}, got ${shown(value)}. Example: prod-mirror:previewTlsSecret: preview-tls`,
+    })),
     overrides: [
+        {
+            value: '{"Deals_API": {"replicas": 1}}',
+            with: { app: JSON.stringify({ deployment: { manifests: ["app/deploy"] } }) },
+            message: `prod-mirror:overrides.Deals_API ${F}: a workload's metadata.name from production's deployment: ${SUBDOMAIN}, got "Deals_API". Example: prod-mirror:overrides.Deals_API: {"api": {"replicas": 1, "resources": {"limits": {"memory": "128Mi"}}}}`,
+        },
         { value: '{"web": {"replicas": 1}}', message: `prod-mirror:overrides.web ${F}: a declared service (api), got "web". Example: prod-mirror:overrides.web: ${OVERRIDE_EXAMPLE}` },
         { value: "[]", message: `prod-mirror:overrides ${F}: expected an object, got []. Example: prod-mirror:overrides: ${OVERRIDE_EXAMPLE}` },
         { value: '{"api": 2}', message: `prod-mirror:overrides.api ${F}: expected an object, got 2. Example: prod-mirror:overrides.api: {"replicas": 1}` },
@@ -316,6 +335,183 @@ const B0 = "prod-mirror:app.cloud.buckets[0]";
 const T0 = "prod-mirror:app.cloud.tables[0]";
 const QUEUES = { queues: [{ name: "deal-events" }] };
 const TABLE = { name: "deals", hashKey: "id" };
+
+// The fields of production's own deployment (issue 9, FIDELITY.md).
+const A = "prod-mirror:app";
+const DEPLOYMENT = { manifests: ["app/deploy/plain"] };
+const DEPLOYMENT_EXAMPLE = '{"manifests": ["app/deploy/plain"]}';
+const HELM_EXAMPLE = '{"chart": "charts/deals", "values": ["charts/deals/values-prod.yaml"], "set": {"replicaCount": 2}, "releaseName": "deals"}';
+const IMAGE_EXAMPLE = '{"production": "registry.example.com/deals/api", "service": "api", "build": {"context": "app", "dockerfile": "app/api/Dockerfile"}}';
+const STAND_INS_EXAMPLE = '{"secrets": [{"name": "deal-signing", "keys": ["key"]}]}';
+const STAND_IN_EXAMPLE = '{"name": "deal-signing", "keys": ["key"]}';
+const KIND_EXAMPLE = '{"apiVersion": "example.com/v1", "kind": "Widget", "namespaced": true}';
+const QUEUE_PRODUCTION_EXAMPLE = '{"url": "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events", "name": "deal-events"}';
+const IMAGE = { production: "registry.example.com/deals/api", service: "api" };
+const I0 = `${A}.images[0]`;
+const H = `${A}.deployment.helm`;
+const SI0 = `${A}.standIns.secrets[0]`;
+const K0 = `${A}.customResourceKinds[0]`;
+const KIND = { apiVersion: "example.com/v1", kind: "Widget", namespaced: true };
+const RELEASE = "expected a Helm release name: at most 53 of [a-z0-9-.], starting and ending with a letter or digit";
+const CUSTOM_VERSION = "expected <group>/<version> of a custom resource, the group a DNS subdomain with a dot (example.com/v1)";
+const ONE_SOURCE =
+    "expected no services when deployment is given: the workloads come from production's own deployment, and services would describe them a second time " +
+    "(remove services, or remove deployment to generate them from services)";
+
+/** A description from production's deployment (no services), `patch` merged in. */
+function dep(patch: Record<string, unknown> = {}): unknown {
+    return { deployment: DEPLOYMENT, ...patch };
+}
+
+const FIDELITY_CASES: BadField[] = [
+    { field: "deployment", app: dep({ deployment: "app/deploy" }), message: `${A}.deployment ${F}: expected an object, got "app/deploy". Example: ${A}.deployment: ${DEPLOYMENT_EXAMPLE}` },
+    {
+        field: "deployment",
+        app: dep({ deployment: { manifests: ["a"], kustomize: "k" } }),
+        message: `${A}.deployment ${F}: expected exactly one of manifests (YAML files or directories), kustomize (a kustomization directory) or helm (a chart), got {"manifests":["a"],"kustomize":"k"}. Example: ${A}.deployment: ${DEPLOYMENT_EXAMPLE}`,
+    },
+    { field: "deployment", app: dep({ deployment: {} }), message: `${A}.deployment ${F}: expected exactly one of manifests (YAML files or directories), kustomize (a kustomization directory) or helm (a chart), got {}. Example: ${A}.deployment: ${DEPLOYMENT_EXAMPLE}` },
+    { field: "deployment", app: { ...(svc({}) as object), deployment: DEPLOYMENT }, message: `${A}.services ${F}: ${ONE_SOURCE}, got [{"name":"api","port":8080,"image":"r/api:{tag}"}]. Example: ${A}.services: (remove services)` },
+    { field: "deployment", app: { services: [], deployment: DEPLOYMENT }, message: `${A}.services ${F}: ${ONE_SOURCE}, got []. Example: ${A}.services: (remove services)` },
+    { field: "deployment.manifests", app: dep({ deployment: { manifests: [] } }), message: `${A}.deployment.manifests ${F}: expected a non-empty list of project-relative YAML files or directories, got []. Example: ${A}.deployment.manifests: ["app/deploy/plain"]` },
+    { field: "deployment.manifests", app: dep({ deployment: { manifests: "app/deploy" } }), message: `${A}.deployment.manifests ${F}: expected a non-empty list of project-relative YAML files or directories, got "app/deploy". Example: ${A}.deployment.manifests: ["app/deploy/plain"]` },
+    { field: "deployment.manifests", app: dep({ deployment: { manifests: ["app/../../prod"] } }), message: `${A}.deployment.manifests[0] ${F}: ${INSIDE} (it climbs out with ..), got "app/../../prod". Example: ${A}.deployment.manifests[0]: "app/deploy/plain"` },
+    { field: "deployment.kustomize", app: dep({ deployment: { kustomize: "/etc/overlay" } }), message: `${A}.deployment.kustomize ${F}: ${INSIDE} (it is absolute), got "/etc/overlay". Example: ${A}.deployment.kustomize: "app/deploy/production"` },
+    { field: "deployment.helm", app: dep({ deployment: { helm: "charts/deals" } }), message: `${H} ${F}: expected an object, got "charts/deals". Example: ${H}: ${HELM_EXAMPLE}` },
+    { field: "deployment.helm.chart", app: dep({ deployment: { helm: {} } }), message: `${H}.chart ${F}: expected a non-empty string, got nothing. Example: ${H}.chart: "charts/deals"` },
+    { field: "deployment.helm.chart", app: dep({ deployment: { helm: { chart: "C:\\charts\\deals" } } }), message: `${H}.chart ${F}: ${INSIDE} (it is absolute), got "C:\\\\charts\\\\deals". Example: ${H}.chart: "charts/deals"` },
+    {
+        field: "deployment.helm.values",
+        app: dep({ deployment: { helm: { chart: "charts/deals", values: ["../values-prod.yaml"] } } }),
+        message: `${H}.values[0] ${F}: ${INSIDE} (it climbs out with ..), got "../values-prod.yaml". Example: ${H}.values[0]: "charts/deals/values-prod.yaml"`,
+    },
+    { field: "deployment.helm.values", app: dep({ deployment: { helm: { chart: "charts/deals", values: "values.yaml" } } }), message: `${H}.values ${F}: expected a list, got "values.yaml". Example: ${H}.values: ["charts/deals/values-prod.yaml"]` },
+    { field: "deployment.helm.set", app: dep({ deployment: { helm: { chart: "charts/deals", set: ["replicaCount=2"] } } }), message: `${H}.set ${F}: expected an object, got ["replicaCount=2"]. Example: ${H}.set: {"replicaCount": 2}` },
+    ...["Deals", "deals_prod", "-deals", "d".repeat(54)].map((releaseName) => ({
+        field: "deployment.helm.releaseName",
+        app: dep({ deployment: { helm: { chart: "charts/deals", releaseName } } }),
+        message: `${H}.releaseName ${F}: ${RELEASE}, got ${JSON.stringify(releaseName)}. Example: ${H}.releaseName: "deals"`,
+    })),
+    {
+        field: "deployment.helm.releaseName",
+        app: dep({ deployment: { helm: { chart: "charts/Deals_Chart" } } }),
+        message: `${H}.releaseName ${F}: ${RELEASE}; the default, the chart directory's name, is not one, so set releaseName to production's release, got "Deals_Chart". Example: ${H}.releaseName: "deals"`,
+    },
+    { field: "images", app: dep({ images: IMAGE }), message: `${A}.images ${F}: expected a list, got ${JSON.stringify(IMAGE)}. Example: ${A}.images: [${IMAGE_EXAMPLE}]` },
+    {
+        field: "images",
+        app: dep({ images: [IMAGE, { ...IMAGE, service: "api-2" }] }),
+        message: `${A}.images[1].production ${F}: a production repository used only once, got "registry.example.com/deals/api". Example: ${A}.images[1].production: (merge it with images[0])`,
+    },
+    {
+        field: "images",
+        app: dep({ images: [IMAGE, { ...IMAGE, production: "registry.example.com/deals/worker" }] }),
+        message: `${A}.images[1].service ${F}: an image name used only once, got "api". Example: ${A}.images[1].service: (merge it with images[0])`,
+    },
+    ...[
+        ["registry.example.com/deals/api:1.4.2", "registry.example.com/deals/api"],
+        [`registry.example.com/deals/api@sha256:${"ab".repeat(32)}`, "registry.example.com/deals/api"],
+        ["localhost:5000/deals/api:latest", "localhost:5000/deals/api"],
+    ].map(([production, bare]) => ({
+        field: "images[].production",
+        app: dep({ images: [{ ...IMAGE, production }] }),
+        message: `${I0}.production ${F}: expected the repository alone, without tag or digest (${bare}): every image of it is replaced, whatever its tag, got ${JSON.stringify(production)}. Example: ${I0}.production: "registry.example.com/deals/api"`,
+    })),
+    ...["Registry.example.com/Deals/API", "https://registry.example.com/deals/api", "deals api"].map((production) => ({
+        field: "images[].production",
+        app: dep({ images: [{ ...IMAGE, production }] }),
+        message: `${I0}.production ${F}: expected an image repository such as registry.example.com/deals/api: [registry-host[:port]/]lowercase path, no tag or digest, got ${JSON.stringify(production)}. Example: ${I0}.production: "registry.example.com/deals/api"`,
+    })),
+    { field: "images[].service", app: dep({ images: [{ ...IMAGE, service: "API" }] }), message: `${I0}.service ${F}: ${NAME_RULE}, got "API". Example: ${I0}.service: "api"` },
+    {
+        field: "images[].service",
+        app: dep({ images: [{ ...IMAGE, service: "aws-emulator" }] }),
+        message: `${I0}.service ${F}: a name not taken in the namespace (aws-emulator: the mirror's AWS emulator), got "aws-emulator". Example: ${I0}.service: "api"`,
+    },
+    { field: "images[].build", app: dep({ images: [{ ...IMAGE, build: "app" }] }), message: `${I0}.build ${F}: expected an object, got "app". Example: ${I0}.build: ${BUILD_EXAMPLE}` },
+    { field: "images[].build.context", app: dep({ images: [{ ...IMAGE, build: {} }] }), message: `${I0}.build.context ${F}: expected a non-empty string, got nothing. Example: ${I0}.build.context: "app"` },
+    { field: "images[].build.dockerfile", app: dep({ images: [{ ...IMAGE, build: { context: "app", dockerfile: 5 } }] }), message: `${I0}.build.dockerfile ${F}: expected a non-empty string, got 5. Example: ${I0}.build.dockerfile: "app/api/Dockerfile"` },
+    { field: "images[].build.args", app: dep({ images: [{ ...IMAGE, build: { context: "app", args: ["x"] } }] }), message: `${I0}.build.args ${F}: expected an object, got ["x"]. Example: ${I0}.build.args: ${ARGS_EXAMPLE}` },
+    { field: "images[].build.target", app: dep({ images: [{ ...IMAGE, build: { context: "app", target: "" } }] }), message: `${I0}.build.target ${F}: expected a non-empty string, got "". Example: ${I0}.build.target: "runtime"` },
+    { field: "standIns", app: dep({ standIns: [] }), message: `${A}.standIns ${F}: expected an object, got []. Example: ${A}.standIns: ${STAND_INS_EXAMPLE}` },
+    { field: "standIns.secrets", app: dep({ standIns: { secrets: {} } }), message: `${A}.standIns.secrets ${F}: expected a list, got {}. Example: ${A}.standIns.secrets: [${STAND_IN_EXAMPLE}]` },
+    {
+        field: "standIns.secrets",
+        app: dep({ standIns: { secrets: [{ name: "deal-signing", keys: ["key"] }, { name: "deal-signing", keys: ["other"] }] } }),
+        message: `${A}.standIns.secrets[1].name ${F}: a stand-in secret name used only once, got "deal-signing". Example: ${A}.standIns.secrets[1].name: "deal-signing-2"`,
+    },
+    ...["Deal_Signing", "deal-signing-", `${"a".repeat(250)}.com`].map((name) => ({
+        field: "standIns.secrets[].name",
+        app: dep({ standIns: { secrets: [{ name, keys: ["key"] }] } }),
+        message: `${SI0}.name ${F}: ${SUBDOMAIN}, got ${shown(name)}. Example: ${SI0}.name: "deal-signing"`,
+    })),
+    { field: "standIns.secrets[].keys", app: dep({ standIns: { secrets: [{ name: "deal-signing", keys: [] }] } }), message: `${SI0}.keys ${F}: expected a non-empty list of the Secret's keys (those production's objects read), got []. Example: ${SI0}.keys: ["key"]` },
+    { field: "standIns.secrets[].keys", app: dep({ standIns: { secrets: [{ name: "deal-signing" }] } }), message: `${SI0}.keys ${F}: expected a non-empty list of the Secret's keys (those production's objects read), got nothing. Example: ${SI0}.keys: ["key"]` },
+    ...["signing key", "..key", ".", "k/ey"].map((key) => ({
+        field: "standIns.secrets[].keys",
+        app: dep({ standIns: { secrets: [{ name: "deal-signing", keys: [key] }] } }),
+        message: `${SI0}.keys[0] ${F}: expected a Secret key: 1 to 253 of [-._a-zA-Z0-9], not "." and not starting with "..", got ${JSON.stringify(key)}. Example: ${SI0}.keys[0]: "key"`,
+    })),
+    {
+        field: "standIns.secrets[].keys",
+        app: dep({ standIns: { secrets: [{ name: "deal-signing", keys: ["key", "key"] }] } }),
+        message: `${SI0}.keys[1] ${F}: a key listed only once, got "key". Example: ${SI0}.keys[1]: (remove keys[1])`,
+    },
+    { field: "customResourceKinds", app: dep({ customResourceKinds: KIND }), message: `${A}.customResourceKinds ${F}: expected a list, got ${JSON.stringify(KIND)}. Example: ${A}.customResourceKinds: [${KIND_EXAMPLE}]` },
+    {
+        field: "customResourceKinds",
+        app: dep({ customResourceKinds: [KIND, { ...KIND, namespaced: false }] }),
+        message: `${A}.customResourceKinds[1].kind ${F}: an apiVersion and kind used only once, got "example.com/v1 Widget". Example: ${A}.customResourceKinds[1].kind: (merge it with customResourceKinds[0])`,
+    },
+    ...["v1", "apps/v1", "example.com/V1", "example.com/v1/extra", "Example.com/v1"].map((apiVersion) => ({
+        field: "customResourceKinds[].apiVersion",
+        app: dep({ customResourceKinds: [{ ...KIND, apiVersion }] }),
+        message: `${K0}.apiVersion ${F}: ${CUSTOM_VERSION}, got ${JSON.stringify(apiVersion)}. Example: ${K0}.apiVersion: "example.com/v1"`,
+    })),
+    ...["widget-x", "1Widget", ""].map((kind) => ({
+        field: "customResourceKinds[].kind",
+        app: dep({ customResourceKinds: [{ ...KIND, kind }] }),
+        message:
+            kind === ""
+                ? `${K0}.kind ${F}: expected a non-empty string, got "". Example: ${K0}.kind: "Widget"`
+                : `${K0}.kind ${F}: expected a kind such as Widget: a letter, then letters and digits, at most 63, got ${JSON.stringify(kind)}. Example: ${K0}.kind: "Widget"`,
+    })),
+    ...["yes", undefined, 1].map((namespaced) => ({
+        field: "customResourceKinds[].namespaced",
+        app: dep({ customResourceKinds: [{ ...KIND, namespaced }] }),
+        message: `${K0}.namespaced ${F}: expected true (its objects live in a namespace) or false (cluster-scoped), got ${namespaced === undefined ? "nothing" : JSON.stringify(namespaced)}. Example: ${K0}.namespaced: true`,
+    })),
+    {
+        field: "cloud.queues[].production",
+        app: dep({ cloud: { queues: [{ name: "deal-events", production: {} }] } }),
+        message: `${Q0}.production ${F}: expected url, name or both: how production's objects name the queue, got {}. Example: ${Q0}.production: ${QUEUE_PRODUCTION_EXAMPLE}`,
+    },
+    {
+        field: "cloud.queues[].production",
+        app: dep({ cloud: { queues: [{ name: "deal-events", production: "deal-events" }] } }),
+        message: `${Q0}.production ${F}: expected an object, got "deal-events". Example: ${Q0}.production: ${QUEUE_PRODUCTION_EXAMPLE}`,
+    },
+    ...["sqs.eu-west-1.amazonaws.com/210987654321/deal-events", "https://sqs.eu-west-1.amazonaws.com", "https://sqs.eu-west-1.amazonaws.com/ x"].map((url) => ({
+        field: "cloud.queues[].production.url",
+        app: dep({ cloud: { queues: [{ name: "deal-events", production: { url } }] } }),
+        message: `${Q0}.production.url ${F}: expected the queue's URL, https://sqs.<region>.amazonaws.com/<account>/<name>, got ${JSON.stringify(url)}. Example: ${Q0}.production.url: "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events"`,
+    })),
+    ...["deal events", "x".repeat(81), "deal.events"].map((name) => ({
+        field: "cloud.queues[].production.name",
+        app: dep({ cloud: { queues: [{ name: "deal-events", production: { name } }] } }),
+        message: `${Q0}.production.name ${F}: expected an SQS queue name: 1 to 80 of [A-Za-z0-9_-], a FIFO queue's ending in .fifo, got ${JSON.stringify(name)}. Example: ${Q0}.production.name: "deal-events"`,
+    })),
+    ...["Acme_Receipts", "ab", "-acme-receipts"].map((production) => ({
+        field: "cloud.buckets[].production",
+        app: dep({ cloud: { buckets: [{ name: "receipts", production }] } }),
+        message: `${B0}.production ${F}: expected an S3 bucket name: 3 to 63 of [a-z0-9.-], starting and ending with a letter or digit, got ${JSON.stringify(production)}. Example: ${B0}.production: "acme-deal-receipts"`,
+    })),
+    ...["ab", "acme deals", "x".repeat(256)].map((production) => ({
+        field: "cloud.tables[].production",
+        app: dep({ cloud: { tables: [{ ...TABLE, production }] } }),
+        message: `${T0}.production ${F}: expected a DynamoDB table name: 3 to 255 of [A-Za-z0-9_.-], got ${shown(production)}. Example: ${T0}.production: "acme-deals"`,
+    })),
+];
 
 const FIELD_CASES: BadField[] = [
     { field: "services", app: {}, message: `prod-mirror:app.services ${F}: expected at least one service, got nothing. Example: prod-mirror:app.services: [${SERVICE_EXAMPLE}]` },
@@ -478,7 +674,7 @@ const FIELD_CASES: BadField[] = [
     {
         field: "services",
         app: { ...(svc({}) as object), clouds: {} },
-        message: `prod-mirror:app.clouds ${F}: unknown field; known fields are services, cloud, got {}. Example: prod-mirror:app.clouds: ${APP_EXAMPLE}`,
+        message: `prod-mirror:app.clouds ${F}: unknown field; known fields are services, cloud, deployment, images, standIns, customResourceKinds, got {}. Example: prod-mirror:app.clouds: ${APP_EXAMPLE}`,
     },
     { field: "cloud.queues", app: svc({}, { queues: {} }), message: `prod-mirror:app.cloud.queues ${F}: expected a list, got {}. Example: prod-mirror:app.cloud.queues: [{"name": "deal-events"}]` },
     { field: "cloud.queues", app: svc({}, { queues: ["q"] }), message: `${Q0} ${F}: expected an object, got "q". Example: ${Q0}: {"name": "deal-events"}` },
@@ -490,7 +686,7 @@ const FIELD_CASES: BadField[] = [
     {
         field: "cloud.queues",
         app: svc({}, { queues: [{ name: "deal-events", delay: 5 }] }),
-        message: `${Q0}.delay ${F}: unknown field; known fields are name, visibilityTimeoutSeconds, got 5. Example: ${Q0}.delay: {"name": "deal-events"}`,
+        message: `${Q0}.delay ${F}: unknown field; known fields are name, visibilityTimeoutSeconds, production, got 5. Example: ${Q0}.delay: {"name": "deal-events"}`,
     },
     { field: "cloud.queues[].name", app: svc({}, { queues: [{ name: "Deal_Events" }] }), message: `${Q0}.name ${F}: ${NAME_RULE}, got "Deal_Events". Example: ${Q0}.name: "deal-events"` },
     ...[-1, 43201, "30s"].map((visibilityTimeoutSeconds) => ({
@@ -508,7 +704,7 @@ const FIELD_CASES: BadField[] = [
     {
         field: "cloud.buckets",
         app: svc({}, { buckets: [{ name: "receipts", versioned: true }] }),
-        message: `${B0}.versioned ${F}: unknown field; known fields are name, got true. Example: ${B0}.versioned: {"name": "receipts"}`,
+        message: `${B0}.versioned ${F}: unknown field; known fields are name, production, got true. Example: ${B0}.versioned: {"name": "receipts"}`,
     },
     { field: "cloud.buckets[].name", app: svc({}, { buckets: [{}] }), message: `${B0}.name ${F}: expected a non-empty string, got nothing. Example: ${B0}.name: "receipts"` },
     { field: "cloud.tables", app: svc({}, { tables: {} }), message: `prod-mirror:app.cloud.tables ${F}: expected a list, got {}. Example: prod-mirror:app.cloud.tables: [${TABLE_EXAMPLE}]` },
@@ -521,7 +717,7 @@ const FIELD_CASES: BadField[] = [
     {
         field: "cloud.tables",
         app: svc({}, { tables: [{ ...TABLE, sortKey: "at" }] }),
-        message: `${T0}.sortKey ${F}: unknown field; known fields are name, hashKey, hashKeyType, rangeKey, rangeKeyType, got "at". Example: ${T0}.sortKey: ${TABLE_EXAMPLE}`,
+        message: `${T0}.sortKey ${F}: unknown field; known fields are name, hashKey, hashKeyType, rangeKey, rangeKeyType, production, got "at". Example: ${T0}.sortKey: ${TABLE_EXAMPLE}`,
     },
     { field: "cloud.tables[].name", app: svc({}, { tables: [{ ...TABLE, name: "Deals" }] }), message: `${T0}.name ${F}: ${NAME_RULE}, got "Deals". Example: ${T0}.name: "deals"` },
     { field: "cloud.tables[].hashKey", app: svc({}, { tables: [{ name: "deals" }] }), message: `${T0}.hashKey ${F}: expected a non-empty string, got nothing. Example: ${T0}.hashKey: "id"` },
@@ -536,6 +732,7 @@ const FIELD_CASES: BadField[] = [
         app: svc({}, { tables: [{ ...TABLE, rangeKey: "at", rangeKeyType: 1 }] }),
         message: `${T0}.rangeKeyType ${F}: expected "S", "N" or "B", got 1. Example: ${T0}.rangeKeyType: "S"`,
     },
+    ...FIDELITY_CASES,
 ];
 
 /**
@@ -554,6 +751,14 @@ const OBJECTS: Record<string, unknown> = {
     "cloud.queues[]": svc({}, { queues: [{ name: "q", zzz: 1 }] }),
     "cloud.buckets[]": svc({}, { buckets: [{ name: "b", zzz: 1 }] }),
     "cloud.tables[]": svc({}, { tables: [{ ...TABLE, zzz: 1 }] }),
+    "cloud.queues[].production": dep({ cloud: { queues: [{ name: "q", production: { name: "q", zzz: 1 } }] } }),
+    deployment: dep({ deployment: { ...DEPLOYMENT, zzz: 1 } }),
+    "deployment.helm": dep({ deployment: { helm: { chart: "charts/deals", zzz: 1 } } }),
+    "images[]": dep({ images: [{ ...IMAGE, zzz: 1 }] }),
+    "images[].build": dep({ images: [{ ...IMAGE, build: { context: "app", zzz: 1 } }] }),
+    standIns: dep({ standIns: { zzz: 1 } }),
+    "standIns.secrets[]": dep({ standIns: { secrets: [{ name: "s", keys: ["k"], zzz: 1 }] } }),
+    "customResourceKinds[]": dep({ customResourceKinds: [{ ...KIND, zzz: 1 }] }),
 };
 
 function appError(app: unknown): string {

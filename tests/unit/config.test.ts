@@ -52,6 +52,7 @@ describe("config", () => {
             namePrefix: "pm",
             installation: "default",
             clusterDomain: "cluster.local",
+            previewDomain: "localhost",
             registryServer: "127.0.0.1:5000",
             registryUsername: "ci-bot",
             imageRepository: "prod-mirror",
@@ -72,6 +73,56 @@ describe("config", () => {
         });
         assert.deepStrictEqual(DEFAULT_QUOTA, { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 50 });
         assert.deepStrictEqual(DEFAULT_CONTAINER_DEFAULTS, { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" });
+    });
+
+    it("parses production's own deployment and its mirror fields (FIDELITY.md's example), with the Helm defaults", () => {
+        const file = [
+            "deployment:",
+            "  helm: { chart: charts/deals, set: { replicaCount: 2, image: { pullPolicy: Always } } }",
+            "images:",
+            "  - production: registry.example.com/deals/api",
+            "    service: api",
+            "    build: { context: app, dockerfile: app/api/Dockerfile }",
+            "  - { production: registry.example.com/deals/worker, service: worker }",
+            "cloud:",
+            '  queues: [{ name: deal-events, production: { url: "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events", name: deal-events } }]',
+            "  buckets: [{ name: receipts, production: acme-deal-receipts }]",
+            "  tables: [{ name: deals, hashKey: id, production: acme-deals }]",
+            "standIns:",
+            "  secrets: [{ name: deal-signing, keys: [key, tls.crt] }]",
+            "customResourceKinds: [{ apiVersion: example.com/v1, kind: Widget, namespaced: true }]",
+        ].join("\n");
+        const s = parse(
+            { ...BASE, app: undefined, appFile: "production.yaml", overrides: '{"deals-api": {"replicas": 1}}', previewDomain: "preview.example.com", previewTlsSecret: "preview-tls" },
+            () => file,
+        );
+        assert.deepStrictEqual(s.app, {
+            services: [],
+            cloud: {
+                queues: [{ name: "deal-events", visibilityTimeoutSeconds: 30, production: { url: "https://sqs.eu-west-1.amazonaws.com/210987654321/deal-events", name: "deal-events" } }],
+                buckets: [{ name: "receipts", production: "acme-deal-receipts" }],
+                tables: [{ name: "deals", hashKey: "id", hashKeyType: "S", rangeKeyType: "S", production: "acme-deals" }],
+            },
+            deployment: { kind: "helm", chart: "charts/deals", values: [], set: { replicaCount: 2, image: { pullPolicy: "Always" } }, releaseName: "deals" },
+            images: [
+                { production: "registry.example.com/deals/api", service: "api", build: { context: "app", dockerfile: "app/api/Dockerfile", args: {} } },
+                { production: "registry.example.com/deals/worker", service: "worker" },
+            ],
+            standIns: { secrets: [{ name: "deal-signing", keys: ["key", "tls.crt"] }] },
+            customResourceKinds: [{ apiVersion: "example.com/v1", kind: "Widget", namespaced: true }],
+        });
+        // With a deployment, overrides are keyed by workload name: nothing declares them before rendering.
+        assert.deepStrictEqual(s.overrides, { "deals-api": { replicas: 1 } });
+        assert.deepStrictEqual([s.previewDomain, s.previewTlsSecret], ["preview.example.com", "preview-tls"]);
+    });
+
+    it("takes manifests and kustomize sources as project-relative paths, in the order given", () => {
+        const manifests = parse(withApp({ deployment: { manifests: ["app/deploy/plain", "app/deploy/extra.yaml"] } })).app.deployment;
+        assert.deepStrictEqual(manifests, { kind: "manifests", paths: ["app/deploy/plain", "app/deploy/extra.yaml"] });
+        const kustomize = parse(withApp({ deployment: { kustomize: "app/deploy/production" } })).app.deployment;
+        assert.deepStrictEqual(kustomize, { kind: "kustomize", directory: "app/deploy/production" });
+        const helm = parse(withApp({ deployment: { helm: { chart: "charts/deals", values: ["a.yaml", "b.yaml"], releaseName: "deals-prod" } } })).app.deployment;
+        assert.deepStrictEqual(helm, { kind: "helm", chart: "charts/deals", values: ["a.yaml", "b.yaml"], set: {}, releaseName: "deals-prod" });
     });
 
     it("takes every optional key, normalising the commit to lowercase and the endpoints without trailing slashes", () => {
