@@ -4,8 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFacts, type PullRequest } from "../components/branch-context";
-import { APP_FILE_MAX_BYTES, MOTO_VERSION, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
-import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
+import { APP_FILE_MAX_BYTES, parseSettings, PROJECT, SETTINGS_KEYS, type AppSpec, type MirrorSettings } from "../components/config";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
@@ -14,7 +13,7 @@ import { recoverStack, type RunContext } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { kubectl } from "./kubectl";
 import { cliInstallation } from "./installation";
-import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
+import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
@@ -179,12 +178,13 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
     }
-    // The emulator runs by digest: a later push of moto's tag cannot change a running mirror's
-    // emulator behind its stack. Re-resolved on each up, unless someone set another image.
+    // The program has no emulator image of its own: the local environment's is the CLI's to give.
+    // It runs by digest: a later push of moto's tag cannot change a running mirror's emulator
+    // behind its stack. Re-resolved on each up, unless someone set another image.
     const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
-    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${emulatorRepository(local.registry.server)}@`);
+    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${local.registry.server}/${LOCAL_EMULATOR_REPOSITORY}@`);
     if ((config[`${PROJECT}:cloudMode`]?.value ?? "emulated") === "emulated" && ours) {
-        defaults.emulatorImage = await resolveDigestReference(local.registry, EMULATOR_REPOSITORY, MOTO_VERSION);
+        defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
     for (const [key, value] of Object.entries(defaults)) {
         await stack.setConfig(`${PROJECT}:${key}`, { value });
