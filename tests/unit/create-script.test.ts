@@ -1,6 +1,7 @@
 // The emulated mode's creation script is Python in a file of its own, so Python itself checks it here:
-// the host's python3 (the README's toolchain) byte-compiles it with every warning an error. The
-// integration lifecycle test runs it for real in the emulator image.
+// the host's python3 (the README's toolchain) byte-compiles it with every warning an error, and
+// python_names.py (standard library only) finds undefined names and unused imports. The integration
+// lifecycle test runs it for real in the emulator image.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -16,6 +17,13 @@ function pyCompile(file: string, dir: string): { status: number | null; stderr: 
         env: { ...process.env, PYTHONPYCACHEPREFIX: path.join(dir, "pycache") },
     });
     return { status: r.status, stderr: r.stderr };
+}
+
+/** `python3 python_names.py <file>`: undefined names and unused imports, one a line. */
+function pyNames(file: string): { status: number | null; stdout: string } {
+    const r = spawnSync("python3", ["-B", path.join(__dirname, "python_names.py"), file], { encoding: "utf8" });
+    assert.strictEqual(r.stderr, "", `python_names.py failed on ${file}`);
+    return { status: r.status, stdout: r.stdout };
 }
 
 describe("the emulator's creation script", () => {
@@ -49,6 +57,28 @@ describe("the emulator's creation script", () => {
         const warn = pyCompile(warned, dir);
         assert.strictEqual(warn.status, 1);
         assert.match(warn.stderr, /invalid escape sequence '\\d'/);
+    });
+
+    it("reads no undefined name and imports nothing unused", () => {
+        assert.deepStrictEqual(pyNames(CREATE_SCRIPT_FILE), { status: 0, stdout: "" });
+        const checker = path.join(__dirname, "python_names.py");
+        assert.deepStrictEqual([pyNames(checker), pyCompile(checker, dir)], [{ status: 0, stdout: "" }, { status: 0, stderr: "" }], "the checker passes its own checks");
+    });
+
+    it("the name check fails on a misspelt name, one a comprehension reads, an unused import, a method reading its class's name", () => {
+        const text = fs.readFileSync(CREATE_SCRIPT_FILE, "utf8");
+        const cases: [string, string, string][] = [
+            ["typo.py", text.replace("sqs.create_queue(", "sqss.create_queue("), "undefined name 'sqss' in top"],
+            ["genexpr.py", text.replace("(boto3.client(s, **kw) for s in", "(boto3.client(zz, **kw) for s in"), "undefined name 'zz' in genexpr"],
+            ["unused.py", text.replace("import boto3\n", "import boto3\nimport re\n"), "'re' imported but unused"],
+            ["class.py", "class C:\n    x = 1\n\n    def m(self):\n        return x\n\n\nprint(C)\n", "undefined name 'x' in m"],
+        ];
+        for (const [name, source, problem] of cases) {
+            const file = path.join(dir, name);
+            assert.notStrictEqual(source, text, `${name}: the edit did not apply`);
+            fs.writeFileSync(file, source);
+            assert.deepStrictEqual(pyNames(file), { status: 1, stdout: `${file}: ${problem}\n` }, name);
+        }
     });
 
     it("a missing file fails with its path and the fix, before anything is declared", () => {
