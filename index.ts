@@ -101,7 +101,8 @@ const mirror = new ProductionMirror(
                       secretAccessKey: awsSecretAccessKey,
                       workloadIdentityRoleArn: settings.awsWorkloadIdentity,
                   }
-                : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage },
+                // parseSettings refuses an emulated stack without prod-mirror:emulatorImage.
+                : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage as string },
         namePrefix: settings.namePrefix,
         installation: settings.installation,
         clusterDomain: settings.clusterDomain,

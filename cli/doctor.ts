@@ -3,9 +3,8 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { MOTO_VERSION } from "../components/settings";
 import { runTool } from "./kubectl";
-import { describeLocalEnvironment, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
+import { describeLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
 import { MANIFEST_TYPES } from "./registry-api";
 import { fileBackendDir } from "./run-lock";
 
@@ -164,14 +163,15 @@ export function localChecks(local: LocalEnvironment): Check[] {
         {
             name: "emulator image",
             run: async () => {
-                const ref = `prod-mirror/moto/manifests/${MOTO_VERSION}`;
-                const status = await httpStatus(`http://${registry.server}/v2/${ref}`, {
+                const tag = localEmulatorTag();
+                const image = `${registry.server}/${LOCAL_EMULATOR_REPOSITORY}:${tag}`;
+                const status = await httpStatus(`http://${registry.server}/v2/${LOCAL_EMULATOR_REPOSITORY}/manifests/${tag}`, {
                     Authorization: basic,
                     Accept: MANIFEST_TYPES.join(", "),
                 });
                 return status === 200
-                    ? { ok: true, detail: `${registry.server}/prod-mirror/moto:${MOTO_VERSION} in the registry (emulated mode)` }
-                    : { ok: false, detail: `${registry.server}/prod-mirror/moto:${MOTO_VERSION} missing (HTTP ${status})`, fix: UP };
+                    ? { ok: true, detail: `${image} in the registry (emulated mode)` }
+                    : { ok: false, detail: `${image} missing (HTTP ${status})`, fix: UP };
             },
         },
         {

@@ -133,6 +133,26 @@ export function preparePulumiHome(home: string, sharedHome: string): void {
     }
 }
 
+/**
+ * The emulator image the local environment builds and pushes (local/parts/images.sh), under its
+ * registry: `prod-mirror/moto:<tag>`. The program has no default for prod-mirror:emulatorImage; the
+ * CLI sets this one, pinned by digest (cli/mirror.ts), and the doctor looks for it.
+ */
+export const LOCAL_EMULATOR_REPOSITORY = "prod-mirror/moto";
+
+/**
+ * The local emulator image's tag: MOTO_VERSION in local/versions.env, read where the environment's
+ * build reads it, so a bump there needs no edit here.
+ */
+export function localEmulatorTag(versionsEnv = fs.readFileSync(path.join(repoRoot, "local", "versions.env"), "utf8")): string {
+    const version = parseDotenvFile(versionsEnv).MOTO_VERSION;
+    if (version === undefined || !/^[0-9A-Za-z_][0-9A-Za-z_.-]*$/.test(version)) {
+        throw new Error(`local/versions.env has no usable MOTO_VERSION line (found ${JSON.stringify(version ?? null)}): ` +
+            "the local emulator image is tagged with it; restore the line, e.g. MOTO_VERSION=5.2.5, from git");
+    }
+    return version;
+}
+
 /** Brings the local environment up (idempotent; builds what is missing) and describes it. */
 export function ensureLocalEnvironment(): LocalEnvironment {
     // Progress goes to stderr so that stdout stays clean for machine-readable output.

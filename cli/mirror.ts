@@ -7,8 +7,7 @@ import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFact
 import { APP_FILE_MAX_BYTES } from "../components/app-file";
 import { DEFAULT_CLOUD_MODE, type AppSpec } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
-import { MOTO_VERSION, parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
-import { EMULATOR_REPOSITORY, emulatorRepository } from "../components/image-reference";
+import { parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
 import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
@@ -17,7 +16,7 @@ import { recoverStack, type RunContext } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { kubectl } from "./kubectl";
 import { cliInstallation } from "./installation";
-import { ensureLocalEnvironment, repoRoot, type LocalEnvironment } from "./local-environment";
+import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
@@ -182,12 +181,13 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
     }
-    // The emulator runs by digest: a later push of moto's tag cannot change a running mirror's
-    // emulator behind its stack. Re-resolved on each up, unless someone set another image.
+    // The program has no emulator image of its own: the local environment's is the CLI's to give.
+    // It runs by digest: a later push of moto's tag cannot change a running mirror's emulator
+    // behind its stack. Re-resolved on each up, unless someone set another image.
     const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
-    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${emulatorRepository(local.registry.server)}@`);
+    const ours = emulatorImage === undefined || emulatorImage.startsWith(`${local.registry.server}/${LOCAL_EMULATOR_REPOSITORY}@`);
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
-        defaults.emulatorImage = await resolveDigestReference(local.registry, EMULATOR_REPOSITORY, MOTO_VERSION);
+        defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
     for (const [key, value] of Object.entries(defaults)) {
         await stack.setConfig(`${PROJECT}:${key}`, { value });

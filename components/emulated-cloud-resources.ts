@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
@@ -26,56 +28,21 @@ export const EMULATOR_ACCOUNT = "123456789012";
 export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: "prod-mirror", AWS_SECRET_ACCESS_KEY: "prod-mirror" };
 
 /**
- * The creation Job's program. It waits for the emulator, then creates every declared resource with
- * the tags, tolerating ones that already exist, so a retried pod converges.
+ * The creation Job's program, a Python file of its own so that Python's tools check it
+ * (tests/unit/create-script.test.ts byte-compiles and lints it). Found beside this module both under
+ * ts-node and in `npm run build`'s dist/, which copies it.
  */
-export const CREATE_SCRIPT = `
-import json, os, sys, time
-import boto3
+export const CREATE_SCRIPT_FILE = path.join(__dirname, "emulator", "create_resources.py");
 
-spec = json.loads(os.environ["PROD_MIRROR_RESOURCES"])
-region = os.environ["AWS_REGION"]
-kw = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"], "region_name": region}
-sqs, s3, ddb = (boto3.client(s, **kw) for s in ("sqs", "s3", "dynamodb"))
-deadline = time.time() + 180
-while True:
-    try:
-        sqs.list_queues()
-        break
-    except Exception as err:
-        if time.time() > deadline:
-            sys.exit(f"the emulator at {kw['endpoint_url']} did not answer within 180 s: {err}")
-        print(f"waiting for the emulator: {err}", flush=True)
-        time.sleep(2)
-
-tags = spec["tags"]
-tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
-for q in spec["queues"]:
-    sqs.create_queue(QueueName=q["name"], Attributes={"VisibilityTimeout": str(q["visibilityTimeoutSeconds"])}, tags=tags)
-    print("queue", q["name"], flush=True)
-for name in spec["buckets"]:
-    args = {"Bucket": name}
-    if region != "us-east-1":
-        args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    try:
-        s3.create_bucket(**args)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
-    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list})
-    print("bucket", name, flush=True)
-for t in spec["tables"]:
-    keys = [{"AttributeName": t["hashKey"], "KeyType": "HASH"}]
-    attrs = [{"AttributeName": t["hashKey"], "AttributeType": t["hashKeyType"]}]
-    if t.get("rangeKey"):
-        keys.append({"AttributeName": t["rangeKey"], "KeyType": "RANGE"})
-        attrs.append({"AttributeName": t["rangeKey"], "AttributeType": t["rangeKeyType"]})
-    try:
-        ddb.create_table(TableName=t["name"], KeySchema=keys, AttributeDefinitions=attrs,
-                         BillingMode="PAY_PER_REQUEST", Tags=tag_list)
-    except ddb.exceptions.ResourceInUseException:
-        pass
-    print("table", t["name"], flush=True)
-`.trim();
+/** The creation script's text, passed verbatim as `python3 -c <text>`. */
+export function createScript(file = CREATE_SCRIPT_FILE): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new Error(`cannot read the emulator's creation script ${file} (${reason}): it ships beside ${path.basename(__filename)}; restore it from git, or rebuild with 'npm run build' when running from dist/`, { cause: err });
+    }
+}
 
 /**
  * `emulated` mode: moto's server as a Deployment + Service in the branch's namespace, and a Job that
@@ -97,6 +64,8 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
     constructor(name: string, args: EmulatedCloudResourcesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:cloud:EmulatedCloudResources", name, {}, opts);
         const clusterDomain = args.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+        // Read before any child is declared: a missing file fails the program, not a half-made mirror.
+        const script = createScript();
         this.region = args.region;
         const selector = { [KEYS.name]: EMULATOR_NAME, [KEYS.component]: "aws-emulator" };
         const labels = { ...args.labels, ...selector };
@@ -208,7 +177,9 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                     // Every pod start goes to the registry with the pull secret: a re-pushed tag (the emulator's
                                     // version tag, a rebuilt branch image) is picked up, and the credential is exercised.
                                     imagePullPolicy: "Always",
-                                    command: ["python3", "-c", CREATE_SCRIPT],
+                                    // The text travels in the Job's own spec: no ConfigMap to keep in step, and no file
+                                    // to write in a restricted pod whose root filesystem is read-only.
+                                    command: ["python3", "-c", script],
                                     env: [
                                         ...baseEnv,
                                         { name: "AWS_ENDPOINT_URL", value: this.endpoint },

@@ -24,11 +24,3 @@ export function digestReference(repository: string, digest: string): string {
     }
     return ref;
 }
-
-/** The emulator's repository in a registry; local/parts/images.sh pushes it as `:<MOTO_VERSION>`. */
-export const EMULATOR_REPOSITORY = "prod-mirror/moto";
-
-/** The emulator's image name under a registry, without tag or digest. */
-export function emulatorRepository(registryServer: string): string {
-    return `${registryServer}/${EMULATOR_REPOSITORY}`;
-}

@@ -29,11 +29,9 @@ import { IAM_ROLE_ARN } from "./aws-workload-policy";
 import { ConfigError, missingKeyError, PROJECT, stackFile, Where } from "./config-error";
 import { checked, int, matching, object, onlyFields, parseJson, quantity, resources, str } from "./config-fields";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
-import { emulatorRepository, IMAGE_REFERENCE } from "./image-reference";
+import { IMAGE_REFERENCE } from "./image-reference";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
 
-/** moto's version in the emulator image; equals MOTO_VERSION in local/versions.env (a unit test checks). */
-export const MOTO_VERSION = "5.2.5";
 
 /** The registry images are pushed to and pulled from when prod-mirror:registryServer is not set: the local one. */
 export const DEFAULT_REGISTRY_SERVER = "127.0.0.1:5000";
@@ -84,8 +82,8 @@ export interface MirrorSettings {
     awsWorkloadEndpoint?: string;
     /** prod-mirror:awsWorkloadIdentity: an IAM role ARN the pods get (EKS IRSA) instead of a per-mirror IAM user's key (aws mode). */
     awsWorkloadIdentity?: string;
-    /** prod-mirror:emulatorImage. Default: `<registryServer>/prod-mirror/moto:<MOTO_VERSION>` (the CLI pins the local one by digest). */
-    emulatorImage: string;
+    /** prod-mirror:emulatorImage. No default: required when cloudMode is emulated (the CLI sets the local environment's, by digest). */
+    emulatorImage?: string;
     /** prod-mirror:quota and :containerDefaults, each field optional. */
     quota: QuotaSpec;
     containerDefaults: ContainerDefaults;
@@ -261,19 +259,14 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         imageBuilder: imageBuilder as ImageBuilder,
         cloudMode: cloudMode as CloudMode,
         awsRegion: matching(at("awsRegion"), value("awsRegion") ?? DEFAULT_AWS_REGION, "eu-west-1", REGION, "an AWS region name"),
-        emulatorImage: matching(
-            at("emulatorImage"),
-            value("emulatorImage") ?? `${emulatorRepository(registryServer)}:${MOTO_VERSION}`,
-            `${emulatorRepository(registryServer)}@sha256:${"0123456789abcdef".repeat(4)}`,
-            IMAGE_REFERENCE,
-            "an image reference, name:tag or name@sha256:<64 hex digits>",
-        ),
         quota: parseQuota(at("quota"), value("quota")),
         containerDefaults: parseContainerDefaults(at("containerDefaults"), value("containerDefaults")),
         app,
         overrides: parseOverrides(at("overrides"), value("overrides"), app),
     };
     const awsWorkloadIdentity = value("awsWorkloadIdentity");
+    const emulatorImage = value("emulatorImage");
+    const emulatorExample = `${registryServer}/prod-mirror/moto@sha256:${"0123456789abcdef".repeat(4)}`;
     const previewTlsSecret = value("previewTlsSecret");
     const optional = {
         branch: value("branch"),
@@ -287,11 +280,16 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
         previewTlsSecret: previewTlsSecret === undefined ? undefined : checked(at("previewTlsSecret"), previewTlsSecret, "preview-tls", dnsSubdomainProblem),
         awsWorkloadIdentity: awsWorkloadIdentity === undefined ? undefined : matching(at("awsWorkloadIdentity"), awsWorkloadIdentity, "arn:aws:iam::123456789012:role/prod-mirror-workloads", IAM_ROLE_ARN, "an IAM role ARN (the role the platform gives the pods)"),
+        emulatorImage: emulatorImage === undefined ? undefined : matching(at("emulatorImage"), emulatorImage, emulatorExample, IMAGE_REFERENCE, "an image reference, name:tag or name@sha256:<64 hex digits>"),
     };
     for (const [k, v] of Object.entries(optional)) {
         if (v !== undefined) {
             (settings as unknown as Record<string, string>)[k] = v;
         }
+    }
+    // The program knows no emulator image: which one exists depends on how the cluster and registry were built.
+    if (settings.cloudMode === "emulated" && emulatorImage === undefined) {
+        throw missingKeyError(ctx.stack, "emulatorImage", "the AWS emulator's image (moto_server with python3 + boto3), required when cloudMode is emulated; the CLI sets the local environment's", emulatorExample);
     }
     return settings;
 }

@@ -194,7 +194,8 @@ describe("mirror lifecycle on the local environment", function () {
             // What should exist comes from production's description (the file this stack names) and
             // the naming rule, not from the program's outputs, which a naming bug would change too.
             const appFile = (await mirror.stack.getConfig(`${PROJECT}:appFile`)).value;
-            const { cloud } = parseSettings({ registryUsername: "unused", appFile }, { stack: mirror.stackName, readFile: (f) => fs.readFileSync(path.join(repoRoot, f), "utf8") }).app;
+            const emulatorImage = (await mirror.stack.getConfig(`${PROJECT}:emulatorImage`)).value;
+            const { cloud } = parseSettings({ registryUsername: "unused", appFile, emulatorImage }, { stack: mirror.stackName, readFile: (f) => fs.readFileSync(path.join(repoRoot, f), "utf8") }).app;
             const declared = { queues: cloud.queues.map((q) => q.name), buckets: cloud.buckets.map((b) => b.name), tables: cloud.tables.map((t) => t.name) };
             const kinds = { queues: "queue", buckets: "bucket", tables: "table" } as const;
             for (const kind of ["queues", "buckets", "tables"] as const) {

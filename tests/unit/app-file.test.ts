@@ -9,6 +9,7 @@ import { APP_FILE_MAX_BYTES, YAML_MAX_VALUES } from "../../components/app-file";
 import { ConfigError } from "../../components/config-error";
 import { parseSettings } from "../../components/settings";
 import { readProjectFile } from "../../components/project-file";
+import { EMULATOR_IMAGE } from "./fixtures";
 
 const SECRET = "s3cr3t-Registry-Passw0rd";
 const KEY = "prod-mirror:appFile in Pulumi.dev.yaml is invalid";
@@ -33,7 +34,7 @@ describe("app file (prod-mirror:appFile)", () => {
     /** Parses with appFile = `file`, read from `project` as index.ts reads it; returns the error text. */
     function errorOf(file: string): string {
         try {
-            parseSettings({ registryUsername: "ci-bot", appFile: file }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
+            parseSettings({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: file }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
         } catch (err) {
             assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
             assert.ok(!err.message.includes(SECRET), `the error echoes the secret: ${err.message}`);
@@ -49,7 +50,7 @@ describe("app file (prod-mirror:appFile)", () => {
     }
 
     it("reads a file inside the project, also through a symbolic link that stays inside", () => {
-        const read = (file: string) => parseSettings({ registryUsername: "ci-bot", appFile: file }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
+        const read = (file: string) => parseSettings({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: file }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
         assert.strictEqual(read("app/production.yaml").app.services[0].name, "api");
         assert.strictEqual(read("linked.yaml").app.services[0].port, 8080);
     });
@@ -134,7 +135,7 @@ describe("app file (prod-mirror:appFile)", () => {
         const file = (envCount: number): string =>
             `services:\n  - name: api\n    port: 8080\n    image: r/api\n    env:\n${Array.from({ length: envCount }, (_, i) => `      V${i}: value\n`).join("")}`;
         fs.writeFileSync(path.join(project, "max.yaml"), file(YAML_MAX_VALUES - 7));
-        const read = parseSettings({ registryUsername: "ci-bot", appFile: "max.yaml" }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
+        const read = parseSettings({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "max.yaml" }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) });
         assert.strictEqual(Object.keys(read.app.services[0].env).length, 9993);
         assert.strictEqual(
             errorOfText("over.yaml", file(YAML_MAX_VALUES - 6)),
@@ -161,7 +162,7 @@ describe("app file (prod-mirror:appFile)", () => {
         // Small aliases stay allowed.
         fs.writeFileSync(path.join(project, "anchors.yaml"), "services:\n  - {name: api, port: 8080, image: r/api, resources: &small {limits: {memory: 64Mi}}}\n  - {name: web, port: 8081, image: r/web, resources: *small}\n");
         assert.deepStrictEqual(
-            parseSettings({ registryUsername: "ci-bot", appFile: "anchors.yaml" }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) }).app.services[1].resources,
+            parseSettings({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "anchors.yaml" }, { stack: "dev", readFile: (p) => readProjectFile(project, p, APP_FILE_MAX_BYTES) }).app.services[1].resources,
             { limits: { memory: "64Mi" } },
         );
     });

@@ -1,5 +1,7 @@
 import * as assert from "assert";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
     AwsCloudResources,
@@ -18,7 +20,7 @@ import {
     workloadServiceAccountAnnotations,
 } from "../../components";
 import { CONTEXT, sampleApp } from "./fixtures";
-import { inBothModes, isKnown, isSecret, isSecretValue, isUnknownValue, RecordingMocks, registeredUrns, settle, UNKNOWN_ID, useMocks, valueOf } from "./mocks";
+import { inBothModes, isKnown, isSecret, isSecretValue, isUnknownValue, RecordingMocks, registeredUrns, repoRoot, settle, UNKNOWN_ID, useMocks, valueOf } from "./mocks";
 
 const APP = sampleApp();
 const NAMES = cloudNames(APP.cloud, "pm", CONTEXT.branch);
@@ -411,9 +413,10 @@ describe("cloud resources", () => {
                 assert.strictEqual(container.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
                 const [python, flag, script] = container.command;
                 assert.deepStrictEqual([container.command.length, python, flag], [3, "python3", "-c"]);
-                // tests/local runs the script against moto; here its exact text is pinned, so any edit is deliberate (update the hash).
-                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "24e2c070e61e100e44e4497d6002a4ae83f9edac0ec5612c7aecf52a3b24e46c");
-                assert.ok(script.startsWith("import json, os, sys, time\nimport boto3\n"), "no leading blank line: python -c reads it as is");
+                // The Job carries the project's file verbatim (create-script.test.ts byte-compiles that file, so what
+                // python -c reads parses), and its exact text is pinned, so any edit is deliberate (update the hash).
+                assert.strictEqual(script, fs.readFileSync(path.join(repoRoot, "components", "emulator", "create_resources.py"), "utf8"));
+                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "25d6e265eb1e54a85a292f928e6dcbe6f6b5d1e7233367365b42afd7bfe7af53");
                 assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
                 assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
                 const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));

@@ -6,10 +6,11 @@ import * as assert from "assert";
 import { resolveBranchContext } from "../../components/branch-context";
 import { ConfigError } from "../../components/config-error";
 import { parseSettings, SETTINGS_KEYS, type RawSettings } from "../../components/settings";
+import { EMULATOR_IMAGE } from "./fixtures";
 
 const NOW = new Date("2026-11-26T10:00:00Z");
 const SERVICE = { name: "api", port: 8080, image: "r/api:{tag}" };
-const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify({ services: [SERVICE] }) };
+const BASE: RawSettings = { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, app: JSON.stringify({ services: [SERVICE] }) };
 const FILES: Record<string, string> = { "app/production.yaml": "services:\n  - {name: api, port: 8080, image: r/api}\n" };
 
 /** What index.ts does with the keys: parse them, then resolve the branch (no CI, a git checkout on main). */

@@ -5,9 +5,10 @@ import * as yaml from "js-yaml";
 import { APP_FILE_MAX_BYTES } from "../../components/app-file";
 import { DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components/app-spec";
 import { ConfigError } from "../../components/config-error";
-import { MirrorSettings, MOTO_VERSION, parseSettings, RawSettings } from "../../components/settings";
+import { MirrorSettings, parseSettings, RawSettings } from "../../components/settings";
 import { envStem } from "../../components/naming";
 import { readProjectFile } from "../../components/project-file";
+import { EMULATOR_IMAGE } from "./fixtures";
 import { repoRoot } from "./mocks";
 
 const APP = {
@@ -18,7 +19,7 @@ const APP = {
     cloud: { tables: [{ name: "deals", hashKey: "id" }], queues: [{ name: "deal-events" }] },
 };
 
-const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify(APP) };
+const BASE: RawSettings = { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, app: JSON.stringify(APP) };
 const noFiles = (p: string): string => {
     throw new Error(`ENOENT: no such file, open '${p}'`);
 };
@@ -59,7 +60,7 @@ describe("config", () => {
             imageBuilder: "docker",
             cloudMode: "emulated",
             awsRegion: "us-east-1",
-            emulatorImage: `127.0.0.1:5000/prod-mirror/moto:${MOTO_VERSION}`,
+            emulatorImage: EMULATOR_IMAGE,
             quota: { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 50 },
             containerDefaults: { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" },
             app: {
@@ -277,13 +278,30 @@ describe("config", () => {
         assert.throws(() => parse({ ...BASE, installation: "team-" }), { message: /^prod-mirror:installation in Pulumi.dev.yaml is invalid/ });
     });
 
-    it("derives the emulator image from a configured registry", () => {
-        assert.strictEqual(parse({ ...BASE, registryServer: "registry.internal:443" }).emulatorImage, `registry.internal:443/prod-mirror/moto:${MOTO_VERSION}`);
+    it("requires prod-mirror:emulatorImage in emulated mode only: how the registry was filled is not the program's to know", () => {
+        const { emulatorImage: _, ...withoutImage } = BASE;
+        const what = "the AWS emulator's image (moto_server with python3 + boto3), required when cloudMode is emulated; the CLI sets the local environment's";
+        rejects(
+            withoutImage,
+            `prod-mirror:emulatorImage is missing from Pulumi.dev.yaml: ${what}. ` +
+                "Set it with: pulumi config set prod-mirror:emulatorImage 127.0.0.1:5000/prod-mirror/moto@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        );
+        rejects(
+            { ...withoutImage, cloudMode: "emulated", registryServer: "registry.internal:443" },
+            `prod-mirror:emulatorImage is missing from Pulumi.dev.yaml: ${what}. ` +
+                "Set it with: pulumi config set prod-mirror:emulatorImage registry.internal:443/prod-mirror/moto@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        );
+        // A blank value is no value, as for every key.
+        assert.throws(() => parse({ ...BASE, emulatorImage: "  " }), { message: /^prod-mirror:emulatorImage is missing from Pulumi\.dev\.yaml: / });
+        const aws = parse({ ...withoutImage, cloudMode: "aws" });
+        assert.ok(!("emulatorImage" in aws), "aws mode has no emulator image");
+        assert.strictEqual(parse({ ...BASE, cloudMode: "aws" }).emulatorImage, EMULATOR_IMAGE);
+        assert.strictEqual(parse({ ...BASE, emulatorImage: "registry.internal:443/tools/moto:5" }).emulatorImage, "registry.internal:443/tools/moto:5");
     });
 
     it("reads a YAML production description from prod-mirror:appFile", () => {
         const files: Record<string, string> = { "production.yaml": yaml.dump(APP) };
-        const s = parse({ registryUsername: "ci-bot", appFile: "production.yaml" }, (p) => files[p] ?? noFiles(p));
+        const s = parse({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "production.yaml" }, (p) => files[p] ?? noFiles(p));
         assert.strictEqual(s.app.services[1].build?.context, "app");
     });
 
@@ -415,19 +433,19 @@ describe("config", () => {
     it("names the app file, not the stack key, for errors inside it", () => {
         const files: Record<string, string> = { "prod.yaml": "services:\n  - name: API\n    port: 1\n    image: x\n" };
         rejects(
-            { registryUsername: "ci-bot", appFile: "prod.yaml" },
+            { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "prod.yaml" },
             'services[0].name in prod.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml) is invalid: a name usable in Kubernetes and AWS names: it must start with a lowercase letter, contain only [a-z0-9-] and not end with a hyphen, got a string of 3 characters. Example: services[0].name: "api"',
             (p) => files[p] ?? noFiles(p),
         );
         rejects(
-            { registryUsername: "ci-bot", appFile: "missing.yaml" },
+            { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "missing.yaml" },
             "prod-mirror:appFile in Pulumi.dev.yaml is invalid: expected a readable project-relative file (ENOENT: no such file, open 'missing.yaml'), got \"missing.yaml\". Example: prod-mirror:appFile: production.yaml",
         );
     });
     it("describes the bad value in an app file by its kind and size, never by its content", () => {
         const fileError = (text: string): string => {
             try {
-                parse({ registryUsername: "ci-bot", appFile: "prod.yaml" }, () => text);
+                parse({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "prod.yaml" }, () => text);
             } catch (err) {
                 assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
                 return err.message;
@@ -489,7 +507,7 @@ describe("config", () => {
     it("takes app file paths that only look like a drive letter or a separator somewhere else", () => {
         const description = "services:\n  - {name: api, port: 8080, image: r}\n";
         for (const appFile of ["app/c:/prod.yaml", "1:/prod.yaml", "C:prod.yaml", "prod.yaml\\"]) {
-            assert.strictEqual(parse({ registryUsername: "ci-bot", appFile }, () => description).app.services[0].name, "api", appFile);
+            assert.strictEqual(parse({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile }, () => description).app.services[0].name, "api", appFile);
         }
     });
 });

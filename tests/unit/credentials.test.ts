@@ -3,9 +3,11 @@
 // and production-mirror tests).
 import * as assert from "assert";
 import { ConfigError, parseSettings, RawSettings, workloadPolicy } from "../../components";
+import { EMULATOR_IMAGE } from "./fixtures";
 
 const BASE: RawSettings = {
     registryUsername: "ci-bot",
+    emulatorImage: EMULATOR_IMAGE,
     app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api:{tag}" }] }),
 };
 

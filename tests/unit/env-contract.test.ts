@@ -16,7 +16,7 @@ import {
     tableVar,
     type RawSettings,
 } from "../../components";
-import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
+import { CONTEXT, EMULATOR_IMAGE, PASSWORD, sampleApp } from "./fixtures";
 import { settle, useMocks, valueOf } from "./mocks";
 
 const API = { name: "api", port: 8080, image: "r/api:{tag}" };
@@ -25,7 +25,7 @@ const FILE = "production.yaml (named by prod-mirror:appFile in Pulumi.dev.yaml)"
 
 /** Parses `app` as the app file production.yaml and returns the error text. */
 function errorOf(app: unknown): string {
-    const raw: RawSettings = { registryUsername: "ci-bot", appFile: "production.yaml" };
+    const raw: RawSettings = { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "production.yaml" };
     try {
         parseSettings(raw, { stack: "dev", readFile: () => JSON.stringify(app) });
     } catch (err) {
@@ -107,7 +107,7 @@ describe("environment-variable contract", () => {
                 'services[1].uses.services[0] ("worker") as the in-cluster URL of service worker. Remove WORKER_URL from services[1].env: the mirror sets it.',
         );
         const free = { services: [WORKER, { ...API, env: { WORKER_URL: "http://worker.prod:8081" } }] };
-        const s = parseSettings({ registryUsername: "ci-bot", appFile: "production.yaml" }, { stack: "dev", readFile: () => JSON.stringify(free) });
+        const s = parseSettings({ registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, appFile: "production.yaml" }, { stack: "dev", readFile: () => JSON.stringify(free) });
         assert.deepStrictEqual(s.app.services[1].env, { WORKER_URL: "http://worker.prod:8081" });
         assert.match(
             errorOf({ services: [{ ...API, env: { DEAL_EVENTS_QUEUE_URL: "x" }, uses: { queues: ["deal-events"] } }], cloud: { queues: [{ name: "deal-events" }] } }),

@@ -5,9 +5,10 @@ import { parseTtl } from "../../cli/args";
 import { ConfigError } from "../../components/config-error";
 import { parseSettings, type RawSettings } from "../../components/settings";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_MIN_HOURS, TTL_RANGE } from "../../components/expiry";
+import { EMULATOR_IMAGE } from "./fixtures";
 
 const NOW = new Date("2026-11-26T10:00:00Z");
-const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api" }] }) };
+const BASE: RawSettings = { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api" }] }) };
 const RANGE = "a mirror lives 1 to 720 hours (30 days)";
 
 function settings(raw: RawSettings) {

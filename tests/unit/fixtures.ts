@@ -14,6 +14,9 @@ export const CONTEXT: BranchContext = {
 
 export const PASSWORD = "hunter2-registry-password";
 
+/** prod-mirror:emulatorImage, which an emulated stack must set (the program has no default). */
+export const EMULATOR_IMAGE = "127.0.0.1:5000/prod-mirror/moto:5.2.5";
+
 function service(name: string, port: number, extra: Partial<ServiceSpec> = {}): ServiceSpec {
     return {
         name,

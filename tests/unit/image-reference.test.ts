@@ -6,9 +6,10 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import { resolveDigestReference, MANIFEST_TYPES } from "../../cli/registry-api";
 import { ConfigError, digestReference, IMAGE_REFERENCE, parseSettings, RawSettings } from "../../components";
+import { EMULATOR_IMAGE } from "./fixtures";
 
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
-const BASE: RawSettings = { registryUsername: "ci-bot", app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api:{tag}" }] }) };
+const BASE: RawSettings = { registryUsername: "ci-bot", emulatorImage: EMULATOR_IMAGE, app: JSON.stringify({ services: [{ name: "api", port: 8080, image: "r/api:{tag}" }] }) };
 
 describe("image references", () => {
     it("accept a tag, a sha256 digest, or both, with or without a registry host", () => {

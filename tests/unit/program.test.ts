@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { builtImageName, ConfigError, imageTag, KEYS, labelValue, stackName } from "../../components";
-import { PASSWORD, sampleApp } from "./fixtures";
+import { EMULATOR_IMAGE, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isKnown, isSecret, isSecretValue, kubernetesLabelSets, once, RecordingMocks, repoRoot, resolved, settle, STACK, useMocks } from "./mocks";
 
 const INDEX = path.join(repoRoot, "index.ts");
@@ -18,6 +18,7 @@ const BASE_CONFIG: Record<string, string> = {
     expiresAt: EXPIRES_AT,
     registryUsername: "ci-bot",
     registryPassword: PASSWORD,
+    emulatorImage: EMULATOR_IMAGE,
     app: JSON.stringify({
         services: sampleApp().services.map(({ name, port, image, build, uses, env }) => ({ name, port, image, build, uses, env })),
         cloud: { queues: [{ name: "deal-events" }], buckets: [{ name: "receipts" }], tables: [{ name: "deals", hashKey: "id" }] },

@@ -1,9 +1,11 @@
 // The local environment builds the Pulumi CLI, the Kubernetes provider and the emulator image from
-// local/versions.env; the program's npm packages and emulator default must be the same versions.
+// local/versions.env; the program's npm packages must be the same versions, and the stack files that
+// name the local emulator image its tag.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MOTO_VERSION } from "../../components/settings";
+import * as yaml from "js-yaml";
+import { LOCAL_EMULATOR_REPOSITORY, localEmulatorTag } from "../../cli/local-environment";
 import { repoRoot } from "./mocks";
 
 function versionsEnv(): Record<string, string> {
@@ -33,8 +35,28 @@ describe("pinned versions", () => {
         assert.strictEqual(versionsEnv().PULUMI_KUBERNETES_VERSION, locked("@pulumi/kubernetes"));
     });
 
-    it("MOTO_VERSION in local/versions.env equals the emulator image tag the program defaults to", () => {
-        assert.strictEqual(versionsEnv().MOTO_VERSION, MOTO_VERSION);
+    it("MOTO_VERSION in local/versions.env tags the emulator image the CLI pins, Pulumi.ci.yaml deploys and the README's example names", () => {
+        const moto = versionsEnv().MOTO_VERSION;
+        assert.match(moto, /^\d+\.\d+\.\d+$/);
+        assert.strictEqual(localEmulatorTag(), moto);
+        const ci = yaml.load(fs.readFileSync(path.join(repoRoot, "Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const image = `127.0.0.1:5000/${LOCAL_EMULATOR_REPOSITORY}:${moto}`;
+        assert.strictEqual(ci.config["prod-mirror:emulatorImage"], image);
+        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const lines = readme.split("\n").map((line) => line.replace(/\s+#.*$/, ""));
+        assert.ok(lines.includes(`  prod-mirror:emulatorImage: ${image}`), `the README's example stack file does not set prod-mirror:emulatorImage: ${image}`);
+    });
+
+    it("the CLI reads the local emulator's tag from a versions.env line, and refuses a missing or unusable one with the fix", () => {
+        assert.strictEqual(localEmulatorTag("# AWS emulator\nMOTO_VERSION=5.2.5\nDEBIAN_SUITE=bookworm\n"), "5.2.5");
+        const fix = "the local emulator image is tagged with it; restore the line, e.g. MOTO_VERSION=5.2.5, from git";
+        assert.throws(() => localEmulatorTag("DEBIAN_SUITE=bookworm\n# MOTO_VERSION=5.2.5\n"), {
+            message: `local/versions.env has no usable MOTO_VERSION line (found null): ${fix}`,
+        });
+        assert.throws(() => localEmulatorTag("MOTO_VERSION=\n"), { message: `local/versions.env has no usable MOTO_VERSION line (found ""): ${fix}` });
+        assert.throws(() => localEmulatorTag("MOTO_VERSION=5.2.5 # pinned\n"), {
+            message: `local/versions.env has no usable MOTO_VERSION line (found "5.2.5 # pinned"): ${fix}`,
+        });
     });
 
     it("package.json pins the Pulumi packages exactly, without a range", () => {
