@@ -128,6 +128,8 @@ export const expiresAt = mirror.expiresAt;
 export const runnerEnv = mirror.runnerEnv;
 /** Every field the mirror changed from production's objects, the rule that changed it, and what it skipped (`prod-mirror diff`). */
 export const fidelity = mirror.fidelity;
+/** The Service a person or a test starts from (production's Ingress backend, when it has one). */
+export const entryService = mirror.entryService;
 export const branch = context.branch;
 export const commit = context.commit;
 export const owner = context.owner;

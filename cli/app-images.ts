@@ -15,19 +15,22 @@ export interface ImageBuild {
     ref: string;
 }
 
-/** The images the description asks to build, and where each must be pushed. Pure. */
+/**
+ * The images the description asks to build, and where each must be pushed: each service's build, or,
+ * for a description of production's own deployment, each image rule's. Pure.
+ */
 export function plannedImageBuilds(app: AppSpec, server: string, repository: string, tag: string, projectDir: string): ImageBuild[] {
-    return app.services.flatMap((service) => {
-        if (service.build === undefined) {
+    const wanted = app.deployment === undefined ? app.services.map((s) => ({ service: s.name, build: s.build })) : (app.images ?? []).map((i) => ({ service: i.service, build: i.build }));
+    return wanted.flatMap(({ service, build }) => {
+        if (build === undefined) {
             return [];
         }
-        const context = path.resolve(projectDir, service.build.context);
         return [{
-            service: service.name,
-            context,
-            dockerfile: path.resolve(projectDir, service.build.dockerfile ?? path.join(service.build.context, "Dockerfile")),
-            args: service.build.args,
-            ref: builtImageName(server, repository, service.name, tag),
+            service,
+            context: path.resolve(projectDir, build.context),
+            dockerfile: path.resolve(projectDir, build.dockerfile ?? path.join(build.context, "Dockerfile")),
+            args: build.args,
+            ref: builtImageName(server, repository, service, tag),
         }];
     });
 }

@@ -12,7 +12,7 @@ import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
 import { describeLocalEnvironment } from "./local-environment";
-import { defaultOutDir, describeRef, destroyMirror, entryService, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
+import { defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { formatReapReport, reap as reapMirrors } from "./reap";
 import { findStack, stampTags } from "./stack";
@@ -42,11 +42,11 @@ async function up(args: ParsedArgs): Promise<void> {
         const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), result.outputs);
         const namespace = String(result.outputs.namespace?.value ?? "");
         const serviceUrls = (result.outputs.serviceUrls?.value ?? {}) as Record<string, string>;
-        const entry = entryService(mirror.settings.app);
+        const entry = String(result.outputs.entryService?.value ?? "");
         let entryUrl = serviceUrls[entry];
         const lines = [`stack:     ${mirror.stackName}`, `namespace: ${namespace}`, `outputs:   ${files.json}`, `dotenv:    ${files.dotenv}`];
         if (args.forward) {
-            const forwards = await forwardServices(mirror, namespace);
+            const forwards = await forwardServices(mirror, namespace, serviceUrls);
             entryUrl = forwards.find((f) => f.service === entry)?.url ?? entryUrl;
             lines.push("reachable from this host (kubectl port-forward, closed by 'npm stop'):");
             lines.push(...forwards.map((f) => `  ${f.service.padEnd(10)} ${f.url}`));

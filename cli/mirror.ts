@@ -5,7 +5,7 @@ import * as path from "path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFacts, type PullRequest } from "../components/branch-context";
 import { APP_FILE_MAX_BYTES } from "../components/app-file";
-import { DEFAULT_CLOUD_MODE, type AppSpec } from "../components/app-spec";
+import { DEFAULT_CLOUD_MODE } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
 import { parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
 import { KEYS } from "../components/manifests";
@@ -149,14 +149,19 @@ export function defaultOutDir(stackName: string): string {
     return stackPath(path.join(repoRoot, ".prod-mirror-out"), stackName);
 }
 
-/** One port-forward per service of the mirror, on free 127.0.0.1 ports. */
-export async function forwardServices(mirror: PreparedMirror, namespace: string): Promise<Forward[]> {
+/** Each Service's name and port, from the stack's serviceUrls output (`http://<name>.<ns>.svc.<domain>:<port>`). */
+export function servicePorts(serviceUrls: Record<string, string>): Array<{ name: string; port: number }> {
+    return Object.entries(serviceUrls).map(([name, url]) => ({ name, port: Number(new URL(url).port) }));
+}
+
+/** One port-forward per Service of the mirror, on free 127.0.0.1 ports. */
+export async function forwardServices(mirror: PreparedMirror, namespace: string, serviceUrls: Record<string, string>): Promise<Forward[]> {
     return startForwards({
         runDir: path.join(mirror.local.mirrorsDir, "run"),
         logDir: path.join(mirror.local.mirrorsDir, "logs"),
         stackName: mirror.stackName,
         namespace,
-        services: mirror.settings.app.services.map((s) => ({ name: s.name, port: s.port })),
+        services: servicePorts(serviceUrls),
         env: process.env,
     });
 }
@@ -192,12 +197,6 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     for (const [key, value] of Object.entries(defaults)) {
         await stack.setConfig(`${PROJECT}:${key}`, { value });
     }
-}
-
-/** The service a person or a test starts from: the first one no other service calls. */
-export function entryService(app: AppSpec): string {
-    const called = new Set(app.services.flatMap((s) => s.uses.services));
-    return (app.services.find((s) => !called.has(s.name)) ?? app.services[0]).name;
 }
 
 /** Objects of any kind still labelled with the stack, and the namespace if it survived. */

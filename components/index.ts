@@ -21,4 +21,4 @@ export * from "./production-mirror";
 export * from "./registry-secret";
 export * from "./rewrite";
 export * from "./settings";
-export * from "./stand-in-secret";
+export * from "./stand-in";

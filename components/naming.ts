@@ -189,9 +189,6 @@ export function previewHost(namespace: string, previewDomain: string): string {
     return `${namespace}.${previewDomain}`;
 }
 
-/** prod-mirror:previewDomain's default: `<namespace>.localhost` resolves to loopback without any DNS set-up (RFC 6761). */
-export const DEFAULT_PREVIEW_DOMAIN = "localhost";
-
 /** The Pulumi stack for a branch: at most 100 characters of [a-z0-9._-], never a RESERVED_STACKS name. */
 export function stackName(branch: string): string {
     return branchSegment(branch, LAYERS.stack, LAYERS.stack.maxLength, false);

@@ -5,16 +5,16 @@ import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
-import { appProblems, DEFAULT_INSTALLATION, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
+import { appProblems, DEFAULT_INSTALLATION, DEFAULT_PREVIEW_DOMAIN, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
 import { generatedImage, generateProduction, productionCloudNames, type ProductionCloudNames } from "./generate";
 import type { KubeObject } from "./kube-object";
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_PREVIEW_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
+import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 import { LateValues } from "./late-values";
 import { rewrite, type FidelityReport, type RewriteTarget } from "./rewrite";
-import { StandInSecret } from "./stand-in-secret";
+import { StandIn } from "./stand-in";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
 export type MirrorCloudSettings = { region: string } & (({ mode: "aws" } & AwsCloudSettings) | { mode: "emulated"; image: string });
@@ -118,6 +118,8 @@ export class ProductionMirror extends pulumi.ComponentResource {
     public readonly runnerEnv: pulumi.Output<Record<string, string>>;
     /** Every difference between production's objects and the mirror's, with the rule that made it. */
     public readonly fidelity: pulumi.Output<FidelityReport>;
+    /** The Service to start from (entryServiceOf); empty when the mirror has no Service. */
+    public readonly entryService: pulumi.Output<string>;
     public readonly cloudResources: CloudResources;
 
     constructor(name: string, args: ProductionMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -176,7 +178,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
 
         const mirrorImages = this.declareImages(name, args, tag);
         const standIns = (args.app.standIns?.secrets ?? []).map(
-            (standIn) => new StandInSecret(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
+            (standIn) => new StandIn(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
         );
 
         const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
@@ -219,6 +221,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
         this.fidelity = rewritten.apply((r) => pulumi.output(late.fill(r.report) as FidelityReport)) as pulumi.Output<FidelityReport>;
 
         const urls = rewritten.apply(({ objects }) => serviceUrls(objects, nsName, clusterDomain));
+        this.entryService = rewritten.apply(({ objects }) => entryServiceOf(objects, args.app) ?? "");
         this.serviceUrls = urls;
         this.images = pulumi.output(Object.fromEntries(mirrorImages.map((i) => [i.service, i.image.ref])));
         this.cloud = pulumi.output({
@@ -240,6 +243,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             expiresAt: this.expiresAt,
             runnerEnv: this.runnerEnv,
             fidelity: this.fidelity,
+            entryService: this.entryService,
         });
     }
 
@@ -280,6 +284,32 @@ export function mirrorCloudNames(production: ProductionCloudNames, cloud: CloudR
         ...Object.entries(production.buckets).map(([b, name]) => ({ production: name, mirror: cloud.buckets[b].name, what: `bucket ${b}` })),
         ...Object.entries(production.tables).map(([t, name]) => ({ production: name, mirror: cloud.tables[t].name, what: `table ${t}` })),
     ];
+}
+
+/** The Service an Ingress (or its default backend) sends traffic to first, if any: production's front door. */
+function ingressBackend(objects: KubeObject[]): string | undefined {
+    for (const o of objects) {
+        if (o.kind !== "Ingress") {
+            continue;
+        }
+        const spec = (o.spec ?? {}) as { defaultBackend?: { service?: { name?: string } }; rules?: { http?: { paths?: { backend?: { service?: { name?: string } } }[] } }[] };
+        const first = spec.rules?.flatMap((r) => r.http?.paths ?? []).find((p) => p.backend?.service?.name !== undefined)?.backend?.service?.name;
+        if (first ?? spec.defaultBackend?.service?.name) {
+            return first ?? spec.defaultBackend?.service?.name;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * The Service a person or a test starts from: the one production's Ingress routes to; for a
+ * generated description, the first service no other one calls; else the first Service.
+ */
+export function entryServiceOf(objects: KubeObject[], app: AppSpec): string | undefined {
+    const services = objects.filter((o) => o.kind === "Service" && o.apiVersion === "v1").map((o) => o.metadata.name);
+    const called = new Set(app.services.flatMap((s) => s.uses.services));
+    const uncalled = app.services.find((s) => !called.has(s.name))?.name;
+    return ingressBackend(objects) ?? uncalled ?? app.services[0]?.name ?? services[0];
 }
 
 /** The in-cluster URL of each Service the mirror applies, on its first port. */

@@ -8,9 +8,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeObject } from "./kube-object";
-import { DeploymentSource, diskFs, isMapping, manifestFiles, setKeyPath, SourceFs, sourceProblems } from "./source-problems";
+import type { DeploymentSource } from "./app-spec";
+import { diskFs, isMapping, manifestFiles, setKeyPath, SourceFs, sourceProblems } from "./source-problems";
 
-export type { DeploymentSource, SourceFs } from "./source-problems";
+export type { SourceFs } from "./source-problems";
 export { diskFs, setKeyPath, sourceProblems } from "./source-problems";
 
 /** The provider's invoke tokens, as its Invoke switch spells them. */

@@ -3,15 +3,12 @@
 // (so that rendering reads nothing else), no document the decoder would drop silently, a local overlay
 // with no remote base and no helmCharts, a chart whose dependencies are vendored (Helm's template
 // action, unlike the helm command, renders a chart with missing dependencies without a word).
+import type { DeploymentSource } from "./app-spec";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 
 /** Where production's objects come from; paths are relative to the project directory. */
-export type DeploymentSource =
-    | { kind: "manifests"; paths: string[] }
-    | { kind: "kustomize"; directory: string }
-    | { kind: "helm"; chart: string; values: string[]; set: Record<string, unknown>; releaseName: string };
 
 /** What the pre-checks read: injected so that they stay pure in tests. */
 export interface SourceFs {

@@ -214,7 +214,7 @@ describe("mirror lifecycle on the local environment", function () {
 
     it("serves the whole deal flow through the gateway (e2e)", async function () {
         this.timeout(3 * 60_000);
-        const forwards = await forwardServices(mirror, namespace);
+        const forwards = await forwardServices(mirror, namespace, outputs.serviceUrls.value as Record<string, string>);
         const gateway = forwards.find((f) => f.service === "gateway");
         assert.ok(gateway, "no gateway service to forward to");
         await timed("e2e flow", () => walkDealFlow(gateway.url, `lifecycle ${branch}`));

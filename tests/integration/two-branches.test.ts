@@ -20,6 +20,7 @@ describe("two mirrors side by side", function () {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
     const mirrors: PreparedMirror[] = [];
     const namespaces: string[] = [];
+    const urls: Array<Record<string, string>> = [];
     const alive = new Set<string>();
     let env: NodeJS.ProcessEnv;
 
@@ -51,6 +52,7 @@ describe("two mirrors side by side", function () {
             const result = await mirror.stack.up(quiet);
             assert.strictEqual(result.summary.result, "succeeded");
             namespaces.push(String(result.outputs.namespace.value));
+            urls.push(result.outputs.serviceUrls.value as Record<string, string>);
         }
         assert.notStrictEqual(namespaces[0], namespaces[1]);
         for (const ns of namespaces) {
@@ -62,12 +64,12 @@ describe("two mirrors side by side", function () {
         this.timeout(10 * 60_000);
         const ids: string[] = [];
         for (const [i, mirror] of mirrors.entries()) {
-            const gateway = (await forwardServices(mirror, namespaces[i])).find((f) => f.service === "gateway");
+            const gateway = (await forwardServices(mirror, namespaces[i], urls[i])).find((f) => f.service === "gateway");
             assert.ok(gateway);
             ids.push((await walkDealFlow(gateway.url, `side by side ${i}`)).id);
         }
         // Isolation: the first mirror's deal is unknown to the second's API.
-        const other = (await forwardServices(mirrors[1], namespaces[1])).find((f) => f.service === "gateway");
+        const other = (await forwardServices(mirrors[1], namespaces[1], urls[1])).find((f) => f.service === "gateway");
         assert.ok(other);
         assert.strictEqual((await requestJson("GET", `${other.url}/api/deals/${ids[0]}`)).status, 404);
     });
@@ -77,7 +79,7 @@ describe("two mirrors side by side", function () {
         assert.deepStrictEqual(await destroyMirror(mirrors[0].branch, mirrors[0].local, log), { existed: true, survivors: [] });
         alive.delete(mirrors[0].branch);
         assert.strictEqual(kubectl(env, "get", "namespace", namespaces[0], "--ignore-not-found").trim(), "");
-        const gateway = (await forwardServices(mirrors[1], namespaces[1])).find((f) => f.service === "gateway");
+        const gateway = (await forwardServices(mirrors[1], namespaces[1], urls[1])).find((f) => f.service === "gateway");
         assert.ok(gateway);
         await walkDealFlow(gateway.url, "after the neighbour left");
     });

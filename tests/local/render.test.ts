@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import type { DeploymentSource, KubeObject } from "../../components/render";
+import type { KubeObject } from "../../components/kube-object";
+import type { DeploymentSource } from "../../components/app-spec";
 import { ensureLocalEnv, repoRoot } from "./local-env";
 
 const FIXTURES = path.join(repoRoot, "tests", "fixtures", "sources");

@@ -2,7 +2,9 @@ import * as assert from "assert";
 import type { StackSummary } from "@pulumi/pulumi/automation";
 import { formatDoctorReport, runChecks } from "../../cli/doctor";
 import { formatMirrorTable, humanDuration, mirrorRow } from "../../cli/inventory";
-import { entryService } from "../../cli/mirror";
+import { servicePorts } from "../../cli/mirror";
+import { entryServiceOf } from "../../components/production-mirror";
+import type { KubeObject } from "../../components/kube-object";
 import { TAGS } from "../../cli/stack";
 import type { AppSpec, ServiceSpec } from "../../components/app-spec";
 
@@ -92,12 +94,29 @@ describe("cli: entry service", () => {
 
     it("is the first service no other service calls", () => {
         const app = { services: [service("api"), service("worker"), service("gateway", ["api", "worker"])] } as unknown as AppSpec;
-        assert.strictEqual(entryService(app), "gateway");
+        assert.strictEqual(entryServiceOf([], app), "gateway");
+    });
+
+    it("is the Service production's Ingress routes to, when there is one", () => {
+        const svc = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name } });
+        const ingress = (spec: object): KubeObject => ({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web" }, spec });
+        const none = { services: [] } as unknown as AppSpec;
+        assert.strictEqual(entryServiceOf([svc("api"), svc("gateway"), ingress({ rules: [{ host: "x", http: { paths: [{ path: "/", backend: { service: { name: "gateway" } } }] } }] })], none), "gateway");
+        assert.strictEqual(entryServiceOf([svc("api"), ingress({ rules: [{ host: "x" }], defaultBackend: { service: { name: "web" } } })], none), "web");
+        assert.strictEqual(entryServiceOf([svc("api"), svc("gateway")], none), "api");
+        assert.strictEqual(entryServiceOf([], none), undefined);
+    });
+
+    it("forwards each Service on the port its URL names", () => {
+        assert.deepStrictEqual(servicePorts({ api: "http://api.pm-x.svc.cluster.local:8080", gateway: "http://gateway.pm-x.svc.cluster.local:8000" }), [
+            { name: "api", port: 8080 },
+            { name: "gateway", port: 8000 },
+        ]);
     });
 
     it("falls back to the first service when every service is called (a cycle)", () => {
         const app = { services: [service("a", ["b"]), service("b", ["a"])] } as unknown as AppSpec;
-        assert.strictEqual(entryService(app), "a");
+        assert.strictEqual(entryServiceOf([], app), "a");
     });
 });
 

@@ -361,4 +361,19 @@ describe("cli: image step", () => {
             { service: "worker", context: "/repo/app/worker", dockerfile: path.join("/repo/app/worker", "Dockerfile"), args: {}, ref: "127.0.0.1:5000/prod-mirror/worker:feature-x-3f2a9c1" },
         ]);
     });
+
+    it("with production's own deployment, plans one build per image rule with a build, and none for the services", () => {
+        const deployed = {
+            ...app,
+            services: [],
+            deployment: { kind: "kustomize", directory: "app/deploy/production" },
+            images: [
+                { production: "registry.example.com/deals/api", service: "api", build: { context: "app", dockerfile: "app/api/Dockerfile", args: {} } },
+                { production: "registry.example.com/deals/ext", service: "ext" },
+            ],
+        } as unknown as AppSpec;
+        assert.deepStrictEqual(plannedImageBuilds(deployed, "127.0.0.1:5000", "prod-mirror", "t", "/repo"), [
+            { service: "api", context: "/repo/app", dockerfile: "/repo/app/api/Dockerfile", args: {}, ref: "127.0.0.1:5000/prod-mirror/api:t" },
+        ]);
+    });
 });

@@ -6,7 +6,6 @@ import { APP_FILE_MAX_BYTES } from "../../components/app-file";
 import { DEFAULT_CONTAINER_DEFAULTS, DEFAULT_QUOTA } from "../../components/app-spec";
 import { ConfigError } from "../../components/config-error";
 import { MirrorSettings, parseSettings, RawSettings } from "../../components/settings";
-import { envStem } from "../../components/naming";
 import { readProjectFile } from "../../components/project-file";
 import { EMULATOR_IMAGE } from "./fixtures";
 import { repoRoot } from "./mocks";
@@ -538,52 +537,74 @@ describe("the CI stack (Pulumi.ci.yaml) and production's description (app/produc
         assert.strictEqual(settings.registryServer, "127.0.0.1:5000");
     });
 
-    it("describes api, worker and gateway, each built from a context and Dockerfile that exist", () => {
-        const { services } = ci.settings.app;
-        assert.deepStrictEqual(services.map((s) => [s.name, s.port]), [["api", 8080], ["worker", 8081], ["gateway", 8000]]);
-        for (const s of services) {
-            assert.ok(s.build !== undefined && s.image === undefined, `${s.name} is built, not a prebuilt image`);
-            const dockerfile = s.build.dockerfile ?? path.join(s.build.context, "Dockerfile");
-            assert.ok(exists(s.build.context, "directory"), `${s.name}: build.context ${s.build.context} is not a directory`);
-            assert.ok(exists(dockerfile, "file"), `${s.name}: build.dockerfile ${dockerfile} does not exist`);
-            for (const source of copySources(dockerfile)) {
-                assert.ok(exists(path.join(s.build.context, source), source.endsWith("/") ? "directory" : "file"), `${s.name}: ${dockerfile} copies ${source}, which is not in ${s.build.context}`);
-            }
-        }
-    });
-
-    it("resolves every `uses` entry, and wires every variable each service's main.py requires", () => {
+    it("mirrors production's kustomize overlay, building api, worker and gateway from a context and Dockerfile that exist", () => {
         const { app } = ci.settings;
-        const declared = {
-            queues: app.cloud.queues.map((q) => q.name),
-            buckets: app.cloud.buckets.map((b) => b.name),
-            tables: app.cloud.tables.map((t) => t.name),
-            services: app.services.map((s) => s.name),
-        };
-        for (const s of app.services) {
-            for (const kind of ["queues", "buckets", "tables", "services"] as const) {
-                for (const name of s.uses[kind]) {
-                    assert.ok(declared[kind].includes(name) && !(kind === "services" && name === s.name), `${s.name} uses ${kind} ${name}`);
-                }
+        assert.deepStrictEqual(app.deployment, { kind: "kustomize", directory: "app/deploy/production" });
+        assert.deepStrictEqual(app.services, [], "one source: production's deployment, not a second description");
+        const images = app.images ?? [];
+        assert.deepStrictEqual(images.map((i) => [i.service, i.production]), [
+            ["api", "registry.example.com/deals/api"],
+            ["worker", "registry.example.com/deals/worker"],
+            ["gateway", "registry.example.com/deals/gateway"],
+        ]);
+        for (const { service, build } of images) {
+            assert.ok(build !== undefined, `${service} is built`);
+            const dockerfile = build.dockerfile ?? path.join(build.context, "Dockerfile");
+            assert.ok(exists(build.context, "directory"), `${service}: build.context ${build.context} is not a directory`);
+            assert.ok(exists(dockerfile, "file"), `${service}: build.dockerfile ${dockerfile} does not exist`);
+            for (const source of copySources(dockerfile)) {
+                assert.ok(exists(path.join(build.context, source), source.endsWith("/") ? "directory" : "file"), `${service}: ${dockerfile} copies ${source}, which is not in ${build.context}`);
             }
-            const build = s.build as NonNullable<typeof s.build>;
-            const main = copySources(build.dockerfile ?? path.join(build.context, "Dockerfile")).find((src) => src.endsWith("main.py")) as string;
-            const source = fs.readFileSync(path.join(repoRoot, build.context, main), "utf8");
-            const required = [...source.matchAll(/require_env\("([A-Z0-9_]+)"\)/g)].map((m) => m[1]);
-            assert.ok(required.length > 0, `${s.name}: found no require_env in ${main}`);
-            const missing = required.filter((name) => !wiredEnv(s).includes(name));
-            assert.deepStrictEqual(missing, [], `${s.name} requires variables its uses do not wire`);
         }
     });
 
-    it("overrides only services the description declares", () => {
-        const { app, overrides } = ci.settings;
+    it("has production's manifests wire every variable each service's main.py requires, and name its AWS resources as declared", () => {
+        const { app } = ci.settings;
+        const objects = productionObjects();
+        const configMaps = new Map(objects.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, (o.data ?? {}) as Record<string, string>]));
+        for (const { service, build } of app.images ?? []) {
+            const deployment = objects.find((o) => o.kind === "Deployment" && o.metadata.name === service);
+            assert.ok(deployment !== undefined, `production deploys no Deployment named ${service}`);
+            const [container] = (deployment.spec as any).template.spec.containers;
+            assert.strictEqual(container.image, service, `${service}: the base names its image by the service (the overlay sets production's)`);
+            const wired = [
+                ...(container.env ?? []).map((e: { name: string }) => e.name),
+                ...(container.envFrom ?? []).flatMap((f: { configMapRef?: { name: string } }) => Object.keys(configMaps.get(f.configMapRef?.name ?? "") ?? {})),
+            ];
+            const b = build as NonNullable<typeof build>;
+            const main = copySources(b.dockerfile ?? path.join(b.context, "Dockerfile")).find((src) => src.endsWith("main.py")) as string;
+            const required = [...fs.readFileSync(path.join(repoRoot, b.context, main), "utf8").matchAll(/require_env\("([A-Z0-9_]+)"\)/g)].map((m) => m[1]);
+            assert.ok(required.length > 0, `${service}: found no require_env in ${main}`);
+            assert.deepStrictEqual(required.filter((name) => !wired.includes(name)), [], `${service} requires variables production's manifests do not wire`);
+        }
+        // Every production name the description maps is one production's ConfigMap really holds.
+        const values = [...configMaps.values()].flatMap((data) => Object.values(data));
+        const declared = [
+            ...app.cloud.queues.flatMap((q) => [q.production?.url, q.production?.name]),
+            ...app.cloud.buckets.map((b) => b.production),
+            ...app.cloud.tables.map((t) => t.production),
+        ].filter((v): v is string => v !== undefined);
+        assert.strictEqual(declared.length, 3);
+        assert.deepStrictEqual(declared.filter((v) => !values.includes(v)), []);
+    });
+
+    it("overrides only workloads production's deployment has", () => {
+        const { overrides } = ci.settings;
         assert.deepStrictEqual(Object.keys(overrides), ["gateway"]);
+        const workloads = productionObjects().filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
         for (const name of Object.keys(overrides)) {
-            assert.ok(app.services.some((s) => s.name === name), `override for undeclared service ${name}`);
+            assert.ok(workloads.includes(name), `override for ${name}, which production's deployment does not have`);
         }
     });
 });
+
+/** The sample's production objects as its kustomize base and overlay files hold them (no kustomize run: names and env only). */
+function productionObjects(): Array<{ kind: string; metadata: { name: string }; spec?: unknown; data?: unknown }> {
+    const files = ["app/deploy/base", "app/deploy/production"].flatMap((dir) =>
+        fs.readdirSync(path.join(repoRoot, dir)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").map((f) => path.join(repoRoot, dir, f)),
+    );
+    return files.flatMap((f) => yaml.loadAll(fs.readFileSync(f, "utf8")) as Array<{ kind: string; metadata: { name: string } }>).filter((o) => o !== null);
+}
 
 /** Sources of a Dockerfile's COPY lines (flags skipped), relative to the build context. */
 function copySources(dockerfile: string): string[] {
@@ -594,13 +615,3 @@ function copySources(dockerfile: string): string[] {
         .flatMap((line) => line.trim().split(/\s+/).slice(1).filter((word) => !word.startsWith("--")).slice(0, -1));
 }
 
-/** The variables a service's `uses` makes the mirror set (production-mirror.ts and cloudEnv). */
-function wiredEnv(service: MirrorSettings["app"]["services"][number]): string[] {
-    return [
-        "PORT",
-        ...service.uses.queues.flatMap((q) => [`${envStem(q)}_QUEUE_URL`, `${envStem(q)}_QUEUE_NAME`]),
-        ...service.uses.buckets.map((b) => `${envStem(b)}_BUCKET`),
-        ...service.uses.tables.map((t) => `${envStem(t)}_TABLE`),
-        ...service.uses.services.map((o) => `${envStem(o)}_URL`),
-    ];
-}

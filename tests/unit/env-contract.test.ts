@@ -182,7 +182,8 @@ describe("environment-variable contract", () => {
         const runner = Object.keys(await valueOf(mirror.runnerEnv));
         assert.deepStrictEqual(runner.filter((v) => !(v in RUNNER_ENV) && !declared.includes(v)), []);
         for (const service of app.services) {
-            const [container] = mocks.one("kubernetes:apps/v1:Deployment", `m-${service.name}-deployment`).inputs.spec.template.spec.containers;
+            const [deployment] = mocks.ofType("kubernetes:apps/v1:Deployment").filter((r) => r.name.endsWith(`/${service.name}`));
+            const [container] = deployment.inputs.spec.template.spec.containers;
             const names: string[] = container.env.map((e: { name: string }) => e.name);
             assert.deepStrictEqual(names.filter((v) => !(v in MIRROR_ENV) && !declared.includes(v) && !(v in service.env)), [], service.name);
         }

@@ -59,7 +59,7 @@ describe("program (index.ts)", () => {
 
         it("exports namespace, service URLs, images, cloud names, expiry and runner env", async () => {
             const { program } = await emulated();
-            assert.deepStrictEqual(Object.keys(program).sort(), ["branch", "cloud", "commit", "expiresAt", "images", "namespace", "owner", "runnerEnv", "serviceUrls"]);
+            assert.deepStrictEqual(Object.keys(program).sort(), ["branch", "cloud", "commit", "entryService", "expiresAt", "fidelity", "images", "namespace", "owner", "runnerEnv", "serviceUrls"]);
             const namespace = await resolved(program.namespace);
             assert.match(String(namespace), /^pm-feature-login-[0-9a-f]{8}$/);
             assert.deepStrictEqual(Object.keys((await resolved(program.serviceUrls)) as object), ["api", "worker", "gateway"]);
@@ -71,8 +71,9 @@ describe("program (index.ts)", () => {
         it("carries no plaintext credential in any stack output", async () => {
             const { program } = await emulated();
             const knownness = await Promise.all(Object.entries(program).map(async ([name, output]) => [name, await isKnown(output)] as const));
-            // Only the images carry something computed at creation (the built image's digest).
-            assert.deepStrictEqual(knownness.filter(([, known]) => !known).map(([name]) => name), preview ? ["images"] : []);
+            // Only the images carry something computed at creation (the built image's digest), and the
+            // fidelity report, which names the image each container gets.
+            assert.deepStrictEqual(knownness.filter(([, known]) => !known).map(([name]) => name), preview ? ["fidelity", "images"] : []);
             for (const [name, output] of Object.entries(program)) {
                 if (!(await isKnown(output))) {
                     assert.strictEqual(await isSecret(output), false, `output ${name} should not need to be secret`);
@@ -97,7 +98,8 @@ describe("program (index.ts)", () => {
             const { mocks } = await emulated();
             const provider = mocks.one("pulumi:providers:kubernetes", "kubernetes");
             assert.strictEqual(provider.inputs.enableServerSideApply, "true");
-            const objects = mocks.registrations.filter((r) => r.type.startsWith("kubernetes:"));
+            // Custom resources only: the ConfigGroup is a component, whose children carry the provider.
+            const objects = mocks.registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
             assert.ok(objects.length >= 15);
             for (const r of objects) {
                 assert.match(r.provider ?? "", new RegExp(`^urn:pulumi:${STACK}::prod-mirror::pulumi:providers:kubernetes::kubernetes::`), `${r.type} ${r.name}`);
@@ -124,7 +126,8 @@ describe("program (index.ts)", () => {
             assert.deepStrictEqual(mocks.registrations.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
             const worker = builtImageName("127.0.0.1:5000", "prod-mirror", "worker", imageTag("feature/other", COMMIT));
             assert.strictEqual(((await resolved(program.images)) as Record<string, string>).worker, worker);
-            assert.strictEqual(mocks.one("kubernetes:apps/v1:Deployment", "mirror-worker-deployment").inputs.spec.template.spec.containers[0].image, worker);
+            const deployment = mocks.ofType("kubernetes:apps/v1:Deployment").filter((r) => r.name.endsWith("/worker"));
+            assert.deepStrictEqual(deployment.map((r) => r.inputs.spec.template.spec.containers[0].image), [worker]);
         });
 
         it("passes kubeconfig and context from config to the provider, the kubeconfig as a secret even when set in plain text", async () => {

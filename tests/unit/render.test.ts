@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeploymentSource, flattenLists, helmValues, INVOKE, RenderError, renderSource, setKeyPath, SourceFs, sourceProblems } from "../../components/render";
+import type { DeploymentSource } from "../../components/app-spec";
+import { flattenLists, helmValues, INVOKE, RenderError, renderSource, setKeyPath, SourceFs, sourceProblems } from "../../components/render";
 import { RecordingMocks, repoRoot, settle } from "./mocks";
 
 const PROJECT = "/proj";

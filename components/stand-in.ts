@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface StandInSecretArgs {
+export interface StandInArgs {
     namespace: pulumi.Input<string>;
     /** The name production's objects reference the Secret by. */
     name: string;
@@ -22,11 +22,11 @@ export function generatedValue(): string {
  * value per key. The values are Pulumi secrets, and they are generated once: later updates keep
  * them (ignoreChanges), so pods reading them are not restarted on every `up`.
  */
-export class StandInSecret extends pulumi.ComponentResource {
+export class StandIn extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
 
-    constructor(name: string, args: StandInSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("prod-mirror:k8s:StandInSecret", name, {}, opts);
+    constructor(name: string, args: StandInArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("prod-mirror:k8s:StandIn", name, {}, opts);
         const secret = new k8s.core.v1.Secret(
             `${name}-secret`,
             {
