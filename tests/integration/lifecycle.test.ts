@@ -15,7 +15,9 @@ import { DEFAULT_NAME_PREFIX } from "../../components/app-spec";
 import { PROJECT } from "../../components/config-error";
 import { parseSettings } from "../../components/settings";
 import { awsTagValue, cloudResourceName, labelValue } from "../../components/naming";
+import type { FidelityReport } from "../../components/rewrite";
 import { eventually, kubectl, kubectlJson } from "./cluster";
+import { assertLiveEqualsProductionPlusReport, renderWithKubectl } from "./fidelity";
 import { walkDealFlow } from "./deal-flow";
 
 const timings: Array<[string, number]> = [];
@@ -121,10 +123,16 @@ describe("mirror lifecycle on the local environment", function () {
                 }
             }
         };
+        // Two accounts: the mirror's, which the workloads run as, and production's own (applied, but
+        // without production's cloud identity).
         const accounts = kubectlJson(env, "get", "serviceaccounts", "-n", namespace, "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`).items;
-        assert.strictEqual(accounts.length, 1, "the stack should make exactly one ServiceAccount");
-        const account = accounts[0].metadata.name as string;
-        checkPullSecrets(`serviceaccount/${account}`, accounts[0].imagePullSecrets);
+        const ours = accounts.filter((a: { imagePullSecrets?: unknown[] }) => a.imagePullSecrets !== undefined);
+        assert.strictEqual(ours.length, 1, "the stack should make exactly one ServiceAccount with the pull secret");
+        const account = ours[0].metadata.name as string;
+        checkPullSecrets(`serviceaccount/${account}`, ours[0].imagePullSecrets);
+        const production = accounts.find((a: { metadata: { name: string } }) => a.metadata.name === "deals");
+        assert.ok(production !== undefined, "production's ServiceAccount deals is not applied");
+        assert.deepStrictEqual(production.metadata.annotations?.["eks.amazonaws.com/role-arn"], undefined, "production's IRSA role reached the mirror");
         const pods = kubectlJson(env, "get", "pods", "-n", namespace).items;
         assert.ok(pods.length >= 5, `only ${pods.length} pods: 4 of the services and the emulator's expected`);
         for (const pod of pods) {
@@ -150,6 +158,27 @@ describe("mirror lifecycle on the local environment", function () {
                 assert.ok(c.image.startsWith("127.0.0.1:5000/"), `${pod.metadata.name} runs ${c.image}`);
             }
         }
+    });
+
+    it("is production's own objects plus exactly the reported changes (fidelity), and `diff` shows them", async function () {
+        this.timeout(3 * 60_000);
+        const report = outputs.fidelity.value as FidelityReport;
+        // Production's objects, rendered by kubectl's own kustomize: independent of the program's renderer.
+        const production = renderWithKubectl(env, path.join(repoRoot, "app", "deploy", "production"));
+        const compared = assertLiveEqualsProductionPlusReport(env, production, report, namespace);
+        log(`fidelity: ${compared} fields of ${report.objects.length} objects compared, ${report.objects.reduce((n, o) => n + o.changes.length, 0)} reported changes, ${report.skipped.length} skipped`);
+        assert.deepStrictEqual(report.skipped.map((s) => s.object), ["PriorityClass/deals-critical"]);
+        assert.deepStrictEqual(report.standIns.map((s) => [s.secret, s.referencedBy]), [["deal-signing", ["Deployment/api"]]]);
+        // The check can fail: a report that leaves out one change it made is caught.
+        const image = report.objects.find((o) => o.object === "Deployment/api") as FidelityReport["objects"][number];
+        const withoutImage = { ...report, objects: report.objects.map((o) => (o === image ? { ...o, changes: o.changes.filter((c) => c.rule !== "image") } : o)) };
+        assert.throws(() => assertLiveEqualsProductionPlusReport(env, production, withoutImage, namespace), /Deployment\/api \/spec\/template\/spec\/containers\/0\/image/);
+        // The stand-in is the mirror's own: a generated value, not production's (which the mirror never sees).
+        const standIn = kubectlJson(env, "get", "secret", "deal-signing", "-n", namespace);
+        assert.match(Buffer.from(standIn.data.key, "base64").toString("utf8"), /^[A-Za-z0-9_-]{43}$/);
+        const table = execFileSync(process.execPath, [path.join(repoRoot, "bin", "prod-mirror.js"), "diff", "--branch", branch], { cwd: repoRoot, env, encoding: "utf8" });
+        assert.match(table, /Deployment\/api\s+\/spec\/template\/spec\/containers\/0\/image\s+"registry\.example\.com\/deals\/api:1\.4\.2" → "127\.0\.0\.1:5000\/prod-mirror\/api:/);
+        assert.match(table, /PriorityClass\/deals-critical/);
     });
 
     it("runs the emulator pinned by digest, the one the registry has for moto's tag", function () {
