@@ -16,6 +16,8 @@ import {
     stackFile,
 } from "./components";
 import { readProjectFile } from "./components/project-file";
+import type { KubeObject } from "./components/kube-object";
+import { mirrorNamespace } from "./components/production-mirror";
 import { renderSource, sourceProblems } from "./components/render";
 
 const config = new pulumi.Config(PROJECT);
@@ -79,57 +81,70 @@ if (deployment !== undefined) {
     }
 }
 
-const mirror = new ProductionMirror(
-    "mirror",
-    {
-        context,
-        stack,
-        app: settings.app,
-        renderProduction: deployment === undefined ? undefined : (namespace) => renderSource(deployment, { projectDir, namespace }, { provider: kubernetes }),
-        overrides: settings.overrides,
-        registry: { server: settings.registryServer, username: settings.registryUsername, password: registryPassword },
-        imageRepository: settings.imageRepository,
-        imageBuilder: settings.imageBuilder,
-        cloud:
-            settings.cloudMode === "aws"
-                ? {
-                      mode: "aws",
-                      region: settings.awsRegion,
-                      endpoint: settings.awsEndpoint,
-                      workloadEndpoint: settings.awsWorkloadEndpoint,
-                      accessKeyId: awsAccessKeyId,
-                      secretAccessKey: awsSecretAccessKey,
-                      workloadIdentityRoleArn: settings.awsWorkloadIdentity,
-                  }
-                // parseSettings refuses an emulated stack without prod-mirror:emulatorImage.
-                : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage as string },
-        namePrefix: settings.namePrefix,
-        installation: settings.installation,
-        clusterDomain: settings.clusterDomain,
-        quota: settings.quota,
-        containerDefaults: settings.containerDefaults,
-        previewDomain: settings.previewDomain,
-        previewTlsSecret: settings.previewTlsSecret,
-    },
-    { providers: { kubernetes } },
+// Rendered before the mirror is declared, so that objects the mirror cannot reproduce faithfully stop
+// the program before anything is created (ProductionMirror checks them first).
+const production: Promise<KubeObject[] | undefined> =
+    deployment === undefined ? Promise.resolve(undefined) : renderSource(deployment, { projectDir, namespace: mirrorNamespace(context, settings.namePrefix) }, { provider: kubernetes });
+
+const mirror = production.then(
+    (objects) =>
+        new ProductionMirror(
+            "mirror",
+            {
+                context,
+                stack,
+                app: settings.app,
+                production: objects,
+                overrides: settings.overrides,
+                registry: { server: settings.registryServer, username: settings.registryUsername, password: registryPassword },
+                imageRepository: settings.imageRepository,
+                imageBuilder: settings.imageBuilder,
+                cloud:
+                    settings.cloudMode === "aws"
+                        ? {
+                              mode: "aws",
+                              region: settings.awsRegion,
+                              endpoint: settings.awsEndpoint,
+                              workloadEndpoint: settings.awsWorkloadEndpoint,
+                              accessKeyId: awsAccessKeyId,
+                              secretAccessKey: awsSecretAccessKey,
+                              workloadIdentityRoleArn: settings.awsWorkloadIdentity,
+                          }
+                        // parseSettings refuses an emulated stack without prod-mirror:emulatorImage.
+                        : { mode: "emulated", region: settings.awsRegion, image: settings.emulatorImage as string },
+                namePrefix: settings.namePrefix,
+                installation: settings.installation,
+                clusterDomain: settings.clusterDomain,
+                quota: settings.quota,
+                containerDefaults: settings.containerDefaults,
+                previewDomain: settings.previewDomain,
+                previewTlsSecret: settings.previewTlsSecret,
+            },
+            { providers: { kubernetes } },
+        ),
 );
 
+/** One of the mirror's outputs, once the mirror is declared. */
+function ofMirror<T>(pick: (m: ProductionMirror) => pulumi.Output<T>): pulumi.Output<T> {
+    return pulumi.output(mirror.then(pick)) as pulumi.Output<T>;
+}
+
 /** The branch's namespace. */
-export const namespace = mirror.namespace;
+export const namespace = ofMirror((m) => m.namespace);
 /** In-cluster URL per service. */
-export const serviceUrls = mirror.serviceUrls;
+export const serviceUrls = ofMirror((m) => m.serviceUrls);
 /** Image reference per service. */
-export const images = mirror.images;
+export const images = ofMirror((m) => m.images);
 /** Cloud mode, region, endpoint and the physical names/URLs of queues, buckets and tables. */
-export const cloud = mirror.cloud;
+export const cloud = ofMirror((m) => m.cloud);
 /** When a reaper may delete this mirror (ISO 8601). */
-export const expiresAt = mirror.expiresAt;
+export const expiresAt = ofMirror((m) => m.expiresAt);
 /** Environment variables for a test runner (write them as dotenv). */
-export const runnerEnv = mirror.runnerEnv;
+export const runnerEnv = ofMirror((m) => m.runnerEnv);
 /** Every field the mirror changed from production's objects, the rule that changed it, and what it skipped (`prod-mirror diff`). */
-export const fidelity = mirror.fidelity;
+export const fidelity = ofMirror((m) => m.fidelity);
 /** The Service a person or a test starts from (production's Ingress backend, when it has one). */
-export const entryService = mirror.entryService;
+export const entryService = ofMirror((m) => m.entryService);
 export const branch = context.branch;
 export const commit = context.commit;
 export const owner = context.owner;

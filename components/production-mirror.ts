@@ -13,7 +13,7 @@ import type { KubeObject } from "./kube-object";
 import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 import { LateValues } from "./late-values";
-import { rewrite, type FidelityReport, type RewriteTarget } from "./rewrite";
+import { rewrite, RewriteError, type FidelityReport, type RewriteTarget } from "./rewrite";
 import { StandIn } from "./stand-in";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -26,11 +26,11 @@ export interface ProductionMirrorArgs {
     /** The production description. */
     app: AppSpec;
     /**
-     * Production's own objects, rendered into the branch's namespace from the description's
-     * `deployment` (render.ts). Default: generated from the description's `services`
-     * (generate.ts). Both go through the same rewrite.
+     * Production's own objects, rendered into the branch's namespace (mirrorNamespace) from the
+     * description's `deployment` (render.ts) before the mirror is declared. Default: generated from the
+     * description's `services` (generate.ts). Both go through the same rewrite.
      */
-    renderProduction?: (namespace: string) => pulumi.Input<KubeObject[]>;
+    production?: KubeObject[];
     /** Per-workload replicas/resources for the mirror. Default: none. */
     overrides?: Record<string, ServiceOverride>;
     registry: { server: string; username: pulumi.Input<string>; password: pulumi.Input<string> };
@@ -93,6 +93,43 @@ export function appProblem(app: AppSpec): string | undefined {
     return appProblems(app)[0]?.message;
 }
 
+/**
+ * Why production's objects cannot be mirrored faithfully, or undefined: the rewrite's problems
+ * (rewrite.ts), found with stand-in values for the names the mirror's own resources get later, so
+ * that a bad deployment declares nothing, not even the namespace.
+ */
+export function rewriteProblem(production: KubeObject[], args: ProductionMirrorArgs): string | undefined {
+    const dry = "prod-mirror-check";
+    try {
+        rewrite(production, {
+            namespace: dry,
+            labels: {},
+            pullSecretName: dry,
+            serviceAccountName: dry,
+            cloudMode: args.cloud.mode,
+            cloudEnv: [],
+            images: (args.production === undefined ? args.app.services.map((s) => generatedImage(s.name)) : (args.app.images ?? []).map((i) => i.production)).map((p) => ({ production: p, mirror: dry })),
+            cloudNames: [],
+            standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
+            overrides: args.overrides ?? {},
+            previewHost: previewHost(dry, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
+            previewTlsSecretName: args.previewTlsSecret,
+            knownCustomKinds: args.app.customResourceKinds ?? [],
+        });
+        return undefined;
+    } catch (err) {
+        if (err instanceof RewriteError) {
+            return err.message;
+        }
+        throw err;
+    }
+}
+
+/** The namespace a mirror of `context` gets: what a renderer needs before the mirror is declared. */
+export function mirrorNamespace(context: BranchContext, namePrefix: string = DEFAULT_NAME_PREFIX): string {
+    return namespaceName(mirrorKey(context.branch, context.pullRequest), namePrefix);
+}
+
 /** One image the mirror runs instead of production's: production's repository → the branch's image. */
 interface MirrorImage {
     production: string;
@@ -127,6 +164,11 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const problem = appProblem(args.app);
         if (problem !== undefined) {
             throw new Error(`ProductionMirror ${name}: ${problem}`);
+        }
+        const production = args.production ?? generateProduction(args.app);
+        const unmirrorable = rewriteProblem(production, args);
+        if (unmirrorable !== undefined) {
+            throw new Error(`ProductionMirror ${name}: ${unmirrorable}`);
         }
         super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
         const prefix = args.namePrefix ?? DEFAULT_NAME_PREFIX;
@@ -181,7 +223,6 @@ export class ProductionMirror extends pulumi.ComponentResource {
             (standIn) => new StandIn(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
         );
 
-        const production = args.renderProduction === undefined ? generateProduction(args.app) : args.renderProduction(nsName);
         const late = new LateValues();
         const target: RewriteTarget = {
             namespace: nsName,
@@ -202,26 +243,21 @@ export class ProductionMirror extends pulumi.ComponentResource {
             previewTlsSecretName: args.previewTlsSecret,
             knownCustomKinds: args.app.customResourceKinds ?? [],
         };
-        // Plain JSON from the renderer: Unwrap's view of KubeObject's index signature adds nothing.
-        const rewritten = pulumi.output(production).apply((objects) => rewrite(objects as unknown as KubeObject[], target));
-        // Registered as soon as production's objects are rendered (the invoke answers in a preview too),
-        // with the late values back in as Outputs.
-        rewritten.apply(({ objects }) => {
-            new k8s.yaml.ConfigGroup(
-                `${name}-app`,
-                {
-                    objs: late.fill(objects) as KubeObject[],
-                    // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job
-                    // ran), and only once the stand-in Secrets they read do.
-                    transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])],
-                },
-                child,
-            );
-        });
-        this.fidelity = rewritten.apply((r) => pulumi.output(late.fill(r.report) as FidelityReport)) as pulumi.Output<FidelityReport>;
-
-        const urls = rewritten.apply(({ objects }) => serviceUrls(objects, nsName, clusterDomain));
-        this.entryService = rewritten.apply(({ objects }) => entryServiceOf(objects, args.app) ?? "");
+        const rewritten = rewrite(production, target);
+        new k8s.yaml.ConfigGroup(
+            `${name}-app`,
+            {
+                // The late values back in as Outputs: each object depends on the resources whose values it carries.
+                objs: late.fill(rewritten.objects) as KubeObject[],
+                // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job
+                // ran), and only once the stand-in Secrets they read do.
+                transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])],
+            },
+            child,
+        );
+        this.fidelity = pulumi.output(late.fill(rewritten.report)) as pulumi.Output<FidelityReport>;
+        const urls = pulumi.output(serviceUrls(rewritten.objects, nsName, clusterDomain));
+        this.entryService = pulumi.output(entryServiceOf(rewritten.objects, args.app) ?? "");
         this.serviceUrls = urls;
         this.images = pulumi.output(Object.fromEntries(mirrorImages.map((i) => [i.service, i.image.ref])));
         this.cloud = pulumi.output({
@@ -250,7 +286,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
     /** The images the mirror runs: one per image rule, or one per service of a generated description. */
     private declareImages(name: string, args: ProductionMirrorArgs, tag: string): MirrorImage[] {
         const rules =
-            args.renderProduction === undefined
+            args.production === undefined
                 ? args.app.services.map((s) => ({ production: generatedImage(s.name), service: s.name, build: s.build, image: s.image }))
                 : (args.app.images ?? []).map((rule) => ({ production: rule.production, service: rule.service, build: rule.build, image: undefined as string | undefined }));
         return rules.map((rule) => ({

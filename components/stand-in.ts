@@ -20,7 +20,8 @@ export function generatedValue(): string {
  * A Secret production keeps outside its manifests (a vault, a sealed secret, a hand-made object)
  * and the mirror must never copy: the mirror makes its own under the same name, with a generated
  * value per key. The values are Pulumi secrets, and they are generated once: later updates keep
- * them (ignoreChanges), so pods reading them are not restarted on every `up`.
+ * them (ignoreChanges), so pods reading them are not restarted on every `up`. A key added later
+ * therefore needs a new mirror (or the Secret deleted by hand) to appear.
  */
 export class StandIn extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
@@ -32,9 +33,11 @@ export class StandIn extends pulumi.ComponentResource {
             {
                 metadata: { name: args.name, namespace: args.namespace, labels: args.labels ?? {} },
                 type: "Opaque",
-                stringData: pulumi.secret(Object.fromEntries(args.keys.map((key) => [key, generatedValue()]))),
+                // `data`, not stringData: the provider's Check folds stringData into data, so ignoring
+                // stringData would still see a new value there and replace the Secret on every up.
+                data: pulumi.secret(Object.fromEntries(args.keys.map((key) => [key, Buffer.from(generatedValue(), "utf8").toString("base64")]))),
             },
-            { parent: this, ignoreChanges: ["stringData"] },
+            { parent: this, ignoreChanges: ["data"] },
         );
         this.secretName = secret.metadata.name;
         this.registerOutputs({ secretName: this.secretName });

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { appProblem, builtImageName, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
+import { appProblem, builtImageName, type KubeObject, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
@@ -439,6 +439,94 @@ describe("ProductionMirror", () => {
                         'arn:aws:iam::123456789012:role/prod-mirror-workloads, got "arn:aws:iam::123456789012:user/ci"',
                 },
             );
+        });
+    });
+
+    inBothModes((preview) => {
+        /** Production's own objects, as a renderer would hand them over. */
+        const productionObjects = (): KubeObject[] => [
+            { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "critical" }, value: 1000 },
+            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "aws", namespace: "deals" }, data: { TABLE: "acme-deals", LOG: "info" } },
+            {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "web", namespace: "deals" },
+                spec: {
+                    selector: { matchLabels: { app: "web" } },
+                    template: {
+                        metadata: { labels: { app: "web" } },
+                        spec: {
+                            priorityClassName: "critical",
+                            securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "web",
+                                    image: "registry.example.com/deals/web:2.0.0",
+                                    envFrom: [{ configMapRef: { name: "aws" } }],
+                                    env: [{ name: "SIGNING_KEY", valueFrom: { secretKeyRef: { name: "signing", key: "key" } } }],
+                                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                                },
+                                { name: "cache", image: "redis:7", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } },
+                            ],
+                        },
+                    },
+                },
+            },
+            { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "deals" }, spec: { selector: { app: "web" }, ports: [{ port: 8080 }] } },
+        ];
+        const deployed = (): ProductionMirrorArgs => {
+            const app = sampleApp();
+            app.services = [];
+            app.deployment = { kind: "kustomize", directory: "deploy/production" };
+            app.images = [{ production: "registry.example.com/deals/web", service: "web", build: { context: "app", args: {} } }];
+            app.cloud.tables[0].production = "acme-deals";
+            app.standIns = { secrets: [{ name: "signing", keys: ["key"] }] };
+            return args({ app, overrides: {}, imageBuilder: "external", production: productionObjects() });
+        };
+
+        it("mirrors production's own objects: rendered into the branch's namespace, rewritten, applied, with a stand-in and the report", async () => {
+            const mocks = await useMocks(preview);
+            const mirror = new ProductionMirror("mirror", deployed());
+            await settle(mocks);
+            // Applied: production's namespaced objects, in the branch's namespace; the PriorityClass is not.
+            assert.deepStrictEqual(mocks.ofType("kubernetes:scheduling.k8s.io/v1:PriorityClass"), []);
+            const web = mocks.one(DEPLOYMENT, app("web")).inputs;
+            const tag = imageTag(CONTEXT.branch, CONTEXT.commit);
+            assert.deepStrictEqual(web.spec.template.spec.containers.map((c: any) => c.image), [`127.0.0.1:5000/prod-mirror/web:${tag}`, "redis:7"]);
+            assert.strictEqual(web.spec.template.spec.priorityClassName, undefined);
+            assert.deepStrictEqual(mocks.one("kubernetes:core/v1:ConfigMap", app("aws")).inputs.data, { TABLE: NAMES.tables.deals, LOG: "info" });
+            // The stand-in: production's name, the referenced key, a generated value sent only as a secret.
+            const standIn = mocks.one("kubernetes:core/v1:Secret", "mirror-standin-signing-secret");
+            assert.deepStrictEqual([standIn.inputs.metadata.name, standIn.inputs.metadata.namespace, Object.keys(standIn.inputs.data)], ["signing", NS, ["key"]]);
+            assert.ok(isSecretValue(standIn.rawInputs.data), "the stand-in's value reached the engine in plain text");
+            assert.match(Buffer.from(standIn.inputs.data.key, "base64").toString("utf8"), /^[A-Za-z0-9_-]{43}$/);
+            // The Deployment waits for the cloud resources and the stand-in.
+            assert.deepStrictEqual(await valueOf(mirror.serviceUrls), { web: `http://web.${NS}.svc.cluster.local:8080` });
+            assert.strictEqual(await valueOf(mirror.entryService), "web");
+            const report = await valueOf(mirror.fidelity);
+            assert.deepStrictEqual(report.skipped.map((s) => s.object), ["PriorityClass/critical"]);
+            assert.deepStrictEqual(report.imagesKept, [{ object: "Deployment/web", container: "cache", image: "redis:7" }]);
+            assert.deepStrictEqual(report.standIns, [{ secret: "signing", keys: ["key"], referencedBy: ["Deployment/web"] }]);
+            const image = report.objects.find((o) => o.object === "Deployment/web")?.changes.find((c) => c.rule === "image");
+            assert.deepStrictEqual(image, { path: "/spec/template/spec/containers/0/image", production: "registry.example.com/deals/web:2.0.0", mirror: `127.0.0.1:5000/prod-mirror/web:${tag}`, rule: "image" });
+            const account = mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads");
+            const bound = report.objects.find((o) => o.object === "Deployment/web")?.changes.find((c) => c.rule === "service-account");
+            assert.deepStrictEqual(bound?.mirror, account, "the report carries the late name itself, not a placeholder");
+            assert.ok(!JSON.stringify(report).includes("prod-mirror-late-"), "a placeholder leaked into the report");
+        });
+
+        it("refuses production's objects it cannot mirror faithfully, declaring none of them", async () => {
+            const mocks = await useMocks(preview);
+            const bad = deployed();
+            bad.app.standIns = { secrets: [] };
+            const pod = (bad.production as KubeObject[])[2].spec as any;
+            pod.template.spec.containers[1].securityContext.privileged = true;
+            assert.throws(() => new ProductionMirror("mirror", bad), (err: Error) => {
+                assert.match(err.message, /^ProductionMirror mirror: 2 problems in production's objects:\n- Deployment\/web: .*signing.*\n- Deployment\/web: .*privileged/s);
+                return true;
+            });
+            await settle(mocks);
+            assert.deepStrictEqual(mocks.registrations.map((r) => `${r.type} ${r.name}`), [], "a mirror that cannot be faithful declares nothing");
         });
     });
 
