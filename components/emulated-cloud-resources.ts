@@ -3,7 +3,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
-import { DEFAULT_CLUSTER_DOMAIN } from "./naming";
+import { DEFAULT_CLUSTER_DOMAIN, serviceUrl } from "./naming";
 import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
 /** What `emulated` mode needs beyond the common args. */
@@ -145,7 +145,7 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
             },
             child,
         );
-        this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.${clusterDomain}:${EMULATOR_PORT}`;
+        this.endpoint = pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([svc, ns]) => serviceUrl(svc, ns, EMULATOR_PORT, clusterDomain));
 
         const resources = {
             tags: args.tags,

@@ -5,6 +5,7 @@
 import type { AppSpec, CloudSpec, ServiceSpec } from "./app-spec";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
 import type { KubeObject } from "./kube-object";
+import { namespaceLocalUrl } from "./naming";
 import { containerResources, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
 
 /**
@@ -41,11 +42,6 @@ export function generatedImage(service: string): string {
     return service;
 }
 
-/** `http://<service>:<port>`: how production reaches another service in its own namespace. */
-export function generatedServiceUrl(service: string, port: number): string {
-    return `http://${service}:${port}`;
-}
-
 function serviceEnv(service: ServiceSpec, app: AppSpec, names: ProductionCloudNames): { name: string; value: string }[] {
     const port = (other: string): number => (app.services.find((s) => s.name === other) as ServiceSpec).port;
     return [
@@ -57,7 +53,7 @@ function serviceEnv(service: ServiceSpec, app: AppSpec, names: ProductionCloudNa
         ]),
         ...service.uses.buckets.map((b) => ({ name: bucketVar(b), value: names.buckets[b] })),
         ...service.uses.tables.map((t) => ({ name: tableVar(t), value: names.tables[t] })),
-        ...service.uses.services.map((other) => ({ name: serviceUrlVar(other), value: generatedServiceUrl(other, port(other)) })),
+        ...service.uses.services.map((other) => ({ name: serviceUrlVar(other), value: namespaceLocalUrl(other, port(other)) })),
         ...Object.entries(service.env).map(([name, value]) => ({ name, value })),
     ];
 }

@@ -176,6 +176,11 @@ export function namespaceName(branch: string, prefix: string): string {
     return `${prefix}-${branchSegment(branch, layer, layer.maxLength - prefix.length - 1, false)}`;
 }
 
+/** `http://<service>:<port>`: a Service as a workload in its own namespace reaches it (the search path adds the rest). */
+export function namespaceLocalUrl(service: string, port: number): string {
+    return `http://${service}:${port}`;
+}
+
 /** The in-cluster URL of a Service, from names alone so that services may use each other freely. */
 export function serviceUrl(service: string, namespace: string, port: number, clusterDomain: string): string {
     return `http://${service}.${namespace}.svc.${clusterDomain}:${port}`;
