@@ -19,7 +19,7 @@ export default {
     testRunner: "mocha",
     mochaOptions: { config: ".mocharc.unit.json" },
     mutate: [
-        "components/*.ts",
+        "components/**/*.ts",
         "!components/index.ts",
         "cli/args.ts",
         "cli/outputs.ts",

@@ -1,15 +1,12 @@
 // The component library: every component and the pure modules they share.
 export * from "./app-image";
-export * from "./aws-cloud-resources";
-export * from "./aws-workload-policy";
 export * from "./branch-context";
 export * from "./branch-namespace";
-export * from "./cloud-resources";
+export * from "./cloud";
 export * from "./app-file";
 export * from "./app-parser";
 export * from "./app-spec";
 export * from "./config-error";
-export * from "./emulated-cloud-resources";
 export * from "./env-contract";
 export * from "./expiry";
 export * from "./image-reference";

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage, builtImageName, TAG_PLACEHOLDER } from "./app-image";
-import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./aws-cloud-resources";
+import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./cloud";
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
-import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud-resources";
+import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud";
 import { appProblems, DEFAULT_INSTALLATION, DEFAULT_PREVIEW_DOMAIN, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";

@@ -25,7 +25,7 @@ import {
     type QuotaSpec,
     type ServiceOverride,
 } from "./app-spec";
-import { IAM_ROLE_ARN } from "./aws-workload-policy";
+import { IAM_ROLE_ARN } from "./cloud/aws-workload-policy";
 import { ConfigError, missingKeyError, PROJECT, stackFile, Where } from "./config-error";
 import { checked, int, matching, object, onlyFields, parseJson, quantity, resources, str } from "./config-fields";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";

@@ -414,8 +414,8 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual([container.command.length, python, flag], [3, "python3", "-c"]);
                 // The Job carries the project's file verbatim (create-script.test.ts byte-compiles that file, so what
                 // python -c reads parses), and its exact text is pinned, so any edit is deliberate (update the hash).
-                assert.strictEqual(script, fs.readFileSync(path.join(repoRoot, "components", "emulator", "create_resources.py"), "utf8"));
-                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "25d6e265eb1e54a85a292f928e6dcbe6f6b5d1e7233367365b42afd7bfe7af53");
+                assert.strictEqual(script, fs.readFileSync(path.join(repoRoot, "components", "cloud", "emulator", "create_resources.py"), "utf8"));
+                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "4153cf329dadb30ac481c53d47765296474f55075ca1ff1b9e67ead717a7274a");
                 assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
                 assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
                 const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));

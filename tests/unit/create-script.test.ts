@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createScript, CREATE_SCRIPT_FILE } from "../../components/emulated-cloud-resources";
+import { createScript, CREATE_SCRIPT_FILE } from "../../components/cloud/emulated";
 import { repoRoot } from "./mocks";
 
 /** `python3 -W error -m py_compile <file>`, its bytecode kept out of the tree. */
@@ -33,8 +33,8 @@ describe("the emulator's creation script", () => {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("is components/emulator/create_resources.py, found beside the component", () => {
-        assert.strictEqual(CREATE_SCRIPT_FILE, path.join(repoRoot, "components", "emulator", "create_resources.py"));
+    it("is components/cloud/emulator/create_resources.py, found beside the component", () => {
+        assert.strictEqual(CREATE_SCRIPT_FILE, path.join(repoRoot, "components", "cloud", "emulator", "create_resources.py"));
         assert.strictEqual(createScript(), fs.readFileSync(CREATE_SCRIPT_FILE, "utf8"));
     });
 
@@ -86,7 +86,7 @@ describe("the emulator's creation script", () => {
         assert.throws(() => createScript(missing), {
             message:
                 `cannot read the emulator's creation script ${missing} (ENOENT: no such file or directory, open '${missing}'): ` +
-                "it ships beside emulated-cloud-resources.ts; restore it from git, or rebuild with 'npm run build' when running from dist/",
+                "it ships beside emulated.ts; restore it from git, or rebuild with 'npm run build' when running from dist/",
         });
     });
 });

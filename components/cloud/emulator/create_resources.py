@@ -1,4 +1,4 @@
-# The emulated cloud mode's creation Job (components/emulated-cloud-resources.ts runs it as
+# The emulated cloud mode's creation Job (components/cloud/emulated.ts runs it as
 # `python3 -c <this file>` in the emulator's own image, so it needs no ConfigMap and no writable
 # file). It waits for the emulator, then creates every declared queue, bucket and table with the
 # tags, tolerating ones that already exist, so a retried pod converges.

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IAM_ROLE_ARN, workloadPolicy, WORKLOAD_IDENTITY_ANNOTATION, type WorkloadResourceArns } from "./aws-workload-policy";
-import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
+import type { CloudResources, CloudResourcesArgs } from "./shape";
 
 /** What `aws` mode needs beyond the common args; index.ts builds it from config. */
 export interface AwsCloudSettings {

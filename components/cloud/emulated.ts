@@ -2,9 +2,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { CloudResources, CloudResourcesArgs } from "./cloud-resources";
-import { DEFAULT_CLUSTER_DOMAIN, serviceUrl } from "./naming";
-import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "./manifests";
+import type { CloudResources, CloudResourcesArgs } from "./shape";
+import { DEFAULT_CLUSTER_DOMAIN, serviceUrl } from "../naming";
+import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../manifests";
 
 /** What `emulated` mode needs beyond the common args. */
 export interface EmulatedCloudSettings {
