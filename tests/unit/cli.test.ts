@@ -152,6 +152,8 @@ describe("cli: arguments", () => {
             [["reap", "--lock-timeout", "5m"], { lockTimeoutMinutes: 5 }],
             [["outputs", "--format", "json"], { format: "json" }],
             [["outputs", "--format=dotenv"], { format: "dotenv" }],
+            [["diff", "--branch", "feature/x", "--json"], { branch: "feature/x", json: true }],
+            [["diff", "--pr", "12", "--source-repo", "a/b"], { pullRequest: 12, sourceRepo: "a/b" }],
             [["reap", "--aws-endpoint", "http://127.0.0.1:4566//"], { awsEndpoint: "http://127.0.0.1:4566" }],
             [["reap", "--max-deletions", "25"], { maxDeletions: 25 }],
             [["reap", "--max-deletions", "9999"], { maxDeletions: 9999 }],
