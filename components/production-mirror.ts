@@ -125,6 +125,22 @@ export function rewriteProblem(production: KubeObject[], args: ProductionMirrorA
     }
 }
 
+/**
+ * Where a mirror made before production's objects went through the rewrite kept a service's
+ * Deployment and Service: under a `prod-mirror:app:MirrorService` component named `<mirror>-<service>`.
+ * Aliased, an existing mirror's objects are updated in place on its next `up`; without, the engine
+ * would create them under the new name (server-side apply takes over the live object) and then
+ * delete the old name, which is the same live object.
+ */
+export function legacyAliases(mirror: string, obj: KubeObject, parent: pulumi.Resource): pulumi.Alias[] {
+    const role = obj.apiVersion === "apps/v1" && obj.kind === "Deployment" ? "deployment" : obj.apiVersion === "v1" && obj.kind === "Service" ? "service" : undefined;
+    if (role === undefined) {
+        return [];
+    }
+    const service = obj.metadata.name;
+    return [{ name: `${mirror}-${service}-${role}`, parent: pulumi.createUrn(`${mirror}-${service}`, "prod-mirror:app:MirrorService", parent) }];
+}
+
 /** The namespace a mirror of `context` gets: what a renderer needs before the mirror is declared. */
 export function mirrorNamespace(context: BranchContext, namePrefix: string = DEFAULT_NAME_PREFIX): string {
     return namespaceName(mirrorKey(context.branch, context.pullRequest), namePrefix);
@@ -251,7 +267,12 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 objs: late.fill(rewritten.objects) as KubeObject[],
                 // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job
                 // ran), and only once the stand-in Secrets they read do.
-                transformations: [(_obj: unknown, opts: pulumi.CustomResourceOptions) => void (opts.dependsOn = [cloud, ...standIns])],
+                transformations: [
+                    (obj: KubeObject, opts: pulumi.CustomResourceOptions) => {
+                        opts.dependsOn = [cloud, ...standIns];
+                        opts.aliases = legacyAliases(name, obj, this);
+                    },
+                ],
             },
             child,
         );

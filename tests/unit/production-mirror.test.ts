@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { appProblem, builtImageName, type KubeObject, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
+import { appProblem, builtImageName, type KubeObject, legacyAliases, cloudNames, externalEgressPorts, imageTag, KEYS, namespaceName, ProductionMirror, ProductionMirrorArgs, RUN_AS, serviceUrl } from "../../components";
 import { CONTEXT, PASSWORD, sampleApp } from "./fixtures";
 import { inBothModes, isKnown, isSecretValue, isUnknownValue, kubernetesLabelSets, once, RecordingMocks, registeredUrns, settle, useMocks, valueOf } from "./mocks";
 
@@ -528,6 +528,19 @@ describe("ProductionMirror", () => {
             await settle(mocks);
             assert.deepStrictEqual(mocks.registrations.map((r) => `${r.type} ${r.name}`), [], "a mirror that cannot be faithful declares nothing");
         });
+    });
+
+    it("aliases each Deployment and Service to where a mirror made before the rewrite kept it, and nothing else", async () => {
+        const mocks = await useMocks(false);
+        const mirror = new ProductionMirror("mirror", args());
+        await settle(mocks);
+        const [deployment] = legacyAliases("mirror", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api" } }, mirror) as Array<{ name: string; parent: pulumi.Output<string> }>;
+        assert.strictEqual(deployment.name, "mirror-api-deployment");
+        assert.strictEqual(await valueOf(deployment.parent), "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:app:MirrorService::mirror-api");
+        const [service] = legacyAliases("mirror", { apiVersion: "v1", kind: "Service", metadata: { name: "web" } }, mirror) as Array<{ name: string }>;
+        assert.strictEqual(service.name, "mirror-web-service");
+        assert.deepStrictEqual(legacyAliases("mirror", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "api" } }, mirror), []);
+        assert.deepStrictEqual(legacyAliases("mirror", { apiVersion: "serving.knative.dev/v1", kind: "Service", metadata: { name: "api" } }, mirror), []);
     });
 
     it("refuses a description whose `uses` names something undeclared", async () => {
