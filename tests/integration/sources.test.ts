@@ -240,6 +240,9 @@ describe("production's own deployment, from each source kind", function () {
                 for (const expected of bad.expected) {
                     assert.match(output, expected);
                 }
+                // The message alone, as the program's input errors are (RunError): no crash report, no stack trace.
+                assert.doesNotMatch(output, /failed with an unhandled exception|^\s+at \S+ \(\S+:\d+:\d+\)/m);
+                log(`  ${(output.match(bad.expected[bad.expected.length - 1]) as RegExpMatchArray)[0].slice(0, 160)}…`);
                 assert.ok(seconds < 60, `${seconds.toFixed(1)}s to refuse ${bad.appFile}`);
                 assert.deepStrictEqual(leftInCluster(env, stackName, namespace), [], `${bad.appFile} left objects in the cluster`);
                 // Nothing declared either: the state holds at most the stack and the kubernetes provider.
@@ -339,19 +342,22 @@ describe("production's own deployment, from each source kind", function () {
             });
         }
 
-        it("destroys both mirrors and removes their stacks, leaving nothing", async function () {
-            this.timeout(15 * 60_000);
-            await Promise.allSettled([...ups.values()]);
-            const started = Date.now();
-            const results = await Promise.all(cases.map((c) => destroyMirror(c.branch, local, log)));
-            timings.push(["destroy + stack rm (both)", (Date.now() - started) / 1000]);
-            assert.deepStrictEqual(results, cases.map(() => ({ existed: true, survivors: [] })));
-            for (const c of cases) {
-                destroyed.add(c.branch);
-                const stackName = stackNameFor(c.branch);
-                assert.strictEqual(await findStack(stackName), undefined, `stack ${stackName} is still on the backend`);
-                assert.deepStrictEqual(leftInCluster(env, stackName, namespaceName(c.branch, DEFAULT_NAME_PREFIX)), []);
-            }
+        // In a suite of its own: mocha runs a suite's tests before those of the suites inside it.
+        describe("both, when done", function () {
+            it("destroys both mirrors and removes their stacks, leaving nothing", async function () {
+                this.timeout(15 * 60_000);
+                await Promise.allSettled([...ups.values()]);
+                const started = Date.now();
+                const results = await Promise.all(cases.map((c) => destroyMirror(c.branch, local, log)));
+                timings.push(["destroy + stack rm (both)", (Date.now() - started) / 1000]);
+                assert.deepStrictEqual(results, cases.map(() => ({ existed: true, survivors: [] })));
+                for (const c of cases) {
+                    destroyed.add(c.branch);
+                    const stackName = stackNameFor(c.branch);
+                    assert.strictEqual(await findStack(stackName), undefined, `stack ${stackName} is still on the backend`);
+                    assert.deepStrictEqual(leftInCluster(env, stackName, namespaceName(c.branch, DEFAULT_NAME_PREFIX)), []);
+                }
+            });
         });
     });
 });
