@@ -77,7 +77,8 @@ const deployment = settings.app.deployment;
 if (deployment !== undefined) {
     const problems = sourceProblems(deployment, projectDir);
     if (problems.length > 0) {
-        throw new ConfigError(`the app description's deployment cannot be rendered:\n- ${problems.join("\n- ")}`);
+        // A RunError: `pulumi up` prints the problems alone, not buried under a stack trace.
+        throw new pulumi.RunError(`the app description's deployment cannot be rendered:\n- ${problems.join("\n- ")}`);
     }
 }
 

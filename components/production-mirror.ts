@@ -177,14 +177,15 @@ export class ProductionMirror extends pulumi.ComponentResource {
 
     constructor(name: string, args: ProductionMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
         // Checked before super(), so that a bad description declares nothing, not even this component.
+        // RunErrors: `pulumi up` prints the message alone, without a stack trace burying the fix.
         const problem = appProblem(args.app);
         if (problem !== undefined) {
-            throw new Error(`ProductionMirror ${name}: ${problem}`);
+            throw new pulumi.RunError(`ProductionMirror ${name}: ${problem}`);
         }
         const production = args.production ?? generateProduction(args.app);
         const unmirrorable = rewriteProblem(production, args);
         if (unmirrorable !== undefined) {
-            throw new Error(`ProductionMirror ${name}: ${unmirrorable}`);
+            throw new pulumi.RunError(`ProductionMirror ${name}: ${unmirrorable}`);
         }
         super("prod-mirror:mirror:ProductionMirror", name, {}, opts);
         const prefix = args.namePrefix ?? DEFAULT_NAME_PREFIX;

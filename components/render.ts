@@ -21,8 +21,12 @@ export const INVOKE = {
     helm: "kubernetes:helm:template",
 } as const;
 
-/** Problems with a deployment source, or with what the provider returned; the message lists them all. */
-export class RenderError extends Error {
+/**
+ * Problems with a deployment source, or with what the provider returned; the message lists them all.
+ * A RunError, so that `pulumi up` prints the message alone: the reader fixes their input, and a stack
+ * trace (and the problems printed a second time) would bury it.
+ */
+export class RenderError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(`${problems.length} problem${problems.length === 1 ? "" : "s"} with production's deployment:\n- ${problems.join("\n- ")}`);
         this.name = "RenderError";
