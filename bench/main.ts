@@ -17,6 +17,7 @@ import { describeLocalEnvironment, repoRoot } from "../cli/local-environment";
 import { LOCAL_APP_FILE } from "../cli/mirror";
 import { TAGS } from "../cli/stack";
 import { BENCH_USAGE, parseBenchArgs, type BenchPlan } from "./args";
+import { freeCpu, mirrorCpuRequest } from "./capacity";
 import { asList, baselineObjects, describeObjects, moveBaseline, NAMESPACED_KINDS } from "./baseline";
 import { headlineRatios, renderReport, type Results } from "./report";
 import { acceptCommands, cli, imageSeconds, loggedSeconds, pool, PULUMI_UP_LINE, refuseCommands, run } from "./run";
@@ -98,15 +99,19 @@ async function takeBaseline(b: Bench, notes: string[]): Promise<{ objects: any[]
     const objects = baselineObjects(ns, items, label);
     // The stack's own record of what it made: its custom kubernetes resources (not providers, not components).
     const state = JSON.parse((await run("pulumi", ["stack", "export", "--stack", stackOf(branch)], b.env)).stdout);
-    const declared = (state.deployment?.resources ?? []).filter((r: any) => r.custom === true && String(r.type).startsWith("kubernetes:"));
-    const note = `the stack's state holds ${declared.length} Kubernetes objects; the baseline applies ${objects.length}`;
-    say(note);
-    if (declared.length !== objects.length) {
-        throw new Error(`${note}: the dump missed or added objects; the stack has ${declared.map((r: any) => r.type).join(", ")}`);
-    }
-    notes.push(`${note} (checked equal before timing; the source mirror's own up, a warm-up, is not counted: ${made.seconds.toFixed(1)} s)`);
+    const declared = new Set<string>((state.deployment?.resources ?? [])
+        .filter((r: any) => r.custom === true && String(r.type).startsWith("kubernetes:"))
+        .map((r: any) => `${r.outputs?.kind ?? r.type}/${r.outputs?.metadata?.name ?? "?"}`));
+    const listed = describeObjects(objects);
+    const missing = [...declared].filter((d) => !listed.includes(d));
+    const extra = listed.filter((l) => !declared.has(l));
+    const check = `the stack's state holds ${declared.size} Kubernetes objects; the baseline applies ${objects.length}` +
+        (missing.length + extra.length === 0 ? ", the same ones by kind and name" : `; not in the baseline: ${missing.join(", ") || "none"}; only in the baseline: ${extra.join(", ") || "none"}`);
+    say(check);
+    notes.push(check);
+    notes.push(`the source mirror's own up (a warm-up, not counted): ${made.seconds.toFixed(1)} s, pulumi up ${made.pulumi} s`);
     await down(b, branch);
-    return { objects, namespace: made.namespace, label, listed: describeObjects(objects) };
+    return { objects, namespace: made.namespace, label, listed };
 }
 
 interface MainSamples {
@@ -196,11 +201,29 @@ async function imageSteps(b: Bench): Promise<Step[]> {
     ];
 }
 
-async function growth(b: Bench): Promise<Step[]> {
+/** The cluster's free CPU requests now, in millicores. */
+async function clusterFreeCpu(b: Bench): Promise<number> {
+    const nodes = JSON.parse((await run("kubectl", ["get", "nodes", "-o", "json"], b.env)).stdout).items as any[];
+    const pods = JSON.parse((await run("kubectl", ["get", "pods", "-A", "-o", "json"], b.env)).stdout).items as any[];
+    return freeCpu(nodes, pods);
+}
+
+async function growth(b: Bench, baseline: readonly any[], notes: string[]): Promise<Step[]> {
     const steps: Step[] = [];
     const live: string[] = [];
+    const perMirror = mirrorCpuRequest(baseline);
     for (const level of b.plan.liveMirrors) {
         const more = Array.from({ length: level - live.length }, (_, j) => `bench-${b.id}-l${live.length + j + 1}`);
+        // The live ones still to make, and the measured one.
+        const needed = (more.length + 1) * perMirror;
+        const free = await clusterFreeCpu(b);
+        if (needed > free) {
+            const why = `did not fit: ${more.length + 1} more mirror(s) request ${needed}m CPU (${perMirror}m each), the cluster has ${free}m unrequested`;
+            say(`growth with ${level} live: ${why}`);
+            notes.push(`growth with ${level} live mirrors not measured: it ${why}`);
+            steps.push({ name: `new mirror with ${level} live: whole command`, samples: [], note: why });
+            break;
+        }
         if (more.length > 0) {
             say(`growth: making ${more.length} more live mirror(s), two at a time`);
             await pool(more, 2, async (branch) => void (await up(b, branch)));
@@ -307,7 +330,7 @@ async function measure(b: Bench, command: string): Promise<string> {
     ];
     say(`main steps:\n${stepTable(main)}`);
     const images = await imageSteps(b);
-    const grown = await growth(b);
+    const grown = await growth(b, base.objects, notes);
     const listed = await listing(b);
     if (b.plan.liveMirrors.at(-1)! < 10) {
         notes.push(`growth measured with ${b.plan.liveMirrors.join("/")} live mirrors only (${b.plan.quick ? "--quick" : "time budget"})`);
@@ -347,8 +370,9 @@ async function cleanup(b: Bench): Promise<boolean> {
     for (const file of b.made.stackFiles) {
         fs.rmSync(file, { force: true });
     }
+    // Only the engine's copies: tidying, not cleanup (a ref that was never built makes docker fail).
     if (b.made.images.size > 0) {
-        await attempt("docker image rm", () => run("docker", ["image", "rm", "--force", ...b.made.images], b.env));
+        await run("docker", ["image", "rm", "--force", ...b.made.images], b.env).catch(() => say("cleanup: some bench images were not in the engine"));
     }
     return clean;
 }

@@ -2,6 +2,7 @@
 // live mirror's objects into what a kubectl script applies. No timing is asserted anywhere.
 import * as assert from "assert";
 import { parseBenchArgs } from "../../bench/args";
+import { cpuMillis, freeCpu, mirrorCpuRequest } from "../../bench/capacity";
 import { asList, baselineObjects, moveBaseline, stripServerFields } from "../../bench/baseline";
 import { headlineRatios } from "../../bench/report";
 import { imageSeconds, loggedSeconds, pool, PULUMI_UP_LINE } from "../../bench/run";
@@ -150,5 +151,35 @@ describe("bench: the kubectl baseline", () => {
         assert.strictEqual(container.env[0].value, "http://emulator.pmk-run-1.svc.cluster.local:5000");
         assert.strictEqual(JSON.parse(asList([job])).kind, "List");
         assert.strictEqual(JSON.parse(asList([job])).items[0].metadata.namespace, "pmk-run-1");
+    });
+});
+
+describe("bench: room on the cluster", () => {
+    it("reads CPU quantities in cores and millicores, and nothing else", () => {
+        assert.strictEqual(cpuMillis("50m"), 50);
+        assert.strictEqual(cpuMillis("2"), 2000);
+        assert.strictEqual(cpuMillis("0.25"), 250);
+        assert.strictEqual(cpuMillis(1), 1000);
+        assert.strictEqual(cpuMillis("1Gi"), undefined);
+        assert.strictEqual(cpuMillis(undefined), undefined);
+    });
+
+    it("counts a mirror's Deployments by replicas, with the LimitRange's default for a container without requests, and no Job", () => {
+        const objects = [
+            { kind: "LimitRange", spec: { limits: [{ type: "Container", defaultRequest: { cpu: "100m" } }] } },
+            { kind: "Deployment", spec: { replicas: 3, template: { spec: { containers: [{ resources: { requests: { cpu: "50m" } } }] } } } },
+            { kind: "Deployment", spec: { template: { spec: { containers: [{}], initContainers: [{ resources: { requests: { cpu: "300m" } } }] } } } },
+            { kind: "Job", spec: { template: { spec: { containers: [{ resources: { requests: { cpu: "1" } } }] } } } },
+        ];
+        assert.strictEqual(mirrorCpuRequest(objects), 3 * 50 + 300);
+    });
+
+    it("subtracts running pods' requests from schedulable nodes' allocatable CPU", () => {
+        const nodes = [{ status: { allocatable: { cpu: "2" } } }, { spec: { unschedulable: true }, status: { allocatable: { cpu: "4" } } }];
+        const pods = [
+            { status: { phase: "Running" }, spec: { containers: [{ resources: { requests: { cpu: "250m" } } }, { resources: { limits: { cpu: "100m" } } }] } },
+            { status: { phase: "Succeeded" }, spec: { containers: [{ resources: { requests: { cpu: "1" } } }] } },
+        ];
+        assert.strictEqual(freeCpu(nodes, pods), 2000 - 350);
     });
 });
