@@ -8,7 +8,7 @@ import { KEYS } from "../components/manifests";
 /** The kinds, in one namespace, that the dump looks at (everything a ProductionMirror can declare there). */
 export const NAMESPACED_KINDS =
     "secrets,configmaps,serviceaccounts,services,deployments,statefulsets,daemonsets,jobs,cronjobs,networkpolicies," +
-    "resourcequotas,limitranges,roles,rolebindings,persistentvolumeclaims,ingresses,poddisruptionbudgets";
+    "resourcequotas,limitranges,roles,rolebindings,persistentvolumeclaims,ingresses,poddisruptionbudgets,horizontalpodautoscalers";
 
 const SERVER_METADATA = ["uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"];
 const SERVER_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision", "batch.kubernetes.io/job-tracking"];
