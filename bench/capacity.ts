@@ -40,3 +40,20 @@ export function freeCpu(nodes: readonly any[], pods: readonly any[]): number {
         .reduce((sum, p) => sum + podCpuRequest(p.spec), 0);
     return allocatable - requested;
 }
+
+export type LevelChoice = { level: number; fallback?: string } | { skipped: string };
+
+/**
+ * How many live mirrors to measure one more against, for `wanted` with `live` made already: `wanted`
+ * when it and the measured one fit in `free`, else the most that fit if that is above the last level
+ * measured (with why), else none (with why).
+ */
+export function chooseLevel(wanted: number, live: number, lastMeasured: number, perMirror: number, free: number): LevelChoice {
+    const needed = (wanted - live + 1) * perMirror;
+    if (needed <= free) {
+        return { level: wanted };
+    }
+    const why = `${wanted} live did not fit: ${wanted - live + 1} more mirror(s) request ${needed}m CPU (${perMirror}m each), the cluster had ${free}m unrequested`;
+    const most = live + Math.floor(free / perMirror) - 1;
+    return most > lastMeasured ? { level: most, fallback: why } : { skipped: why };
+}

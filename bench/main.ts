@@ -17,7 +17,7 @@ import { describeLocalEnvironment, repoRoot } from "../cli/local-environment";
 import { LOCAL_APP_FILE } from "../cli/mirror";
 import { TAGS } from "../cli/stack";
 import { BENCH_USAGE, parseBenchArgs, type BenchPlan } from "./args";
-import { freeCpu, mirrorCpuRequest } from "./capacity";
+import { chooseLevel, freeCpu, mirrorCpuRequest } from "./capacity";
 import { asList, baselineObjects, describeObjects, moveBaseline, NAMESPACED_KINDS } from "./baseline";
 import { headlineRatios, renderReport, type Results } from "./report";
 import { acceptCommands, cli, imageSeconds, loggedSeconds, pool, PULUMI_UP_LINE, refuseCommands, run } from "./run";
@@ -223,18 +223,21 @@ async function growth(b: Bench, baseline: readonly any[], notes: string[]): Prom
     const steps: Step[] = [];
     const live: string[] = [];
     const perMirror = mirrorCpuRequest(baseline);
-    for (const level of b.plan.liveMirrors) {
-        const more = Array.from({ length: level - live.length }, (_, j) => `bench-${b.id}-l${live.length + j + 1}`);
-        // The live ones still to make, and the measured one.
-        const needed = (more.length + 1) * perMirror;
-        const free = await clusterFreeCpu(b);
-        if (needed > free) {
-            const why = `did not fit: ${more.length + 1} more mirror(s) request ${needed}m CPU (${perMirror}m each), the cluster has ${free}m unrequested`;
-            say(`growth with ${level} live: ${why}`);
-            notes.push(`growth with ${level} live mirrors not measured: it ${why}`);
-            steps.push({ name: `new mirror with ${level} live: whole command`, samples: [], note: why });
+    let lastMeasured = -1;
+    for (const wanted of b.plan.liveMirrors) {
+        const choice = chooseLevel(wanted, live.length, lastMeasured, perMirror, await clusterFreeCpu(b));
+        if ("skipped" in choice) {
+            say(`growth: ${choice.skipped}`);
+            notes.push(`growth: ${choice.skipped}; not measured`);
+            steps.push({ name: `new mirror with ${wanted} live: whole command`, samples: [], note: choice.skipped });
             break;
         }
+        const level = choice.level;
+        if (choice.fallback !== undefined) {
+            say(`growth: ${choice.fallback}; measuring with ${level} live instead`);
+            notes.push(`growth: ${choice.fallback}; measured with ${level} live instead, the most that fit`);
+        }
+        const more = Array.from({ length: level - live.length }, (_, j) => `bench-${b.id}-l${live.length + j + 1}`);
         if (more.length > 0) {
             say(`growth: making ${more.length} more live mirror(s), two at a time`);
             await pool(more, 2, async (branch) => void (await up(b, branch)));
@@ -243,12 +246,16 @@ async function growth(b: Bench, baseline: readonly any[], notes: string[]): Prom
         const branch = `bench-${b.id}-g${level}`;
         const made = await up(b, branch);
         const gone = await down(b, branch);
+        lastMeasured = level;
         say(`growth with ${level} live: new ${made.seconds.toFixed(1)} s (pulumi up ${made.pulumi} s), down ${gone.toFixed(1)} s`);
         steps.push(
-            { name: `new mirror with ${level} live: whole command`, samples: [made.seconds] },
+            { name: `new mirror with ${level} live: whole command`, samples: [made.seconds], note: choice.fallback === undefined ? undefined : `instead of ${wanted}: the most that fit` },
             { name: `new mirror with ${level} live: pulumi up`, samples: [made.pulumi] },
             { name: `down with ${level} live`, samples: [gone] },
         );
+        if (choice.fallback !== undefined) {
+            break;
+        }
     }
     say(`growth: removing the ${live.length} live mirror(s)`);
     await pool(live, 3, async (branch) => void (await down(b, branch)));
@@ -343,8 +350,8 @@ async function measure(b: Bench, command: string): Promise<string> {
     const images = await imageSteps(b);
     const grown = await growth(b, base.objects, notes);
     const listed = await listing(b);
-    if (b.plan.liveMirrors.at(-1)! < 10) {
-        notes.push(`growth measured with ${b.plan.liveMirrors.join("/")} live mirrors only (${b.plan.quick ? "--quick" : "time budget"})`);
+    if (b.plan.quick) {
+        notes.push(`--quick: growth planned with ${b.plan.liveMirrors.join("/")} live mirrors only`);
     }
     notes.push("each growth and listing level is one sample (two for ls/reap in a full run): read them as a trend, not a distribution");
     notes.push(`images pushed by the bench (tags bench-${b.id}-*) stay in the local registry, as every mirror's do; they are removed from the engine`);

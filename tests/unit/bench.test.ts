@@ -2,7 +2,7 @@
 // live mirror's objects into what a kubectl script applies. No timing is asserted anywhere.
 import * as assert from "assert";
 import { parseBenchArgs } from "../../bench/args";
-import { cpuMillis, freeCpu, mirrorCpuRequest } from "../../bench/capacity";
+import { chooseLevel, cpuMillis, freeCpu, mirrorCpuRequest } from "../../bench/capacity";
 import { asList, baselineObjects, moveBaseline, stripServerFields } from "../../bench/baseline";
 import { headlineRatios } from "../../bench/report";
 import { imageSeconds, loggedSeconds, pool, PULUMI_UP_LINE } from "../../bench/run";
@@ -181,5 +181,25 @@ describe("bench: room on the cluster", () => {
             { status: { phase: "Succeeded" }, spec: { containers: [{ resources: { requests: { cpu: "1" } } }] } },
         ];
         assert.strictEqual(freeCpu(nodes, pods), 2000 - 350);
+    });
+});
+
+describe("bench: growth levels", () => {
+    it("keeps the wanted level when it and the measured mirror fit, exactly at the limit too", () => {
+        assert.deepStrictEqual(chooseLevel(5, 0, 0, 450, 2700), { level: 5 });
+        assert.deepStrictEqual(chooseLevel(10, 5, 5, 450, 2700), { level: 10 });
+    });
+
+    it("falls back to the most that fit above the last level measured, and says why", () => {
+        assert.deepStrictEqual(chooseLevel(5, 0, 0, 450, 1500), {
+            level: 2,
+            fallback: "5 live did not fit: 6 more mirror(s) request 2700m CPU (450m each), the cluster had 1500m unrequested",
+        });
+    });
+
+    it("skips when nothing above the last level measured fits", () => {
+        assert.deepStrictEqual(chooseLevel(10, 2, 2, 450, 800), {
+            skipped: "10 live did not fit: 9 more mirror(s) request 4050m CPU (450m each), the cluster had 800m unrequested",
+        });
     });
 });
