@@ -194,8 +194,8 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
         defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
-    for (const [key, value] of Object.entries(defaults)) {
-        await stack.setConfig(`${PROJECT}:${key}`, { value });
+    if (Object.keys(defaults).length > 0) {
+        await stack.setAllConfig(Object.fromEntries(Object.entries(defaults).map(([key, value]) => [`${PROJECT}:${key}`, { value }])));
     }
 }
 
