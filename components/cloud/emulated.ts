@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudResources, CloudResourcesArgs } from "./shape";
 import { DEFAULT_CLUSTER_DOMAIN, serviceUrl } from "../naming";
-import { KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../manifests";
+import { AWS_TAG_KEYS, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../manifests";
 
 /** What `emulated` mode needs beyond the common args. */
 export interface EmulatedCloudSettings {
@@ -147,8 +147,12 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
         );
         this.endpoint = pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([svc, ns]) => serviceUrl(svc, ns, EMULATOR_PORT, clusterDomain));
 
+        // Every tag but the expiry: the CLI moves the expiry on each `up`, and a Job whose spec changed is
+        // replaced, so a renewing `up` would create everything again. The expiry is the namespace's
+        // (label and annotation), and the emulator's resources go with the namespace.
+        const { [AWS_TAG_KEYS.expiresAt]: _expiry, ...stableTags } = args.tags;
         const resources = {
-            tags: args.tags,
+            tags: stableTags,
             queues: args.spec.queues.map((q) => ({ name: args.names.queues[q.name], visibilityTimeoutSeconds: q.visibilityTimeoutSeconds })),
             buckets: args.spec.buckets.map((b) => args.names.buckets[b.name]),
             tables: args.spec.tables.map((t) => ({ ...t, name: args.names.tables[t.name] })),

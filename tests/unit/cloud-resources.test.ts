@@ -169,7 +169,7 @@ describe("cloud resources", () => {
                 {
                     name: "PROD_MIRROR_RESOURCES",
                     value: JSON.stringify({
-                        tags: TAGS,
+                        tags: Object.fromEntries(Object.entries(TAGS).filter(([key]) => key !== "prod-mirror:expires-at")),
                         queues: [{ name: NAMES.queues["deal-events"], visibilityTimeoutSeconds: 30 }],
                         buckets: [NAMES.buckets.receipts],
                         tables: [{ name: NAMES.tables.deals, hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }],
@@ -405,7 +405,7 @@ describe("cloud resources", () => {
                 assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://aws-emulator.pm-feature.svc.cluster.local:4566");
             });
 
-            it("creates the declared resources with a Job that reuses the image, with the same names and tags as aws mode", async () => {
+            it("creates the declared resources with a Job that reuses the image, with the same names and tags as aws mode but the expiry", async () => {
                 const { mocks } = await create(preview, EMULATED);
                 const job = mocks.one("kubernetes:batch/v1:Job", "cloud-create").inputs;
                 const [container] = job.spec.template.spec.containers;
@@ -420,8 +420,11 @@ describe("cloud resources", () => {
                 assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
                 const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
                 assert.strictEqual(env.AWS_ENDPOINT_URL, "http://aws-emulator.pm-feature.svc.cluster.local:4566");
+                // No expiry: a renewing up moves it, and a Job whose spec changed is replaced (everything created again).
+                const { "prod-mirror:expires-at": expiry, ...stable } = TAGS;
+                assert.ok(expiry !== undefined);
                 assert.deepStrictEqual(JSON.parse(env.PROD_MIRROR_RESOURCES), {
-                    tags: TAGS,
+                    tags: stable,
                     queues: [{ name: NAMES.queues["deal-events"], visibilityTimeoutSeconds: 30 }],
                     buckets: [NAMES.buckets.receipts],
                     tables: [{ name: NAMES.tables.deals, hashKey: "id", hashKeyType: "S", rangeKeyType: "S" }],
