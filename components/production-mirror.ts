@@ -266,11 +266,15 @@ export class ProductionMirror extends pulumi.ComponentResource {
             {
                 // The late values back in as Outputs: each object depends on the resources whose values it carries.
                 objs: late.fill(rewritten.objects) as KubeObject[],
-                // Pods start only once their queues, buckets and tables exist (in emulated mode: once the Job
-                // ran), and only once the stand-in Secrets they read do.
+                // Pods start while the cloud resources are being made, as production's would start against
+                // resources that exist already: a service that needs one reports not ready until it is there
+                // (the sample's readiness probes ask), so the Deployment's own await covers it, and a mirror is
+                // ready after the slower of the two instead of their sum. A name the engine knows only once
+                // the resource exists (a queue URL on AWS) still orders its users after it. Pods do wait for
+                // the stand-in Secrets they read: without them the kubelet would not start the container.
                 transformations: [
                     (obj: KubeObject, opts: pulumi.CustomResourceOptions) => {
-                        opts.dependsOn = [cloud, ...standIns];
+                        opts.dependsOn = standIns;
                         opts.aliases = legacyAliases(name, obj, this);
                     },
                 ],

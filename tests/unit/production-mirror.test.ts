@@ -302,7 +302,7 @@ describe("ProductionMirror", () => {
             ]);
         });
 
-        it("starts the services' pods only after the cloud resources exist (dependsOn), seen by a transformation", async () => {
+        it("starts the services' pods alongside the cloud resources, and only after the stand-in Secrets they read (dependsOn, seen by a transformation)", async () => {
             const mocks = await useMocks(preview);
             const dependsOn: Record<string, pulumi.Resource[]> = {};
             const record = (a: pulumi.ResourceTransformationArgs): undefined => {
@@ -311,11 +311,13 @@ describe("ProductionMirror", () => {
                 }
                 return undefined;
             };
-            new ProductionMirror("mirror", args(), { transformations: [record] });
+            const app2 = sampleApp();
+            app2.standIns = { secrets: [{ name: "signing", keys: ["key"] }] };
+            new ProductionMirror("mirror", args({ app: app2 }), { transformations: [record] });
             await settle(mocks);
             const urns = Object.fromEntries(await Promise.all(Object.entries(dependsOn).map(async ([name, deps]) => [name, await Promise.all(deps.map((d) => valueOf(d.urn)))])));
-            const cloud = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:cloud:EmulatedCloudResources::mirror-cloud";
-            assert.deepStrictEqual(urns, { [app("api")]: [cloud], [app("worker")]: [cloud], [app("gateway")]: [cloud] });
+            const standIn = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing";
+            assert.deepStrictEqual(urns, { [app("api")]: [standIn], [app("worker")]: [standIn], [app("gateway")]: [standIn] });
         });
 
         it("sends the registry password to the engine only inside secrets", async () => {
