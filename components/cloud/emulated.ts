@@ -145,7 +145,10 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
             },
             child,
         );
-        this.endpoint = pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([svc, ns]) => serviceUrl(svc, ns, EMULATOR_PORT, clusterDomain));
+        // From the names alone, not from the Service's outputs: those resolve only once the provider has
+        // awaited the Service's endpoints (the emulator ready), and every pod wired to the endpoint
+        // would wait for that instead of starting alongside the emulator.
+        this.endpoint = pulumi.output(args.namespace).apply((ns) => serviceUrl(EMULATOR_NAME, ns, EMULATOR_PORT, clusterDomain));
 
         // Every tag but the expiry: the CLI moves the expiry on each `up`, and a Job whose spec changed is
         // replaced, so a renewing `up` would create everything again. The expiry is the namespace's
