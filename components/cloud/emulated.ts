@@ -137,7 +137,7 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
             },
             { ...child, customTimeouts: { create: "5m", update: "5m", delete: "2m" } },
         );
-        const service = new k8s.core.v1.Service(
+        new k8s.core.v1.Service(
             `${name}-emulator`,
             {
                 metadata: { name: EMULATOR_NAME, namespace: args.namespace, labels },
