@@ -1,13 +1,17 @@
 // How configuration errors are worded: the error type, the stack file and key they name, and where
 // in a value a problem sits. Every message names the key (or the description's path), the file,
 // the bad value and an example, because the person reading it is editing that file.
+import { RunError } from "@pulumi/pulumi";
 import { type DescriptionPath } from "./env-contract";
 
 /** The Pulumi project name, and so the namespace of every config key. */
 export const PROJECT = "prod-mirror";
 
-/** Thrown for a missing or malformed configuration value. */
-export class ConfigError extends Error {
+/**
+ * Thrown for a missing or malformed configuration value. A RunError: `pulumi up` prints its message
+ * alone (the key, the value and the fix), not an unhandled-exception report with a stack trace.
+ */
+export class ConfigError extends RunError {
     constructor(message: string) {
         super(message);
         this.name = "ConfigError";
