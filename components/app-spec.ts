@@ -214,7 +214,7 @@ export interface CloudSpec {
 }
 
 /**
- * Production's own deployment, which the mirror renders, rewrites per branch and applies (FIDELITY.md).
+ * Production's own deployment, which the mirror renders, rewrites per branch and applies (README, "The production description").
  * Every path is relative to the project directory and stays inside it.
  */
 export type DeploymentSource =

@@ -1,4 +1,4 @@
-// The per-branch rewrite of production's own Kubernetes objects (docs: FIDELITY.md, issue 9). Pure:
+// The per-branch rewrite of production's own Kubernetes objects (issue 9; the README's "The production description" lists the rules). Pure:
 // production's rendered objects and the mirror's target in, the mirror's objects and the fidelity
 // report out. Every rule is one exported function that returns the rewritten copy together with the
 // FieldChange entries it made, through one Editor: the report is written by the same call that

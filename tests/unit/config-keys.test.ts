@@ -337,7 +337,7 @@ const T0 = "prod-mirror:app.cloud.tables[0]";
 const QUEUES = { queues: [{ name: "deal-events" }] };
 const TABLE = { name: "deals", hashKey: "id" };
 
-// The fields of production's own deployment (issue 9, FIDELITY.md).
+// The fields of production's own deployment (issue 9).
 const A = "prod-mirror:app";
 const DEPLOYMENT = { manifests: ["app/deploy/plain"] };
 const DEPLOYMENT_EXAMPLE = '{"manifests": ["app/deploy/plain"]}';

@@ -75,7 +75,7 @@ describe("config", () => {
         assert.deepStrictEqual(DEFAULT_CONTAINER_DEFAULTS, { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" });
     });
 
-    it("parses production's own deployment and its mirror fields (FIDELITY.md's example), with the Helm defaults", () => {
+    it("parses production's own deployment and its mirror fields (the README's example), with the Helm defaults", () => {
         const file = [
             "deployment:",
             "  helm: { chart: charts/deals, set: { replicaCount: 2, image: { pullPolicy: Always } } }",

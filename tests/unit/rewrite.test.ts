@@ -1,4 +1,4 @@
-// The per-branch rewrite of production's objects (FIDELITY.md): one describe per rule with the exact
+// The per-branch rewrite of production's objects (the README's "The production description"): one describe per rule with the exact
 // FieldChange list it must record, every kind of problem with its exact text, and a whole small
 // production set rewritten with its full report. Every rule result also passes `complete`: writing
 // each change's mirror value at its pointer onto production gives exactly the rewritten object, so a
