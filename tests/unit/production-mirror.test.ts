@@ -302,7 +302,7 @@ describe("ProductionMirror", () => {
             ]);
         });
 
-        it("starts the services' pods alongside the cloud resources, and only after the stand-in Secrets they read (dependsOn, seen by a transformation)", async () => {
+        it("starts the services' pods alongside the cloud resources, and only after the stand-in Secrets and production's configuration (dependsOn, seen by a transformation)", async () => {
             const mocks = await useMocks(preview);
             const dependsOn: Record<string, pulumi.Resource[]> = {};
             const record = (a: pulumi.ResourceTransformationArgs): undefined => {
@@ -317,7 +317,8 @@ describe("ProductionMirror", () => {
             await settle(mocks);
             const urns = Object.fromEntries(await Promise.all(Object.entries(dependsOn).map(async ([name, deps]) => [name, await Promise.all(deps.map((d) => valueOf(d.urn)))])));
             const standIn = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing";
-            assert.deepStrictEqual(urns, { [app("api")]: [standIn], [app("worker")]: [standIn], [app("gateway")]: [standIn] });
+            const configuration = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$kubernetes:yaml:ConfigGroup::mirror-app";
+            assert.deepStrictEqual(urns, { [app("api")]: [standIn, configuration], [app("worker")]: [standIn, configuration], [app("gateway")]: [standIn, configuration] });
         });
 
         it("sends the registry password to the engine only inside secrets", async () => {
