@@ -46,6 +46,9 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
                 reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${stderr.slice(-2000)}`));
             }
         });
+        // A child that exits without reading its input closes the pipe first: that EPIPE is not a failure
+        // of the step (its exit code says whether it failed), and unhandled it would end the whole run.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(input ?? "");
     });
 }
