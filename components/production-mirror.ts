@@ -5,7 +5,7 @@ import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./clou
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace } from "./branch-namespace";
 import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud";
-import { appProblems, DEFAULT_INSTALLATION, DEFAULT_PREVIEW_DOMAIN, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
+import { appProblems, type BuildSpec, DEFAULT_IMAGE_REPOSITORY, DEFAULT_INSTALLATION, DEFAULT_PREVIEW_DOMAIN, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
 import { generatedImage, generateProduction, productionCloudNames, type ProductionCloudNames } from "./generate";
@@ -93,6 +93,41 @@ export function appProblem(app: AppSpec): string | undefined {
     return appProblems(app)[0]?.message;
 }
 
+/** An image the mirror runs instead of production's, before it is declared. */
+interface ImageRule {
+    /** Production's repository (for a generated description, the bare service name the generator gives). */
+    production: string;
+    service: string;
+    build?: BuildSpec;
+    /** A prebuilt reference (`{tag}` filled), for a generated description's service that names one. */
+    image?: string;
+}
+
+/** The images the mirror runs: one per image rule, or one per service of a generated description. */
+function imageRules(args: ProductionMirrorArgs): ImageRule[] {
+    return args.production === undefined
+        ? args.app.services.map((s) => ({ production: generatedImage(s.name), service: s.name, build: s.build, image: s.image }))
+        : (args.app.images ?? []).map((rule) => ({ production: rule.production, service: rule.service, build: rule.build }));
+}
+
+/** The names the mirror's own resources give the rewrite (or stand-ins for them, in the dry run). */
+type MirrorNames = Pick<RewriteTarget, "pullSecretName" | "serviceAccountName" | "cloudEnv" | "images" | "cloudNames">;
+
+/** The rewrite's target in `namespace`: what the description and settings say, plus the mirror's names. */
+function rewriteTarget(args: ProductionMirrorArgs, namespace: string, labels: Record<string, string>, names: MirrorNames): RewriteTarget {
+    return {
+        namespace,
+        labels,
+        ...names,
+        cloudMode: args.cloud.mode,
+        standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
+        overrides: args.overrides ?? {},
+        previewHost: previewHost(namespace, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
+        previewTlsSecretName: args.previewTlsSecret,
+        knownCustomKinds: args.app.customResourceKinds ?? [],
+    };
+}
+
 /**
  * Why production's objects cannot be mirrored faithfully, or undefined: the rewrite's problems
  * (rewrite.ts), found with stand-in values for the names the mirror's own resources get later, so
@@ -101,21 +136,16 @@ export function appProblem(app: AppSpec): string | undefined {
 export function rewriteProblem(production: KubeObject[], args: ProductionMirrorArgs): string | undefined {
     const dry = "prod-mirror-check";
     try {
-        rewrite(production, {
-            namespace: dry,
-            labels: {},
-            pullSecretName: dry,
-            serviceAccountName: dry,
-            cloudMode: args.cloud.mode,
-            cloudEnv: [],
-            images: (args.production === undefined ? args.app.services.map((s) => generatedImage(s.name)) : (args.app.images ?? []).map((i) => i.production)).map((p) => ({ production: p, mirror: dry })),
-            cloudNames: [],
-            standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
-            overrides: args.overrides ?? {},
-            previewHost: previewHost(dry, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
-            previewTlsSecretName: args.previewTlsSecret,
-            knownCustomKinds: args.app.customResourceKinds ?? [],
-        });
+        rewrite(
+            production,
+            rewriteTarget(args, dry, {}, {
+                pullSecretName: dry,
+                serviceAccountName: dry,
+                cloudEnv: [],
+                images: imageRules(args).map((rule) => ({ production: rule.production, mirror: dry })),
+                cloudNames: [],
+            }),
+        );
         return undefined;
     } catch (err) {
         if (err instanceof RewriteError) {
@@ -241,12 +271,9 @@ export class ProductionMirror extends pulumi.ComponentResource {
         );
 
         const late = new LateValues();
-        const target: RewriteTarget = {
-            namespace: nsName,
-            labels,
+        const target = rewriteTarget(args, nsName, labels, {
             pullSecretName: late.placeholder(registry.secretName),
             serviceAccountName: late.placeholder(registry.serviceAccountName),
-            cloudMode: args.cloud.mode,
             cloudEnv: cloudAccessEnv(cloud).map(({ name, value, valueFrom }) =>
                 valueFrom === undefined
                     ? { name, value: late.placeholder(value as pulumi.Input<string>) }
@@ -254,12 +281,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
             ),
             images: mirrorImages.map((i) => ({ production: i.production, mirror: late.placeholder(i.image.ref) })),
             cloudNames: mirrorCloudNames(productionCloudNames(args.app.cloud), cloud).map((n) => ({ ...n, mirror: late.placeholder(n.mirror) })),
-            standIns: (args.app.standIns?.secrets ?? []).map((s) => ({ name: s.name, keys: s.keys })),
-            overrides: args.overrides ?? {},
-            previewHost: previewHost(nsName, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
-            previewTlsSecretName: args.previewTlsSecret,
-            knownCustomKinds: args.app.customResourceKinds ?? [],
-        };
+        });
         const rewritten = rewrite(production, target);
         // Two groups, as kubectl applies a kustomization's ConfigMaps and Secrets before its workloads: a pod
         // created before the ConfigMap or Secret it reads is refused by the kubelet (CreateContainerConfigError)
@@ -317,13 +339,9 @@ export class ProductionMirror extends pulumi.ComponentResource {
         });
     }
 
-    /** The images the mirror runs: one per image rule, or one per service of a generated description. */
+    /** An AppImage per image rule (imageRules). */
     private declareImages(name: string, args: ProductionMirrorArgs, tag: string): MirrorImage[] {
-        const rules =
-            args.production === undefined
-                ? args.app.services.map((s) => ({ production: generatedImage(s.name), service: s.name, build: s.build, image: s.image }))
-                : (args.app.images ?? []).map((rule) => ({ production: rule.production, service: rule.service, build: rule.build, image: undefined as string | undefined }));
-        return rules.map((rule) => ({
+        return imageRules(args).map((rule) => ({
             production: rule.production,
             service: rule.service,
             image: new AppImage(
@@ -333,7 +351,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                     tag,
                     build: rule.build,
                     // A rule without a build: CI pushed the branch's image under the name the mirror would give it.
-                    image: rule.build === undefined ? (rule.image ?? builtImageName(args.registry.server, args.imageRepository ?? "prod-mirror", rule.service, TAG_PLACEHOLDER)) : undefined,
+                    image: rule.build === undefined ? (rule.image ?? builtImageName(args.registry.server, args.imageRepository ?? DEFAULT_IMAGE_REPOSITORY, rule.service, TAG_PLACEHOLDER)) : undefined,
                     registry: args.registry,
                     repository: args.imageRepository,
                     builder: args.imageBuilder,
