@@ -12,7 +12,8 @@ import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
 import { describeLocalEnvironment } from "./local-environment";
-import { defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { type BranchRef, defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { formatReapReport, reap as reapMirrors } from "./reap";
 import { findStack, stampTags } from "./stack";
@@ -77,7 +78,8 @@ async function down(args: ParsedArgs): Promise<void> {
     });
 }
 
-async function outputs(args: ParsedArgs): Promise<void> {
+/** The stack of the branch the command line names, in the local environment; a usage error when there is none. */
+async function existingMirror(args: ParsedArgs): Promise<{ ref: BranchRef; stackName: string; stack: Stack }> {
     Object.assign(process.env, describeLocalEnvironment().env);
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
@@ -85,18 +87,17 @@ async function outputs(args: ParsedArgs): Promise<void> {
     if (stack === undefined) {
         throw new UsageError(`no mirror of ${describeRef(ref)} (stack ${stackName}): run 'prod-mirror up ${refFlags(ref)}' first`);
     }
+    return { ref, stackName, stack };
+}
+
+async function outputs(args: ParsedArgs): Promise<void> {
+    const { stack } = await existingMirror(args);
     const all = await stack.outputs();
     process.stdout.write(args.format === "json" ? `${JSON.stringify(plainOutputs(all), null, 2)}\n` : toDotenv(runnerEnvOf(all)));
 }
 
 async function diff(args: ParsedArgs): Promise<void> {
-    Object.assign(process.env, describeLocalEnvironment().env);
-    const ref = resolveBranch(args);
-    const stackName = stackNameFor(refKey(ref));
-    const stack = await findStack(stackName);
-    if (stack === undefined) {
-        throw new UsageError(`no mirror of ${describeRef(ref)} (stack ${stackName}): run 'prod-mirror up ${refFlags(ref)}' first`);
-    }
+    const { ref, stackName, stack } = await existingMirror(args);
     const report = (await stack.outputs()).fidelity?.value as FidelityReport | undefined;
     if (report === undefined) {
         throw new Error(`stack ${stackName} has no fidelity report: it was last updated by an older prod-mirror; run 'prod-mirror up ${refFlags(ref)}' again`);
