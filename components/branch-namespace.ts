@@ -24,6 +24,17 @@ export interface BranchNamespaceArgs {
 }
 
 /**
+ * Resource options that make every namespaced Kubernetes object declared under a component go with
+ * `namespace`: `destroy` deletes the namespace alone and the API server removes what is in it, as
+ * `kubectl delete namespace` does, instead of one delete and one await per object before it.
+ * Cluster-scoped objects and cloud resources are still deleted one by one.
+ */
+export function deletedWithNamespace(namespace: pulumi.Resource): pulumi.ResourceTransform {
+    return ({ type, props, opts }) =>
+        type.startsWith("kubernetes:") && props.metadata?.namespace !== undefined ? { props, opts: { ...opts, deletedWith: namespace } } : undefined;
+}
+
+/**
  * A branch's namespace: labelled with branch, commit, owner and expiry, Pod Security `restricted`
  * enforced, a ResourceQuota and LimitRange, and network policies that deny everything except
  * traffic inside the namespace and DNS.
@@ -55,7 +66,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
         this.name = this.namespace.metadata.name;
         const ns = this.name;
         const labels = commonLabels(args.context, args.stack, installation);
-        const child = { parent: this };
+        const child = { parent: this, deletedWith: this.namespace };
 
         new k8s.core.v1.ResourceQuota(
             `${name}-quota`,

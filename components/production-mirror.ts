@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppImage, builtImageName, TAG_PLACEHOLDER } from "./app-image";
 import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./cloud";
 import { mirrorKey, type BranchContext } from "./branch-context";
-import { BranchNamespace } from "./branch-namespace";
+import { BranchNamespace, deletedWithNamespace } from "./branch-namespace";
 import { cloudAccessEnv, cloudNames, CloudResources, CloudSettings, createCloudResources } from "./cloud";
 import { appProblems, type BuildSpec, DEFAULT_IMAGE_REPOSITORY, DEFAULT_INSTALLATION, DEFAULT_PREVIEW_DOMAIN, DEFAULT_NAME_PREFIX, type AppSpec, type ContainerDefaults, type ImageBuilder, type QuotaSpec, type ServiceOverride } from "./app-spec";
 import { awsTags, commonLabels } from "./manifests";
@@ -243,6 +243,8 @@ export class ProductionMirror extends pulumi.ComponentResource {
             child,
         );
         this.namespace = ns.name;
+        // Everything from here on lives in the namespace, except cloud resources (the transform skips them).
+        const inNamespace = { parent: this, transforms: [deletedWithNamespace(ns.namespace)] };
 
         const registry = new RegistrySecret(
             `${name}-registry`,
@@ -254,7 +256,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 labels,
                 serviceAccountAnnotations: args.cloud.mode === "aws" ? workloadServiceAccountAnnotations(args.cloud) : undefined,
             },
-            child,
+            inNamespace,
         );
 
         const common = { spec: args.app.cloud, names: cloudNames(args.app.cloud, prefix, key), tags: awsTags(context, args.stack, installation), region: args.cloud.region, namespace: ns.name, labels };
@@ -262,12 +264,12 @@ export class ProductionMirror extends pulumi.ComponentResource {
             args.cloud.mode === "aws"
                 ? args.cloud
                 : { mode: "emulated", image: args.cloud.image, serviceAccountName: registry.serviceAccountName, imagePullSecretName: registry.secretName, clusterDomain };
-        this.cloudResources = createCloudResources(`${name}-cloud`, common, settings, child);
+        this.cloudResources = createCloudResources(`${name}-cloud`, common, settings, inNamespace);
         const cloud = this.cloudResources;
 
         const mirrorImages = this.declareImages(name, args, tag);
         const standIns = (args.app.standIns?.secrets ?? []).map(
-            (standIn) => new StandIn(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, child),
+            (standIn) => new StandIn(`${name}-standin-${standIn.name}`, { namespace: ns.name, name: standIn.name, keys: standIn.keys, labels }, inNamespace),
         );
 
         const late = new LateValues();
@@ -301,7 +303,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                         },
                     ],
                 },
-                child,
+                inNamespace,
             );
         const configuration = apply(`${name}-app`, supporting, []);
         // Pods start while the cloud resources are being made, as production's would start against

@@ -261,6 +261,18 @@ describe("mirror lifecycle on the local environment", function () {
         assert.deepStrictEqual(nonSameChanges(refreshed.summary), {});
     });
 
+    it("leaves every namespaced object to the namespace's deletion, so destroy deletes the namespace alone", async function () {
+        const { deployment } = await mirror.stack.exportStack();
+        const resources = deployment.resources as Array<{ urn: string; type: string; custom?: boolean; inputs?: { metadata?: { namespace?: string } }; deletedWith?: string }>;
+        const ns = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+        assert.strictEqual(ns.length, 1, `namespaces in the state: ${ns.map((r) => r.urn).join(", ")}`);
+        const namespaced = resources.filter((r) => r.custom === true && r.type.startsWith("kubernetes:") && r.inputs?.metadata?.namespace !== undefined);
+        assert.ok(namespaced.length >= 20, `only ${namespaced.length} namespaced objects in the state`);
+        const elsewhere = namespaced.filter((r) => r.deletedWith !== ns[0].urn).map((r) => `${r.urn} (deletedWith ${r.deletedWith ?? "none"})`);
+        assert.deepStrictEqual(elsewhere, []);
+        assert.strictEqual(ns[0].deletedWith, undefined);
+    });
+
     it("destroys it and removes the stack, leaving nothing behind", async function () {
         this.timeout(15 * 60_000);
         assert.deepStrictEqual(await timed("destroy + stack rm", () => destroyMirror(branch, mirror.local, log)), { existed: true, survivors: [] });

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { BranchNamespace } from "../../components";
+import { deletedWithNamespace } from "../../components/branch-namespace";
 import { CONTEXT } from "./fixtures";
 import { inBothModes, settle, useMocks, valueOf } from "./mocks";
 
@@ -11,14 +12,26 @@ describe("BranchNamespace", () => {
         async function build(extra: { externalEgressPorts?: number[] } = {}) {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
+            const deletedWith: Record<string, pulumi.Resource | undefined> = {};
             const record: pulumi.ResourceTransformation = ({ name, opts }) => {
                 timeouts[name] = opts.customTimeouts;
+                deletedWith[name] = opts.deletedWith;
                 return undefined;
             };
             const ns = new BranchNamespace("ns", { name: "pm-feature-login", context: CONTEXT, stack: "dev", ...extra }, { transformations: [record] });
             await settle(mocks);
-            return { mocks, ns, timeouts };
+            return { mocks, ns, timeouts, deletedWith };
         }
+
+        it("leaves every object in the namespace to the namespace's deletion, and deletes the namespace itself", async () => {
+            const { ns, deletedWith } = await build({ externalEgressPorts: [443] });
+            const children = Object.keys(deletedWith).filter((name) => name !== "ns" && name !== "ns-namespace").sort();
+            assert.deepStrictEqual(children, ["ns-allow-dns", "ns-allow-external", "ns-allow-same-namespace", "ns-default-deny", "ns-limits", "ns-quota"]);
+            for (const name of children) {
+                assert.strictEqual(deletedWith[name], ns.namespace, name);
+            }
+            assert.strictEqual(deletedWith["ns-namespace"], undefined);
+        });
 
         it("gives the namespace ten minutes to delete: Kubernetes empties it first", async () => {
             const { timeouts } = await build();
@@ -93,5 +106,23 @@ describe("BranchNamespace", () => {
             const egress = mocks.one(POLICY, "ns-allow-external").inputs.spec.egress;
             assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 4566 }] }]);
         });
+    });
+});
+
+describe("deletedWithNamespace", () => {
+    const namespace = new pulumi.DependencyResource("urn:pulumi:dev::prod-mirror::kubernetes:core/v1:Namespace::ns");
+    const transform = deletedWithNamespace(namespace);
+    const run = (type: string, props: pulumi.Inputs) => transform({ custom: true, type, name: "x", props, opts: { protect: false } });
+
+    it("hands a namespaced Kubernetes object's deletion to its namespace and keeps its other options", () => {
+        const props = { metadata: { name: "api", namespace: "pm-feature-login" } };
+        assert.deepStrictEqual(run("kubernetes:apps/v1:Deployment", props), { props, opts: { protect: false, deletedWith: namespace } });
+    });
+
+    it("leaves cluster-scoped objects, components and cloud resources to be deleted one by one", () => {
+        assert.strictEqual(run("kubernetes:scheduling.k8s.io/v1:PriorityClass", { metadata: { name: "deals-critical" } }), undefined);
+        assert.strictEqual(run("kubernetes:yaml:ConfigGroup", { objs: [] }), undefined);
+        assert.strictEqual(run("aws:sqs/queue:Queue", { name: "pm-x-deals", metadata: { namespace: "pm-feature-login" } }), undefined);
+        assert.strictEqual(run("pulumi:providers:kubernetes", {}), undefined);
     });
 });
