@@ -171,6 +171,12 @@ export function legacyAliases(mirror: string, obj: KubeObject, parent: pulumi.Re
     return [{ name: `${mirror}-${service}-${role}`, parent: pulumi.createUrn(`${mirror}-${service}`, "prod-mirror:app:MirrorService", parent) }];
 }
 
+/**
+ * The kinds a pod reads as it is created or started: created after it, the pod is refused (a missing
+ * ServiceAccount) or left in CreateContainerConfigError until the kubelet's back-off retries.
+ */
+const READ_AT_POD_START = new Set(["ConfigMap", "Secret", "ServiceAccount"]);
+
 /** The namespace a mirror of `context` gets: what a renderer needs before the mirror is declared. */
 export function mirrorNamespace(context: BranchContext, namePrefix: string = DEFAULT_NAME_PREFIX): string {
     return namespaceName(mirrorKey(context.branch, context.pullRequest), namePrefix);
@@ -290,7 +296,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
         // and retried only after a back-off of 10 s or more, which made some mirrors ready twice as late.
         const supporting = rewritten.objects.filter((o) => podSpecPath(o) === undefined);
         const workloads = rewritten.objects.filter((o) => podSpecPath(o) !== undefined);
-        const apply = (group: string, objects: KubeObject[], after: pulumi.Resource[]): k8s.yaml.ConfigGroup =>
+        const apply = (group: string, objects: KubeObject[], after: pulumi.Input<pulumi.Resource>[]): k8s.yaml.ConfigGroup =>
             new k8s.yaml.ConfigGroup(
                 group,
                 {
@@ -306,13 +312,18 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 inNamespace,
             );
         const configuration = apply(`${name}-app`, supporting, []);
+        // Pods wait for what they read as they start, not for the whole group: its Services await
+        // endpoints, which only the workloads' pods can give them (up to 10 s each for nothing).
+        const readAtStart = supporting
+            .filter((o) => o.apiVersion === "v1" && READ_AT_POD_START.has(o.kind))
+            .map((o) => configuration.getResource(`v1/${o.kind}` as "v1/ConfigMap", o.metadata.namespace as string, o.metadata.name));
         // Pods start while the cloud resources are being made, as production's would start against
         // resources that exist already: a service that needs one reports not ready until it is there
         // (the sample's readiness probes ask), so the Deployment's own await covers it, and a mirror is
         // ready after the slower of the two instead of their sum. A name the engine knows only once
         // the resource exists (a queue URL on AWS) still orders its users after it. Pods do wait for
         // the stand-in Secrets and production's own configuration they read.
-        apply(`${name}-workloads`, workloads, [...standIns, configuration]);
+        apply(`${name}-workloads`, workloads, [...standIns, ...readAtStart]);
         this.fidelity = pulumi.output(late.fill(rewritten.report)) as pulumi.Output<FidelityReport>;
         const urls = pulumi.output(serviceUrls(rewritten.objects, nsName, clusterDomain));
         this.entryService = pulumi.output(entryServiceOf(rewritten.objects, args.app) ?? "");

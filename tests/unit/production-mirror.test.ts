@@ -50,6 +50,22 @@ function plaintextPaths(value: any, needle: string, path = ""): string[] {
     return [];
 }
 
+/** The URNs each workload Deployment of the mirror depends on (seen by a transformation), by resource name. */
+async function workloadDependencies(mocks: Awaited<ReturnType<typeof useMocks>>, mirrorArgs: ProductionMirrorArgs): Promise<Record<string, string[]>> {
+    const dependsOn: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
+    const record = (a: pulumi.ResourceTransformationArgs): undefined => {
+        if (a.type === DEPLOYMENT && a.name.startsWith(`${NS}/`)) {
+            dependsOn[a.name] = (a.opts.dependsOn ?? []) as pulumi.Input<pulumi.Resource>[];
+        }
+        return undefined;
+    };
+    new ProductionMirror("mirror", mirrorArgs, { transformations: [record] });
+    await settle(mocks);
+    return Object.fromEntries(
+        await Promise.all(Object.entries(dependsOn).map(async ([name, deps]) => [name, await Promise.all(deps.map(async (d) => valueOf((await valueOf(pulumi.output(d))).urn)))])),
+    );
+}
+
 describe("ProductionMirror", () => {
     inBothModes((preview) => {
         const emulated = once(async () => {
@@ -302,23 +318,13 @@ describe("ProductionMirror", () => {
             ]);
         });
 
-        it("starts the services' pods alongside the cloud resources, and only after the stand-in Secrets and production's configuration (dependsOn, seen by a transformation)", async () => {
+        it("starts the services' pods alongside the cloud resources and their own Services, after the stand-in Secrets (dependsOn, seen by a transformation)", async () => {
             const mocks = await useMocks(preview);
-            const dependsOn: Record<string, pulumi.Resource[]> = {};
-            const record = (a: pulumi.ResourceTransformationArgs): undefined => {
-                if (a.type === DEPLOYMENT && a.name.startsWith(`${NS}/`)) {
-                    dependsOn[a.name] = (a.opts.dependsOn ?? []) as pulumi.Resource[];
-                }
-                return undefined;
-            };
             const app2 = sampleApp();
             app2.standIns = { secrets: [{ name: "signing", keys: ["key"] }] };
-            new ProductionMirror("mirror", args({ app: app2 }), { transformations: [record] });
-            await settle(mocks);
-            const urns = Object.fromEntries(await Promise.all(Object.entries(dependsOn).map(async ([name, deps]) => [name, await Promise.all(deps.map((d) => valueOf(d.urn)))])));
+            const urns = await workloadDependencies(mocks, args({ app: app2 }));
             const standIn = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing";
-            const configuration = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$kubernetes:yaml:ConfigGroup::mirror-app";
-            assert.deepStrictEqual(urns, { [app("api")]: [standIn, configuration], [app("worker")]: [standIn, configuration], [app("gateway")]: [standIn, configuration] });
+            assert.deepStrictEqual(urns, { [app("api")]: [standIn], [app("worker")]: [standIn], [app("gateway")]: [standIn] });
         });
 
         it("sends the registry password to the engine only inside secrets", async () => {
@@ -486,6 +492,27 @@ describe("ProductionMirror", () => {
             app.standIns = { secrets: [{ name: "signing", keys: ["key"] }] };
             return args({ app, overrides: {}, imageBuilder: "external", production: productionObjects() });
         };
+
+        it("starts production's pods after the ConfigMaps, Secrets and ServiceAccounts they read, not after its Services (dependsOn)", async () => {
+            const mocks = await useMocks(preview);
+            const withAccount = deployed();
+            withAccount.production = [
+                ...productionObjects(),
+                { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "deals", namespace: "deals" } },
+                { apiVersion: "v1", kind: "Secret", metadata: { name: "tls", namespace: "deals" }, type: "Opaque", data: {} },
+            ];
+            const urns = await workloadDependencies(mocks, withAccount);
+            // The mocks' URNs carry the parent's type only, not the whole chain the engine's would.
+            const group = "urn:pulumi:unit::prod-mirror::kubernetes:yaml:ConfigGroup$";
+            assert.deepStrictEqual(urns, {
+                [app("web")]: [
+                    "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing",
+                    `${group}kubernetes:core/v1:ConfigMap::${app("aws")}`,
+                    `${group}kubernetes:core/v1:ServiceAccount::${app("deals")}`,
+                    `${group}kubernetes:core/v1:Secret::${app("tls")}`,
+                ],
+            });
+        });
 
         it("mirrors production's own objects: rendered into the branch's namespace, rewritten, applied, with a stand-in and the report", async () => {
             const mocks = await useMocks(preview);
