@@ -21,6 +21,14 @@ function recorded(runDir: string): Map<string, [number, string]> {
 /** True while that very process (pid and start time) runs and is not a zombie. */
 const running = isRunning;
 
+/** Waits up to 5 s for that very process to be gone. */
+function eventuallyGone(pid: number, start: string): boolean {
+    for (let i = 0; i < 50 && running(pid, start); i++) {
+        execFileSync("sleep", ["0.1"]);
+    }
+    return !running(pid, start);
+}
+
 function envScript(command: string, env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
     return spawnSync("bash", [path.join(repoRoot, "local", "env.sh"), command], { env, encoding: "utf8" });
 }
@@ -154,4 +162,36 @@ describe("local environment: down and up again", function () {
         });
         assert.deepStrictEqual(holders, [], `processes still hold ${lock}`);
     });
+
+    it("a second up with nothing changed checks its stamp only: no part is walked", function () {
+        const up = envScript("up", env);
+        assert.strictEqual(up.status, 0, up.stderr.slice(-3000));
+        assert.match(up.stderr, /local environment up: unchanged since \d\d:\d\d:\d\d, every daemon alive/);
+        assert.doesNotMatch(up.stderr, /: (install|start) \.\.\./);
+    });
+
+    it("a daemon that died, or a changed environment, makes the next up walk every part again", function () {
+        this.timeout(10 * 60_000);
+        const stamp = path.join(runDir, "up.stamp");
+        const full = /emulator: start done in \d+s[\s\S]*local environment up in \d+s/;
+        // The host emulator serves tests only: killing it disturbs no mirror.
+        const [pid, start] = recorded(runDir).get("emulator") as [number, string];
+        process.kill(pid, "SIGKILL");
+        assert.ok(eventuallyGone(pid, start), `the emulator (pid ${pid}) outlived SIGKILL`);
+        const restarted = envScript("up", env);
+        assert.strictEqual(restarted.status, 0, restarted.stderr.slice(-3000));
+        assert.match(restarted.stderr, full);
+        const [newPid, newStart] = recorded(runDir).get("emulator") as [number, string];
+        assert.ok(running(newPid, newStart) && newPid !== pid, `the emulator is not running again (pid ${newPid})`);
+
+        // What a version bump or an edited part script does to the fingerprint, without editing the checkout.
+        const lines = fs.readFileSync(stamp, "utf8").split("\n");
+        fs.writeFileSync(stamp, ["0000000000000000", ...lines.slice(1)].join("\n"));
+        const changed = envScript("up", env);
+        assert.strictEqual(changed.status, 0, changed.stderr.slice(-3000));
+        assert.match(changed.stderr, full);
+        assert.strictEqual(fs.readFileSync(stamp, "utf8").split("\n")[0], lines[0], "the full up did not write the stamp again");
+        assert.match(envScript("up", env).stderr, /unchanged since/);
+    });
 });
+
