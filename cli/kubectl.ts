@@ -1,6 +1,6 @@
 // The one way cli/ runs kubectl (and the other tools `doctor` probes): synchronously, with the
 // caller's environment (KUBECONFIG, PATH) and a timeout, so a hung API server cannot hang a command.
-import { spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 
 export interface ToolResult {
     ok: boolean;
@@ -28,6 +28,21 @@ export const KUBECTL_TIMEOUT_MS = 180_000;
 
 export function kubectl(args: string[], env: NodeJS.ProcessEnv, timeoutMs = KUBECTL_TIMEOUT_MS): ToolResult {
     return runTool("kubectl", args, env, timeoutMs);
+}
+
+/** kubectl without blocking: for a call that may run alongside other work. Never rejects. */
+export function kubectlAsync(args: string[], env: NodeJS.ProcessEnv, timeoutMs = KUBECTL_TIMEOUT_MS): Promise<ToolResult> {
+    return new Promise((resolve) => {
+        execFile("kubectl", args, { env, encoding: "utf8", timeout: timeoutMs }, (error, stdout, stderr) => {
+            if (error === null) {
+                resolve({ ok: true, stdout, stderr, spawnFailed: false });
+            } else {
+                const code = (error as NodeJS.ErrnoException & { code?: unknown }).code;
+                const exited = typeof code === "number";
+                resolve({ ok: false, stdout, stderr, failure: exited ? `exited ${code}` : error.message, spawnFailed: !exited });
+            }
+        });
+    });
 }
 
 /** kubectl's standard output; throws with the command, the failure and kubectl's own message. */
