@@ -2,7 +2,7 @@
 // branch's stack (config, images), deploy it, open host access, destroy it.
 import * as fs from "fs";
 import * as path from "path";
-import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
+import type { ConfigMap, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { detectCi, mirrorKey, parsePullRequest, readGitCheckout, type BranchFacts, type PullRequest } from "../components/branch-context";
 import { APP_FILE_MAX_BYTES } from "../components/app-file";
 import { DEFAULT_CLOUD_MODE } from "../components/app-spec";
@@ -92,10 +92,10 @@ export function useLocalEnvironment(): LocalEnvironment {
     return local;
 }
 
-export async function readSettings(stack: Stack): Promise<MirrorSettings> {
-    const all = await stack.getAllConfig();
-    const raw = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, all[`${PROJECT}:${key}`]?.value]));
-    return parseSettings(raw, { stack: stack.name, readFile: (relative) => readProjectFile(repoRoot, relative, APP_FILE_MAX_BYTES) });
+/** The mirror's settings from a stack's config (read with `stack.getAllConfig()`). */
+export function settingsOf(stackName: string, config: ConfigMap): MirrorSettings {
+    const raw = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, config[`${PROJECT}:${key}`]?.value]));
+    return parseSettings(raw, { stack: stackName, readFile: (relative) => readProjectFile(repoRoot, relative, APP_FILE_MAX_BYTES) });
 }
 
 export interface PreparedMirror {
@@ -114,10 +114,10 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
     const stackName = stackNameFor(refKey(ref));
     log(`mirror of ${describeRef(ref)} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
     const stack = await openStack(stackName);
-    await applyLocalDefaults(stack, local);
+    const current = await stack.getAllConfig();
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
     // the program deploys the exact references it pushed.
-    await configureStack(stack, {
+    const config = await configureStack(stack, {
         branch: ref.branch,
         commit: ref.commit,
         pullRequest: ref.pullRequest === undefined ? undefined : String(ref.pullRequest.number),
@@ -128,8 +128,8 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         registryUsername: local.registry.username,
         registryPassword: local.registry.password,
         imageBuilder: "external",
-    });
-    const settings = await readSettings(stack);
+    }, current, await localDefaults(current, local));
+    const settings = settingsOf(stack.name, config);
     const tag = imageTag(refKey(ref), ref.commit);
     buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
     return { stack, stackName, branch: ref.branch, settings, local };
@@ -171,10 +171,10 @@ export const LOCAL_APP_FILE = "app/production.yaml";
 
 /**
  * A branch stack made by the CLI starts from the local default: the sample app's production
- * description, emulated AWS, the local registry. Values a developer set are kept.
+ * description, emulated AWS, the local registry. Values a developer set are kept: returns only the
+ * keys `config` lacks, plus the emulator image when it is the local environment's own.
  */
-async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promise<void> {
-    const config = await stack.getAllConfig();
+async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promise<Record<string, string>> {
     const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
     const defaults: Record<string, string> = {};
     if (!has("app") && !has("appFile")) {
@@ -194,9 +194,7 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
         defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
-    if (Object.keys(defaults).length > 0) {
-        await stack.setAllConfig(Object.fromEntries(Object.entries(defaults).map(([key, value]) => [`${PROJECT}:${key}`, { value }])));
-    }
+    return defaults;
 }
 
 /** Objects of any kind still labelled with the stack, and the namespace if it survived. */
