@@ -230,7 +230,7 @@ export interface DestroyResult {
  * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
  * is refKey's: a branch mirror's key is its branch. `again` is the command that retries it, for messages.
  */
-export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = `prod-mirror down --branch ${key}`): Promise<DestroyResult> {
+export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
     const stackName = stackNameFor(key);
     const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
     if (closed > 0) {

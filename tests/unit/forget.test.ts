@@ -1,6 +1,7 @@
 // Issue 12: `down --forget-state` drops a stack whose cluster is gone and lists everything its
 // state recorded, so a person can clean up by hand. An exported deployment in, literal text out.
 import * as assert from "assert";
+import { isKubeconfigContents } from "../../cli/cluster-access";
 import { formatForgetReport, recordedResources } from "../../cli/forget";
 
 const NS = "pm-gone-1a2b3c4d";
@@ -57,6 +58,15 @@ describe("what down --forget-state says may remain", () => {
         assert.strictEqual(
             formatForgetReport("empty-1a2b3c4d", undefined, undefined, []),
             ["stack empty-1a2b3c4d removed without touching the cluster; nothing was deleted.", "what may remain, as the state last recorded it (0 resource(s)):", "  namespace: (none recorded)"].join("\n"),
+        );
+    });
+});
+
+describe("the stack's kubeconfig, as the provider reads prod-mirror:kubeconfig", () => {
+    it("takes a one-line value for a path and a multi-line or JSON value for the contents", () => {
+        assert.deepStrictEqual(
+            ["/home/me/.kube/config", "C:\\kube\\config", "apiVersion: v1\nclusters: []\n", '{"apiVersion": "v1", "clusters": []}', '  {"apiVersion":"v1"}'].map(isKubeconfigContents),
+            [false, false, true, true, true],
         );
     });
 });
