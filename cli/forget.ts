@@ -65,7 +65,10 @@ export function formatForgetReport(stackName: string, namespace: string | undefi
         lines.push(...other.map((r) => `    ${r.type}  ${r.where}`));
     }
     if (namespace !== undefined) {
-        lines.push(`if the cluster comes back: kubectl delete namespace ${namespace} removes the objects in it; delete the others above by hand`);
+        // Cluster-scoped objects (and any in another namespace) do not go with the namespace.
+        const outside = kube.filter((r) => r.where !== `Namespace/${namespace}` && !r.where.endsWith(` -n ${namespace}`)).length;
+        lines.push(`if the cluster comes back: kubectl delete namespace ${namespace} removes the objects in it` +
+            (outside === 0 ? "" : `; delete the ${outside} Kubernetes object(s) above outside it by hand`));
     }
     if (other.length > 0) {
         lines.push("AWS resources are not in the cluster: delete them in their account, or let 'prod-mirror reap --aws-endpoint URL' " +

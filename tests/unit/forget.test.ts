@@ -47,11 +47,18 @@ describe("what down --forget-state says may remain", () => {
                 "  other resources (e.g. AWS), by id:",
                 "    aws:s3/bucketV2:BucketV2  pm-gone-uploads",
                 "    aws:sqs/queue:Queue  https://sqs.us-east-1.amazonaws.com/123456789012/pm-gone-deal-events",
-                `if the cluster comes back: kubectl delete namespace ${NS} removes the objects in it; delete the others above by hand`,
+                `if the cluster comes back: kubectl delete namespace ${NS} removes the objects in it`,
                 "AWS resources are not in the cluster: delete them in their account, or let 'prod-mirror reap --aws-endpoint URL' " +
                     "remove this installation's orphan buckets, queues and tables (by their tags, once older than --min-age)",
             ].join("\n"),
         );
+    });
+
+    it("names the Kubernetes objects a namespace delete does not remove", () => {
+        const clusterWide = { urn: "urn:...:crb", custom: true, id: "pm-gone-reader", type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", outputs: { metadata: { name: "pm-gone-reader" } } };
+        const report = formatForgetReport("gone-1a2b3c4d", NS, undefined, recordedResources({ resources: [...DEPLOYMENT.resources, clusterWide] }));
+        assert.ok(report.includes(`\n    ClusterRoleBinding/pm-gone-reader  (kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding)\n`), report);
+        assert.ok(report.includes(`\nif the cluster comes back: kubectl delete namespace ${NS} removes the objects in it; delete the 1 Kubernetes object(s) above outside it by hand\n`), report);
     });
 
     it("says when the state recorded no namespace and nothing outside the cluster", () => {
