@@ -118,6 +118,7 @@ const mirror = production.then(
                 clusterDomain: settings.clusterDomain,
                 quota: settings.quota,
                 containerDefaults: settings.containerDefaults,
+                deleteTimeoutSeconds: settings.deleteTimeoutSeconds,
                 previewDomain: settings.previewDomain,
                 previewTlsSecret: settings.previewTlsSecret,
             },

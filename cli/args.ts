@@ -23,6 +23,11 @@ export interface ParsedArgs {
     lockTimeoutMinutes: number;
     /** `ls --json`. */
     json: boolean;
+    /**
+     * `down --forget-state`: remove the mirror's stack without a destroy and without touching the
+     * cluster (for a cluster that is gone), and print what may remain.
+     */
+    forgetState: boolean;
     /** `reap --dry-run`: report what would be removed, remove nothing. */
     dryRun: boolean;
     /** `reap`: where to look for AWS resources tagged with a stack (default: none, or $AWS_ENDPOINT_URL). */
@@ -41,7 +46,10 @@ export { DEFAULT_TTL_HOURS };
 export const USAGE = `usage: prod-mirror <command> [options]
   up       [--branch B] [--commit SHA] [--ttl 72h] [--no-forward] [--out-dir DIR]
            create or update the mirror of a branch (default: the checked-out one)
-  down     [--branch B]                 destroy the mirror and remove its stack
+  down     [--branch B] [--forget-state]
+                                        destroy the mirror and remove its stack; when its cluster is gone for
+                                        good, --forget-state removes the stack without touching any cluster and
+                                        prints what may remain (namespace, every recorded object and AWS resource)
   outputs  [--branch B] [--format json|dotenv]
                                         print the mirror's outputs for a test runner
   diff     [--branch B] [--json]        every field the mirror changed from production's objects, and why
@@ -120,12 +128,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
         lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES,
         json: false,
         dryRun: false,
+        forgetState: false,
         minAgeMinutes: DEFAULT_MIN_AGE_MINUTES,
         maxDeletions: DEFAULT_MAX_DELETIONS,
     };
     const allowed: Record<Command, string[]> = {
         up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
-        down: ["--branch", "--pr", "--source-repo", "--lock-timeout"],
+        down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state"],
         outputs: ["--branch", "--pr", "--source-repo", "--format"],
         diff: ["--branch", "--pr", "--source-repo", "--json"],
         ls: ["--json"],
@@ -136,6 +145,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
         "--no-forward": (p) => (p.forward = false),
         "--json": (p) => (p.json = true),
         "--dry-run": (p) => (p.dryRun = true),
+        "--forget-state": (p) => (p.forgetState = true),
     };
     for (let i = 0; i < rest.length; i++) {
         const [flag, inline] = rest[i].split(/=(.*)/s, 2);

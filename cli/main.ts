@@ -11,6 +11,8 @@ import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
+import { ClusterUnreachableError } from "./cluster-access";
+import { forgetMirror } from "./forget";
 import { describeLocalEnvironment } from "./local-environment";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { type BranchRef, defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
@@ -60,12 +62,26 @@ async function up(args: ParsedArgs): Promise<void> {
 }
 
 async function down(args: ParsedArgs): Promise<void> {
+    if (args.forgetState) {
+        return forgetState(args);
+    }
     const local = useLocalEnvironment();
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
         const started = Date.now();
-        const result = await destroyMirror(refKey(ref), local, log, run);
+        const again = `prod-mirror down ${refFlags(ref)}`;
+        let result;
+        try {
+            result = await destroyMirror(refKey(ref), local, log, run, again);
+        } catch (err) {
+            if (err instanceof ClusterUnreachableError) {
+                throw new Error(`the mirror of ${describeRef(ref)} was not destroyed: cannot reach its cluster at ${err.endpoint} (${err.reason}). ` +
+                    `Stack ${stackName} is kept. If the cluster is only down, run '${again}' again once it answers; if it is gone for good, ` +
+                    `'${again} --forget-state' removes the stack without touching the cluster and lists what may remain`, { cause: err });
+            }
+            throw err;
+        }
         if (!result.existed) {
             log(`no mirror of ${describeRef(ref)} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to destroy`);
             return;
@@ -75,6 +91,22 @@ async function down(args: ParsedArgs): Promise<void> {
                 `delete them by hand (kubectl delete ...) or run 'prod-mirror reap'`);
         }
         log(`mirror of ${describeRef(ref)} destroyed and stack ${stackName} removed in ${seconds(started)}; nothing labelled with it is left`);
+    });
+}
+
+/** `down --forget-state`: no local environment started, no cluster asked; the stack goes, the report stays. */
+async function forgetState(args: ParsedArgs): Promise<void> {
+    const local = describeLocalEnvironment();
+    Object.assign(process.env, local.env);
+    const ref = resolveBranch(args);
+    const stackName = stackNameFor(refKey(ref));
+    await guardedRun(local.mirrorsDir, stackName, "down", args.lockTimeoutMinutes, log, async () => {
+        const result = await forgetMirror(refKey(ref), local, log);
+        if (!result.existed) {
+            log(`no mirror of ${describeRef(ref)} (no stack ${stackName} on ${process.env.PULUMI_BACKEND_URL}); nothing to forget`);
+            return;
+        }
+        process.stdout.write(`${result.report}\n`);
     });
 }
 

@@ -12,6 +12,7 @@ import { KEYS } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
+import { clusterAccessOf, probeCluster } from "./cluster-access";
 import { recoverStack, type RunContext } from "./guarded-run";
 import { expiryFrom, UsageError } from "./args";
 import { kubectl, kubectlAsync } from "./kubectl";
@@ -22,6 +23,7 @@ import { resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
+import { formatStuckReport, readStuck } from "./stuck";
 
 export type Log = (line: string) => void;
 
@@ -224,9 +226,9 @@ export interface DestroyResult {
 
 /**
  * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
- * is refKey's: a branch mirror's key is its branch.
+ * is refKey's: a branch mirror's key is its branch. `again` is the command that retries it, for messages.
  */
-export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}): Promise<DestroyResult> {
+export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
     const stackName = stackNameFor(key);
     const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
     if (closed > 0) {
@@ -236,14 +238,25 @@ export async function destroyMirror(key: string, local: LocalEnvironment, log: L
     if (stack === undefined) {
         return { existed: false, survivors: [] };
     }
-    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, log, (out) => process.stderr.write(out), run);
+    const survivors = await destroyAndRemoveStack(stack, stackName, process.env, log, (out) => process.stderr.write(out), run, again);
     return { existed: true, survivors };
+}
+
+/** A destroy gave up on a namespace that objects with finalizers hold; the message is formatStuckReport's. */
+export class StuckNamespaceError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StuckNamespaceError";
+    }
 }
 
 /**
  * Destroys a mirror's stack and removes it (with its outputs files) only when nothing labelled
  * with it survives; returns the survivors. Shared by `down` and `reap`. `stackName` is the short
- * name the labels carry; `stack.name` may be qualified by organisation and project.
+ * name the labels carry; `stack.name` may be qualified by organisation and project. Throws
+ * ClusterUnreachableError before anything runs when the stack's cluster does not answer, and
+ * StuckNamespaceError when the namespace outlived prod-mirror:deleteTimeout; the stack is kept
+ * either way, and `again` (the command that retries) is what the message tells the person to run.
  */
 export async function destroyAndRemoveStack(
     stack: Stack,
@@ -252,26 +265,43 @@ export async function destroyAndRemoveStack(
     log: Log,
     onOutput: (out: string) => void,
     run: RunContext = {},
+    again = "prod-mirror reap",
 ): Promise<string[]> {
-    // Emptying a namespace takes the API server 5-10 s whatever deletes it; started now, it runs while
-    // pulumi starts, reads the state and reaches the Namespace, whose delete then only awaits the end.
-    // Only namespaces labelled with this stack: never one a state's outputs merely name.
-    const early = kubectlAsync(["delete", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "--wait=false"], env);
-    // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
-    await recoverStack(stack, env, log, run, stackName);
-    const namespace = (await stack.outputs()).namespace?.value as string | undefined;
-    await stack.destroy({ onOutput, signal: run.signal });
-    const started = await early;
-    if (!started.ok) {
-        // Only time is lost: the destroy deleted the namespace itself.
-        log(`could not start deleting ${stackName}'s namespace ahead of the destroy (kubectl ${started.failure}: ${started.stderr.trim()})`);
+    const access = await clusterAccessOf(stack, env);
+    try {
+        // Before anything else: against a cluster that is gone, pulumi would retry for minutes.
+        probeCluster(access.env);
+        // Emptying a namespace takes the API server 5-10 s whatever deletes it; started now, it runs while
+        // pulumi starts, reads the state and reaches the Namespace, whose delete then only awaits the end.
+        // Only namespaces labelled with this stack: never one a state's outputs merely name.
+        const early = kubectlAsync(["delete", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "--wait=false"], access.env);
+        // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
+        await recoverStack(stack, env, log, run, stackName);
+        const namespace = (await stack.outputs()).namespace?.value as string | undefined;
+        try {
+            await stack.destroy({ onOutput, signal: run.signal });
+        } catch (err) {
+            // A cancelled destroy leaves a namespace half-way through its ordinary teardown: not stuck.
+            const stuck = namespace === undefined || namespace === "" || run.signal?.aborted === true ? undefined : readStuck(namespace, access.env);
+            if (stuck?.ns.deletingSince !== undefined) {
+                throw new StuckNamespaceError(formatStuckReport(stuck.ns, stuck.objects, again));
+            }
+            throw err;
+        }
+        const started = await early;
+        if (!started.ok) {
+            // Only time is lost: the destroy deleted the namespace itself.
+            log(`could not start deleting ${stackName}'s namespace ahead of the destroy (kubectl ${started.failure}: ${started.stderr.trim()})`);
+        }
+        const survivors = survivorsOf(stackName, namespace, access.env);
+        if (survivors.length > 0) {
+            // Keep the stack: it is the record of what this mirror was, for a second `down` or the reaper.
+            return survivors;
+        }
+        await stack.workspace.removeStack(stack.name);
+        fs.rmSync(defaultOutDir(stackName), { recursive: true, force: true });
+        return [];
+    } finally {
+        access.close();
     }
-    const survivors = survivorsOf(stackName, namespace, env);
-    if (survivors.length > 0) {
-        // Keep the stack: it is the record of what this mirror was, for a second `down` or the reaper.
-        return survivors;
-    }
-    await stack.workspace.removeStack(stack.name);
-    fs.rmSync(defaultOutDir(stackName), { recursive: true, force: true });
-    return [];
 }

@@ -96,6 +96,16 @@ export const DEFAULT_QUOTA: QuotaSpec = {
     pods: 50,
 };
 
+/**
+ * How long `destroy` waits for the branch namespace to go (seconds). Kubernetes keeps a namespace
+ * while any object in it has a finalizer left, for ever if the controller that owns the finalizer
+ * is gone; past this bound the destroy fails with the namespace still in the stack, and the CLI
+ * says which object holds it. Pulumi's own default for a namespace is 10 minutes.
+ */
+export const DEFAULT_DELETE_TIMEOUT_SECONDS = 120;
+/** The range prod-mirror:deleteTimeout accepts, in seconds: shorter than a namespace's ordinary teardown is refused. */
+export const DELETE_TIMEOUT_RANGE_SECONDS = { min: 10, max: 3600 };
+
 export const DEFAULT_CONTAINER_DEFAULTS: ContainerDefaults = {
     requestCpu: "50m",
     requestMemory: "64Mi",

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BranchContext } from "./branch-context";
-import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./app-spec";
+import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_DELETE_TIMEOUT_SECONDS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./app-spec";
 import { commonLabels, namespaceAnnotations, namespaceLabels } from "./manifests";
 
 export interface BranchNamespaceArgs {
@@ -21,6 +21,12 @@ export interface BranchNamespaceArgs {
      * inside the namespace plus DNS.
      */
     externalEgressPorts?: number[];
+    /**
+     * How long a destroy waits for the namespace to go, in seconds: an object in it whose finalizer
+     * never clears holds it for ever, and the destroy must fail within a bound (the stack keeps the
+     * namespace, so a later destroy finishes it). Default: DEFAULT_DELETE_TIMEOUT_SECONDS (120).
+     */
+    deleteTimeoutSeconds?: number;
 }
 
 /**
@@ -50,6 +56,7 @@ export class BranchNamespace extends pulumi.ComponentResource {
         const defaults = args.containerDefaults ?? DEFAULT_CONTAINER_DEFAULTS;
         const egressPorts = args.externalEgressPorts ?? [];
         const installation = args.installation ?? DEFAULT_INSTALLATION;
+        const deleteTimeoutSeconds = args.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS;
 
         // The namespace is the one object that needs its physical name: every in-cluster URL uses it.
         this.namespace = new k8s.core.v1.Namespace(
@@ -61,7 +68,8 @@ export class BranchNamespace extends pulumi.ComponentResource {
                     annotations: namespaceAnnotations(args.context, args.stack),
                 },
             },
-            { parent: this, customTimeouts: { delete: "10m" } },
+            // Recorded in the state, which is what a destroy (which runs no program) goes by.
+            { parent: this, customTimeouts: { delete: `${deleteTimeoutSeconds}s` } },
         );
         this.name = this.namespace.metadata.name;
         const ns = this.name;

@@ -55,6 +55,8 @@ export interface ProductionMirrorArgs {
     quota?: QuotaSpec;
     /** Default: DEFAULT_CONTAINER_DEFAULTS. */
     containerDefaults?: ContainerDefaults;
+    /** How long a destroy waits for the namespace to go, in seconds. Default: DEFAULT_DELETE_TIMEOUT_SECONDS (BranchNamespace). */
+    deleteTimeoutSeconds?: number;
     /** Ingress and HTTPRoute hosts become `<namespace>.<previewDomain>`. Default: DEFAULT_PREVIEW_DOMAIN. */
     previewDomain?: string;
     /** The Secret an Ingress's TLS entries name in the mirror. Default: none, so TLS entries are dropped (and reported). */
@@ -244,6 +246,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 installation,
                 quota: args.quota,
                 containerDefaults: args.containerDefaults,
+                deleteTimeoutSeconds: args.deleteTimeoutSeconds,
                 externalEgressPorts: externalEgressPorts(args.cloud),
             },
             child,

@@ -8,6 +8,8 @@ import {
     DEFAULT_AWS_REGION,
     DEFAULT_CLOUD_MODE,
     DEFAULT_CONTAINER_DEFAULTS,
+    DEFAULT_DELETE_TIMEOUT_SECONDS,
+    DELETE_TIMEOUT_RANGE_SECONDS,
     DEFAULT_IMAGE_BUILDER,
     DEFAULT_IMAGE_REPOSITORY,
     DEFAULT_INSTALLATION,
@@ -87,6 +89,12 @@ export interface MirrorSettings {
     /** prod-mirror:quota and :containerDefaults, each field optional. */
     quota: QuotaSpec;
     containerDefaults: ContainerDefaults;
+    /**
+     * prod-mirror:deleteTimeout (`45s`, `2m`): how long a destroy waits for the namespace to go, in
+     * seconds. Default: DEFAULT_DELETE_TIMEOUT_SECONDS (120). Recorded in the state by `up`, so a
+     * change takes effect at the next `up`.
+     */
+    deleteTimeoutSeconds: number;
     /** prod-mirror:app or prod-mirror:appFile (exactly one). */
     app: AppSpec;
     /** prod-mirror:overrides, keyed by service name (with a `deployment`: by workload metadata.name). Default: none. */
@@ -122,6 +130,7 @@ export const SETTINGS_KEYS = [
     "emulatorImage",
     "quota",
     "containerDefaults",
+    "deleteTimeout",
     "app",
     "appFile",
     "overrides",
@@ -261,6 +270,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         awsRegion: matching(at("awsRegion"), value("awsRegion") ?? DEFAULT_AWS_REGION, "eu-west-1", REGION, "an AWS region name"),
         quota: parseQuota(at("quota"), value("quota")),
         containerDefaults: parseContainerDefaults(at("containerDefaults"), value("containerDefaults")),
+        deleteTimeoutSeconds: parseDeleteTimeout(at("deleteTimeout"), value("deleteTimeout")),
         app,
         overrides: parseOverrides(at("overrides"), value("overrides"), app),
     };
@@ -304,6 +314,20 @@ function parseTtlHours(where: Where, text: string | undefined): number {
         where.fail(`expected a whole number of hours; ${TTL_RANGE}`, text, `"${DEFAULT_TTL_HOURS}"`);
     }
     return hours;
+}
+
+/** prod-mirror:deleteTimeout: whole seconds or minutes (`45s`, `2m`) within DELETE_TIMEOUT_RANGE_SECONDS. */
+function parseDeleteTimeout(where: Where, text: string | undefined): number {
+    if (text === undefined) {
+        return DEFAULT_DELETE_TIMEOUT_SECONDS;
+    }
+    const m = /^([0-9]{1,5})(s|m)$/.exec(text.trim());
+    const seconds = m === null ? NaN : Number(m[1]) * (m[2] === "m" ? 60 : 1);
+    const { min, max } = DELETE_TIMEOUT_RANGE_SECONDS;
+    if (!(seconds >= min && seconds <= max)) {
+        where.fail(`expected whole seconds or minutes from ${min}s to ${max / 60}m, like 45s or 2m`, text, `"${DEFAULT_DELETE_TIMEOUT_SECONDS / 60}m"`);
+    }
+    return seconds;
 }
 
 function parseQuota(where: Where, text: string | undefined): QuotaSpec {

@@ -9,7 +9,7 @@ const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 describe("BranchNamespace", () => {
     inBothModes((preview) => {
-        async function build(extra: { externalEgressPorts?: number[] } = {}) {
+        async function build(extra: { externalEgressPorts?: number[]; deleteTimeoutSeconds?: number } = {}) {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
             const deletedWith: Record<string, pulumi.Resource | undefined> = {};
@@ -33,9 +33,14 @@ describe("BranchNamespace", () => {
             assert.strictEqual(deletedWith["ns-namespace"], undefined);
         });
 
-        it("gives the namespace ten minutes to delete: Kubernetes empties it first", async () => {
+        it("gives the namespace two minutes to delete by default, so a stuck finalizer cannot hold a destroy for Pulumi's ten", async () => {
             const { timeouts } = await build();
-            assert.deepStrictEqual(timeouts["ns-namespace"], { delete: "10m" });
+            assert.deepStrictEqual(timeouts["ns-namespace"], { delete: "120s" });
+        });
+
+        it("gives the namespace the delete timeout it is told", async () => {
+            const { timeouts } = await build({ deleteTimeoutSeconds: 45 });
+            assert.deepStrictEqual(timeouts["ns-namespace"], { delete: "45s" });
         });
         // Built afresh by each test: a mutation run credits a construction to the one test that ran it, so a
         // construction shared by several tests would be checked by the first of them only.

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { plannedImageBuilds } from "../../cli/app-images";
-import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, helpRequested, parseArgs, parseTtl, UsageError } from "../../cli/args";
+import { DEFAULT_LOCK_TIMEOUT_MINUTES, DEFAULT_TTL_HOURS, expiryFrom, helpRequested, parseArgs, parseTtl, USAGE, UsageError } from "../../cli/args";
 import { cliEnvFrom, cliPulumiHome, mirrorsDirFrom, parseDotenvFile, parseShellEnv, preparePulumiHome, repoRoot } from "../../cli/local-environment";
 import { defaultOutDir, describeRef, refFlags, refKey, resolveBranch, resolveRef } from "../../cli/mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "../../cli/outputs";
@@ -12,7 +12,7 @@ import type { AppSpec } from "../../components/app-spec";
 import { stackName } from "../../components/naming";
 
 describe("cli: arguments", () => {
-    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, minAgeMinutes: 30, maxDeletions: 10 };
+    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, forgetState: false, minAgeMinutes: 30, maxDeletions: 10 };
 
     it("defaults: 72 h TTL, JSON, port-forwards on, 30 min lock wait", () => {
         assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ...defaults });
@@ -78,6 +78,15 @@ describe("cli: arguments", () => {
 
     it("names the unknown command and prints the usage", () => {
         assert.throws(() => parseArgs(["deploy"]), (err: Error) => err instanceof UsageError && /^unknown command "deploy"\nusage: prod-mirror/.test(err.message));
+    });
+
+    it("reads down --forget-state as a switch only down takes, off unless given", () => {
+        assert.strictEqual(parseArgs(["down", "--branch", "x"]).forgetState, false);
+        assert.deepStrictEqual(parseArgs(["down", "--forget-state", "--branch", "x"]), { command: "down", ...defaults, branch: "x", forgetState: true });
+        assert.throws(() => parseArgs(["down", "--forget-state=yes"]), { message: /^--forget-state takes no value\n/ });
+        assert.throws(() => parseArgs(["reap", "--forget-state"]), { message: /^reap does not take "--forget-state"\n/ });
+        assert.throws(() => parseArgs(["up", "--forget-state"]), { message: /^up does not take "--forget-state"\n/ });
+        assert.match(USAGE, /down {5}\[--branch B\] \[--forget-state\]\n.*--forget-state removes the stack without touching any cluster/s);
     });
 
     it("rejects a flag the command does not take", () => {

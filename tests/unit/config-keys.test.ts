@@ -217,6 +217,10 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
         { value: '{"limitCpu": "0.5 cores"}', message: `prod-mirror:containerDefaults.limitCpu ${F}: ${QUANTITY}, got "0.5 cores". Example: prod-mirror:containerDefaults.limitCpu: "500m"` },
         { value: '{"limitMemory": "-1Mi"}', message: `prod-mirror:containerDefaults.limitMemory ${F}: ${QUANTITY}, got "-1Mi". Example: prod-mirror:containerDefaults.limitMemory: "256Mi"` },
     ],
+    deleteTimeout: ["9s", "3601s", "61m", "0m", "2", "1.5m", "2h", "-45s", "45 s"].map((value) => ({
+        value,
+        message: `prod-mirror:deleteTimeout ${F}: expected whole seconds or minutes from 10s to 60m, like 45s or 2m, got "${value}". Example: prod-mirror:deleteTimeout: "2m"`,
+    })),
     app: [
         { value: "[]", message: `prod-mirror:app ${F}: expected an object, got []. Example: prod-mirror:app: ${APP_EXAMPLE}` },
         { value: "null", message: `prod-mirror:app ${F}: expected an object, got null. Example: prod-mirror:app: ${APP_EXAMPLE}` },

@@ -62,6 +62,7 @@ describe("config", () => {
             emulatorImage: EMULATOR_IMAGE,
             quota: { requestsCpu: "4", requestsMemory: "8Gi", limitsCpu: "8", limitsMemory: "16Gi", pods: 50 },
             containerDefaults: { requestCpu: "50m", requestMemory: "64Mi", limitCpu: "500m", limitMemory: "256Mi" },
+            deleteTimeoutSeconds: 120,
             app: {
                 services: [
                     { name: "api", port: 8080, ...base, uses: { queues: ["deal-events"], buckets: [], tables: ["deals"], services: [] }, image: "r/api:{tag}" },
@@ -175,6 +176,13 @@ describe("config", () => {
         for (const [key, value] of accepted) {
             assert.strictEqual(parse({ ...BASE, [key]: value })[key as "installation"], value, `${key} = ${value}`);
         }
+    });
+
+    it("reads prod-mirror:deleteTimeout in seconds or minutes, up to its edges", () => {
+        assert.deepStrictEqual(
+            ["45s", "2m", "10s", "60m", "3600s", " 90s "].map((deleteTimeout) => parse({ ...BASE, deleteTimeout }).deleteTimeoutSeconds),
+            [45, 120, 10, 3600, 3600, 90],
+        );
     });
 
     it("fills the fields quota and containerDefaults leave out from the defaults, and takes numbers and the edges of pods", () => {
