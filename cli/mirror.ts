@@ -18,7 +18,7 @@ import { kubectl } from "./kubectl";
 import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
-import { resolveDigestReference } from "./registry-api";
+import { checkRegistryAnswers, resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
@@ -130,6 +130,10 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         imageBuilder: "external",
     });
     const settings = await readSettings(stack);
+    // Before the build: a registry that is down fails here in seconds, with nothing pushed and the
+    // stack's state untouched, instead of as pods stuck pulling minutes into the update.
+    const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
+    await checkRegistryAnswers(settings.registryServer, source);
     const tag = imageTag(refKey(ref), ref.commit);
     buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
     return { stack, stackName, branch: ref.branch, settings, local };
@@ -192,6 +196,7 @@ async function applyLocalDefaults(stack: Stack, local: LocalEnvironment): Promis
     const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
     const ours = emulatorImage === undefined || emulatorImage.startsWith(`${local.registry.server}/${LOCAL_EMULATOR_REPOSITORY}@`);
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
+        await checkRegistryAnswers(local.registry.server, { kind: "local" });
         defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
     if (Object.keys(defaults).length > 0) {

@@ -40,3 +40,35 @@ export function resolveDigestReference(registry: RegistryCredentials, repository
         req.end();
     });
 }
+
+/** Where a registry endpoint came from, for the error that names it and how to fix it. */
+export type RegistrySource = { kind: "local" } | { kind: "stack"; stackName: string };
+
+/** How long the CLI waits for a registry to answer before calling it down: a live one answers in milliseconds. */
+export const REGISTRY_ANSWER_TIMEOUT_MS = 5_000;
+
+/** The error for a registry that does not answer: the endpoint, the setting it came from, the fix. */
+export function registryDownMessage(server: string, source: RegistrySource, reason: string): string {
+    const where = source.kind === "local" ? "the local default, the registry local/env.sh runs" : `prod-mirror:registryServer of stack ${source.stackName}`;
+    const fix = source.kind === "local"
+        ? "start it with 'npm run local:up' (bash local/env.sh up)"
+        : `start it, or point the stack at one that answers: pulumi config set prod-mirror:registryServer HOST:PORT --stack ${source.stackName}`;
+    return `the registry ${server} (${where}) does not answer at http://${server}/v2/: ${reason}; nothing was built, pushed or deployed; ${fix}, then run up again`;
+}
+
+/**
+ * `GET /v2/` once, before anything is built or deployed: any HTTP answer (200, or 401 without
+ * credentials) means the registry is there. A registry that is down would otherwise surface only
+ * as pods stuck pulling, minutes later in `pulumi up`; this fails in seconds with the endpoint.
+ */
+export function checkRegistryAnswers(server: string, source: RegistrySource, timeoutMs = REGISTRY_ANSWER_TIMEOUT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const req = http.request(`http://${server}/v2/`, { method: "GET", timeout: timeoutMs }, (res) => {
+            res.resume();
+            resolve();
+        });
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (err) => reject(new Error(registryDownMessage(server, source, err.message))));
+        req.end();
+    });
+}
