@@ -18,7 +18,7 @@ import { kubectl } from "./kubectl";
 import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
-import { checkRegistryAnswers, resolveDigestReference } from "./registry-api";
+import { checkAwsEndpointAnswers, checkRegistryAnswers, resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
@@ -130,10 +130,14 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         imageBuilder: "external",
     });
     const settings = await readSettings(stack);
-    // Before the build: a registry that is down fails here in seconds, with nothing pushed and the
-    // stack's state untouched, instead of as pods stuck pulling minutes into the update.
+    // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
+    // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
+    // provider retrying) minutes into the update.
     const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
     await checkRegistryAnswers(settings.registryServer, source);
+    if (settings.cloudMode === "aws" && settings.awsEndpoint !== undefined) {
+        await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
+    }
     const tag = imageTag(refKey(ref), ref.commit);
     buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
     return { stack, stackName, branch: ref.branch, settings, local };

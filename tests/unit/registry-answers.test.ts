@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as http from "http";
 import * as net from "net";
-import { checkRegistryAnswers, registryDownMessage } from "../../cli/registry-api";
+import { checkAwsEndpointAnswers, checkRegistryAnswers, registryDownMessage } from "../../cli/registry-api";
 
 /** A loopback port nothing listens on: bound by us, then closed. */
 async function freePort(): Promise<number> {
@@ -78,5 +78,32 @@ describe("checkRegistryAnswers: the registry step before any build", () => {
                 "getaddrinfo ENOTFOUND registry.example.invalid; nothing was built, pushed or deployed; start it, or point the stack at one that answers: " +
                 "pulumi config set prod-mirror:registryServer HOST:PORT --stack pr-7, then run up again",
         );
+    });
+});
+
+describe("checkAwsEndpointAnswers: an aws-mode endpoint before any build", () => {
+    it("accepts any HTTP answer, and refuses a port nothing listens on naming the endpoint, the setting and the fix", async () => {
+        const server = http.createServer((_req, res) => {
+            res.writeHead(404);
+            res.end();
+        });
+        const port = await listening(server);
+        try {
+            await checkAwsEndpointAnswers(`http://127.0.0.1:${port}`, "feature-x");
+        } finally {
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
+        const dead = `127.0.0.1:${await freePort()}`;
+        await assert.rejects(checkAwsEndpointAnswers(`http://${dead}`, "feature-x"), {
+            message:
+                `the AWS endpoint http://${dead} (prod-mirror:awsEndpoint of stack feature-x) does not answer: connect ECONNREFUSED ${dead}; ` +
+                "nothing was built, pushed or deployed; start it, or point the stack at one that answers: pulumi config set prod-mirror:awsEndpoint URL --stack feature-x " +
+                "(pulumi config rm prod-mirror:awsEndpoint --stack feature-x for real AWS), then run up again",
+        });
+    });
+
+    it("takes an https endpoint too (http.request alone refuses the protocol), naming it when refused", async () => {
+        const dead = `127.0.0.1:${await freePort()}`;
+        await assert.rejects(checkAwsEndpointAnswers(`https://${dead}`, "s"), new RegExp(`^Error: the AWS endpoint https://${dead.replace(/\./g, "\\.")} .* connect ECONNREFUSED ${dead.replace(/\./g, "\\.")};`));
     });
 });
