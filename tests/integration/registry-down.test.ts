@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import { repoRoot } from "../../cli/local-environment";
-import { registryDownMessage } from "../../cli/registry-api";
+import { awsEndpointDownMessage, registryDownMessage } from "../../cli/registry-api";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv, freePort } from "../local/local-env";
 import { cli, expectOk } from "./cli-runner";
@@ -55,6 +55,7 @@ describe("registry down during up on the local environment", function () {
         assert.strictEqual(failed.code, 1, failed.stderr.slice(-2000));
         const expected = `prod-mirror: ${registryDownMessage(dead, { kind: "stack", stackName: stack }, `connect ECONNREFUSED ${dead}`)}\n`;
         assert.ok(failed.stderr.endsWith(expected), `stderr does not end with the registry's error:\n${failed.stderr.slice(-2000)}`);
+        assert.ok(!failed.stderr.includes("pushed in"), "an image was built and pushed before the check");
         // The bound includes the CLI's own start and its check of the local environment (bash local/env.sh up).
         assert.ok(took < 60, `up took ${took} s to fail`);
         console.log(`figure: up with the registry down failed in ${took.toFixed(1)} s naming ${dead} (prod-mirror:registryServer)`);
@@ -67,5 +68,36 @@ describe("registry down during up on the local environment", function () {
         pulumi("config", "set", "prod-mirror:registryServer", live);
         expectOk("the rerun once the registry answers", await cli(env, "up", "--branch", branch, "--commit", commit, "--no-forward"));
         assert.deepStrictEqual(exported().deployment.pending_operations ?? [], []);
+    });
+
+    // aws mode is the only path where `up` itself talks to an emulator (the AWS provider, to
+    // prod-mirror:awsEndpoint); the emulated mode's emulator is in the cluster (emulator-restart.test.ts).
+    // No rerun here: the aws provider plugin cannot be built locally (README, "What cannot be built here").
+    it("in aws mode, fails in seconds naming a dead awsEndpoint, before anything is built, the state as it was", async function () {
+        this.timeout(10 * 60_000);
+        assert.ok(created, "the mirror of the first test is missing");
+        const before = exported();
+        const updates = history().length;
+        const dead = `http://127.0.0.1:${await freePort()}`;
+        pulumi("config", "set", "prod-mirror:cloudMode", "aws");
+        pulumi("config", "set", "prod-mirror:awsEndpoint", dead);
+        try {
+            const started = Date.now();
+            const failed = await cli(env, "up", "--branch", branch, "--commit", commit, "--no-forward");
+            const took = (Date.now() - started) / 1000;
+            assert.strictEqual(failed.code, 1, failed.stderr.slice(-2000));
+            const expected = `prod-mirror: ${awsEndpointDownMessage(dead, stack, `connect ECONNREFUSED ${dead.slice("http://".length)}`)}\n`;
+            assert.ok(failed.stderr.endsWith(expected), `stderr does not end with the endpoint's error:\n${failed.stderr.slice(-2000)}`);
+            assert.ok(!failed.stderr.includes("pushed in"), "an image was built and pushed before the check");
+            assert.ok(took < 60, `up took ${took} s to fail`);
+            console.log(`figure: up with the aws endpoint down failed in ${took.toFixed(1)} s naming ${dead} (prod-mirror:awsEndpoint)`);
+            const after = exported();
+            assert.deepStrictEqual(after.deployment.pending_operations ?? [], []);
+            assert.deepStrictEqual((after.deployment.resources ?? []).map((r) => r.urn), (before.deployment.resources ?? []).map((r) => r.urn));
+            assert.strictEqual(history().length, updates, "the failed up recorded an update");
+        } finally {
+            pulumi("config", "rm", "prod-mirror:awsEndpoint");
+            pulumi("config", "set", "prod-mirror:cloudMode", "emulated");
+        }
     });
 });
