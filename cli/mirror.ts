@@ -19,7 +19,7 @@ import { kubectl, kubectlAsync } from "./kubectl";
 import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
-import { resolveDigestReference } from "./registry-api";
+import { checkAwsEndpointAnswers, checkRegistryAnswers, resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
@@ -132,6 +132,14 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         imageBuilder: "external",
     }, current, await localDefaults(current, local));
     const settings = settingsOf(stack.name, config);
+    // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
+    // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
+    // provider retrying) minutes into the update.
+    const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
+    await checkRegistryAnswers(settings.registryServer, source);
+    if (settings.cloudMode === "aws" && settings.awsEndpoint !== undefined) {
+        await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
+    }
     const tag = imageTag(refKey(ref), ref.commit);
     buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
     return { stack, stackName, branch: ref.branch, settings, local };
@@ -194,6 +202,7 @@ async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promis
     const emulatorImage = config[`${PROJECT}:emulatorImage`]?.value;
     const ours = emulatorImage === undefined || emulatorImage.startsWith(`${local.registry.server}/${LOCAL_EMULATOR_REPOSITORY}@`);
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
+        await checkRegistryAnswers(local.registry.server, { kind: "local" });
         defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
     }
     return defaults;

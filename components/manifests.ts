@@ -72,7 +72,7 @@ export function namespaceAnnotations(context: BranchContext, stack: string): Rec
     };
 }
 
-/** Tags for every AWS resource (the same set the emulator's creation Job applies). */
+/** Tags for every AWS resource (the same set the emulator creates its resources with). */
 export function awsTags(context: BranchContext, stack: string, installation: string): Record<string, string> {
     return {
         [AWS_TAG_KEYS.branch]: awsTagValue(context.branch),

@@ -10,7 +10,7 @@ import { AWS_TAG_KEYS, KEYS, restrictedContainerSecurity, restrictedPodSecurity,
 export interface EmulatedCloudSettings {
     /** An image with `moto_server` and python3 + boto3 on PATH, runnable as any non-root uid. */
     image: string;
-    /** Runs the emulator and the creation Job (it carries the registry pull secret). */
+    /** Runs the emulator (it carries the registry pull secret). */
     serviceAccountName: pulumi.Input<string>;
     imagePullSecretName: pulumi.Input<string>;
     /** The cluster's DNS domain, for the in-cluster endpoint. Default: `cluster.local`. */
@@ -28,13 +28,18 @@ export const EMULATOR_ACCOUNT = "123456789012";
 export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: "prod-mirror", AWS_SECRET_ACCESS_KEY: "prod-mirror" };
 
 /**
- * The creation Job's program, a Python file of its own so that Python's tools check it
- * (tests/unit/create-script.test.ts byte-compiles and lints it). Found beside this module both under
- * ts-node and in `npm run build`'s dist/, which copies it.
+ * The program that creates the declared resources in the emulator, a Python file of its own so that
+ * Python's tools check it (tests/unit/create-script.test.ts byte-compiles and lints it). Found beside
+ * this module both under ts-node and in `npm run build`'s dist/, which copies it.
  */
 export const CREATE_SCRIPT_FILE = path.join(__dirname, "emulator", "create_resources.py");
 
-/** The creation script's text, passed verbatim as `python3 -c <text>`. */
+/** Where the emulator's pod finds the creation script (a ConfigMap volume; the root filesystem is read-only). */
+export const SCRIPT_DIR = "/etc/prod-mirror";
+export const CREATE_SCRIPT_KEY = "create_resources.py";
+const SCRIPT_VOLUME = "create-script";
+
+/** The creation script's text, as the ConfigMap carries it. */
 export function createScript(file = CREATE_SCRIPT_FILE): string {
     try {
         return fs.readFileSync(file, "utf8");
@@ -45,10 +50,11 @@ export function createScript(file = CREATE_SCRIPT_FILE): string {
 }
 
 /**
- * `emulated` mode: moto's server as a Deployment + Service in the branch's namespace, and a Job that
- * creates the declared queues, buckets and tables in it with the same names and tags as `aws` mode.
- * Everything lives in the namespace and goes with it. The emulator keeps state in memory, so a
- * restarted emulator pod comes back empty until the next `pulumi up` re-creates the Job.
+ * `emulated` mode: moto's server as a Deployment + Service in the branch's namespace, whose container
+ * creates the declared queues, buckets and tables in it (same names and tags as `aws` mode) every time
+ * it starts, before it turns ready. Everything lives in the namespace and goes with it. moto keeps state
+ * in memory: a restarted emulator has the resources again but none of their data (messages, objects,
+ * items).
  */
 export class EmulatedCloudResources extends pulumi.ComponentResource implements CloudResources {
     public readonly mode = "emulated" as const;
@@ -58,8 +64,8 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
     public readonly buckets: CloudResources["buckets"] = {};
     public readonly tables: CloudResources["tables"] = {};
     public readonly credentialsSecretName: pulumi.Output<string>;
-    /** The Job that created the resources; services depend on it. */
-    public readonly job: k8s.batch.v1.Job;
+    /** The emulator; ready only once the declared resources exist in it. */
+    public readonly emulator: k8s.apps.v1.Deployment;
 
     constructor(name: string, args: EmulatedCloudResourcesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:cloud:EmulatedCloudResources", name, {}, opts);
@@ -85,19 +91,24 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
             valueFrom: { secretKeyRef: { name: this.credentialsSecretName, key } },
         }));
 
-        const podSpec = {
-            serviceAccountName: args.serviceAccountName,
-            imagePullSecrets: [{ name: args.imagePullSecretName }],
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(),
-            volumes: [TMP_VOLUME],
+        // Every tag but the expiry: the CLI moves the expiry on each `up`, and the declaration below is in the
+        // emulator's pod template, so a moving expiry would restart the emulator (wiping its data) on every
+        // renewing `up`. The expiry is the namespace's (label and annotation), and the resources go with it.
+        const { [AWS_TAG_KEYS.expiresAt]: _expiry, ...stableTags } = args.tags;
+        const resources = {
+            tags: stableTags,
+            queues: args.spec.queues.map((q) => ({ name: args.names.queues[q.name], visibilityTimeoutSeconds: q.visibilityTimeoutSeconds })),
+            buckets: args.spec.buckets.map((b) => args.names.buckets[b.name]),
+            tables: args.spec.tables.map((t) => ({ ...t, name: args.names.tables[t.name] })),
         };
-        const baseEnv = [
-            { name: "HOME", value: "/tmp" },
-            { name: "AWS_REGION", value: args.region },
-            { name: "AWS_DEFAULT_REGION", value: args.region },
-            ...credentialEnv,
-        ];
+        // The script as a file in the pod: the emulator's image is any image with moto and boto3 (the
+        // caller's, not necessarily ours), so it cannot be relied on to carry it. Autonamed: a changed
+        // script gets a new ConfigMap, which changes the pod template and restarts the emulator with it.
+        const scriptMap = new k8s.core.v1.ConfigMap(
+            `${name}-create-script`,
+            { metadata: { namespace: args.namespace, labels: args.labels }, data: { [CREATE_SCRIPT_KEY]: script } },
+            child,
+        );
 
         // Physical names: the Service's DNS name is the endpoint; the Deployment shares it for kubectl.
         const deployment = new k8s.apps.v1.Deployment(
@@ -110,7 +121,11 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                     template: {
                         metadata: { labels },
                         spec: {
-                            ...podSpec,
+                            serviceAccountName: args.serviceAccountName,
+                            imagePullSecrets: [{ name: args.imagePullSecretName }],
+                            automountServiceAccountToken: false,
+                            securityContext: restrictedPodSecurity(),
+                            volumes: [TMP_VOLUME, { name: SCRIPT_VOLUME, configMap: { name: scriptMap.metadata.name } }],
                             containers: [
                                 {
                                     name: "moto",
@@ -120,7 +135,25 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                     imagePullPolicy: "Always",
                                     command: ["moto_server", "-H", "0.0.0.0", "-p", String(EMULATOR_PORT)],
                                     ports: [{ name: "http", containerPort: EMULATOR_PORT }],
-                                    env: baseEnv,
+                                    env: [
+                                        { name: "HOME", value: "/tmp" },
+                                        { name: "AWS_REGION", value: args.region },
+                                        { name: "AWS_DEFAULT_REGION", value: args.region },
+                                        ...credentialEnv,
+                                        { name: "PROD_MIRROR_RESOURCES", value: JSON.stringify(resources) },
+                                    ],
+                                    // moto keeps everything in memory: each start of this container (a new pod, a
+                                    // restarted node, a crash) begins empty, so each start creates the declared
+                                    // resources again, idempotently. The kubelet does not mark the container
+                                    // running until the hook has succeeded, so the readiness probe (and with it the
+                                    // Service, and `up`'s wait for the Deployment) only sees an emulator that has
+                                    // them; a hook that fails kills the container (FailedPostStartHook event with
+                                    // the script's message, then CrashLoopBackOff), so `up` fails on the Deployment.
+                                    // No separate creation Job: it would repeat what every start does, and a restart
+                                    // would not re-run it.
+                                    lifecycle: {
+                                        postStart: { exec: { command: ["python3", `${SCRIPT_DIR}/${CREATE_SCRIPT_KEY}`, `http://127.0.0.1:${EMULATOR_PORT}`] } },
+                                    },
                                     readinessProbe: {
                                         httpGet: { path: "/moto-api/", port: EMULATOR_PORT },
                                         periodSeconds: 2,
@@ -128,7 +161,7 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                     },
                                     resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                                     securityContext: restrictedContainerSecurity(),
-                                    volumeMounts: [TMP_MOUNT],
+                                    volumeMounts: [TMP_MOUNT, { name: SCRIPT_VOLUME, mountPath: SCRIPT_DIR, readOnly: true }],
                                 },
                             ],
                         },
@@ -137,6 +170,7 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
             },
             { ...child, customTimeouts: { create: "5m", update: "5m", delete: "2m" } },
         );
+        this.emulator = deployment;
         new k8s.core.v1.Service(
             `${name}-emulator`,
             {
@@ -150,62 +184,8 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
         // would wait for that instead of starting alongside the emulator.
         this.endpoint = pulumi.output(args.namespace).apply((ns) => serviceUrl(EMULATOR_NAME, ns, EMULATOR_PORT, clusterDomain));
 
-        // Every tag but the expiry: the CLI moves the expiry on each `up`, and a Job whose spec changed is
-        // replaced, so a renewing `up` would create everything again. The expiry is the namespace's
-        // (label and annotation), and the emulator's resources go with the namespace.
-        const { [AWS_TAG_KEYS.expiresAt]: _expiry, ...stableTags } = args.tags;
-        const resources = {
-            tags: stableTags,
-            queues: args.spec.queues.map((q) => ({ name: args.names.queues[q.name], visibilityTimeoutSeconds: q.visibilityTimeoutSeconds })),
-            buckets: args.spec.buckets.map((b) => args.names.buckets[b.name]),
-            tables: args.spec.tables.map((t) => ({ ...t, name: args.names.tables[t.name] })),
-        };
-        this.job = new k8s.batch.v1.Job(
-            `${name}-create`,
-            {
-                metadata: {
-                    namespace: args.namespace,
-                    labels: { ...args.labels, [KEYS.component]: "aws-emulator-setup" },
-                    // A Job that failed once is replaced on the next `pulumi up` instead of awaited again.
-                    annotations: { "pulumi.com/replaceUnready": "true" },
-                },
-                spec: {
-                    backoffLimit: 4,
-                    activeDeadlineSeconds: 600,
-                    template: {
-                        metadata: { labels: { ...args.labels, [KEYS.component]: "aws-emulator-setup" } },
-                        spec: {
-                            ...podSpec,
-                            restartPolicy: "Never",
-                            containers: [
-                                {
-                                    name: "create",
-                                    image: args.image,
-                                    // Every pod start goes to the registry with the pull secret: a re-pushed tag (the emulator's
-                                    // version tag, a rebuilt branch image) is picked up, and the credential is exercised.
-                                    imagePullPolicy: "Always",
-                                    // The text travels in the Job's own spec: no ConfigMap to keep in step, and no file
-                                    // to write in a restricted pod whose root filesystem is read-only.
-                                    command: ["python3", "-c", script],
-                                    env: [
-                                        ...baseEnv,
-                                        { name: "AWS_ENDPOINT_URL", value: this.endpoint },
-                                        { name: "PROD_MIRROR_RESOURCES", value: JSON.stringify(resources) },
-                                    ],
-                                    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                                    securityContext: restrictedContainerSecurity(),
-                                    volumeMounts: [TMP_MOUNT],
-                                },
-                            ],
-                        },
-                    },
-                },
-            },
-            { ...child, dependsOn: [deployment], customTimeouts: { create: "10m", update: "10m", delete: "2m" } },
-        );
-
         // Names are fixed before anything runs, so they are known even in preview; consumers that need
-        // the resources to exist depend on this component, which includes the Job.
+        // the resources to exist depend on this component, whose Deployment is ready only once they do.
         for (const q of args.spec.queues) {
             const physical = args.names.queues[q.name];
             this.queues[q.name] = {

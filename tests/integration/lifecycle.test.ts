@@ -109,7 +109,7 @@ describe("mirror lifecycle on the local environment", function () {
         assert.strictEqual(config.auths[server].auth, Buffer.from(`${username}:${password}`).toString("base64"));
         assert.ok(!JSON.stringify(secrets[0].metadata.annotations ?? {}).includes(password), "the password leaked into an annotation");
 
-        // Bound: the workloads' ServiceAccount and every pod (services, emulator, creation Job) name
+        // Bound: the workloads' ServiceAccount and every pod (services, emulator) name
         // pull secrets that exist here as dockerconfigjson, so the kubelet really has the credentials.
         const types = new Map<string, string>(kubectlJson(env, "get", "secrets", "-n", namespace).items.map((s: { metadata: { name: string }; type: string }) => [s.metadata.name, s.type]));
         const problems: string[] = [];

@@ -121,14 +121,17 @@ describe("cloud resources", () => {
             return { mocks, cloud, opts };
         }
 
-        it("emulated: bounded waits for the emulator and the Job, and the Job starts only after the emulator", async () => {
+        it("emulated: a bounded wait for the emulator (ready only with the resources), and no creation Job", async () => {
             const { opts } = await optionsOf(EMULATED);
             assert.deepStrictEqual(opts["kubernetes:apps/v1:Deployment opt-emulator"].customTimeouts, { create: "5m", update: "5m", delete: "2m" });
             assert.deepStrictEqual(opts["kubernetes:core/v1:Service opt-emulator"].customTimeouts, undefined);
-            assert.deepStrictEqual(opts["kubernetes:batch/v1:Job opt-create"].customTimeouts, { create: "10m", update: "10m", delete: "2m" });
-            const dependsOn = opts["kubernetes:batch/v1:Job opt-create"].dependsOn as pulumi.Resource[];
-            assert.strictEqual(dependsOn.length, 1);
-            assert.strictEqual(await valueOf(dependsOn[0].urn), "urn:pulumi:unit::prod-mirror::prod-mirror:cloud:EmulatedCloudResources$kubernetes:apps/v1:Deployment::opt-emulator");
+            assert.deepStrictEqual(Object.keys(opts).sort(), [
+                "kubernetes:apps/v1:Deployment opt-emulator",
+                "kubernetes:core/v1:ConfigMap opt-create-script",
+                "kubernetes:core/v1:Secret opt-credentials",
+                "kubernetes:core/v1:Service opt-emulator",
+                "prod-mirror:cloud:EmulatedCloudResources opt",
+            ]);
         });
 
         it("aws: the access key is made only once its policy is attached", async () => {
@@ -140,32 +143,34 @@ describe("cloud resources", () => {
     });
 
     describe("emulated mode, on a fresh construction", () => {
-        it("serves the endpoint under the cluster domain it is given, and the Job creates exactly the declared resources", async () => {
+        it("serves the endpoint under the cluster domain it is given, and the emulator creates exactly the declared resources on each start", async () => {
             const mocks = await useMocks(false);
             const cloud = createCloudResources("fresh", ARGS, { ...EMULATED, clusterDomain: "corp.internal" });
             await settle(mocks);
             const endpoint = "http://aws-emulator.pm-feature.svc.corp.internal:4566";
             assert.strictEqual(await valueOf(cloud.endpoint!), endpoint);
             assert.strictEqual(await valueOf(cloud.queues["deal-events"].url), `${endpoint}/123456789012/${NAMES.queues["deal-events"]}`);
-            const job = mocks.one("kubernetes:batch/v1:Job", "fresh-create").inputs;
-            assert.deepStrictEqual(job.metadata.annotations, { "pulumi.com/replaceUnready": "true" });
-            assert.deepStrictEqual(job.metadata.labels, { "app.kubernetes.io/managed-by": "prod-mirror", "app.kubernetes.io/component": "aws-emulator-setup" });
-            assert.deepStrictEqual(job.spec.template.metadata.labels, job.metadata.labels);
-            const pod = job.spec.template.spec;
-            assert.deepStrictEqual([pod.restartPolicy, pod.serviceAccountName, pod.imagePullSecrets, pod.automountServiceAccountToken], ["Never", "workloads", [{ name: "pull" }], false]);
-            assert.deepStrictEqual(pod.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }]);
-            const [container] = pod.containers;
-            assert.deepStrictEqual([container.name, container.image, container.imagePullPolicy, container.command.slice(0, 2)], ["create", EMULATED.image, "Always", ["python3", "-c"]]);
-            assert.deepStrictEqual(container.resources, { requests: { cpu: "50m", memory: "96Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
-            assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
             const credentials = mocks.kubernetesName("kubernetes:core/v1:Secret", "fresh-credentials");
-            assert.deepStrictEqual(container.env, [
+            const scriptMap = mocks.one("kubernetes:core/v1:ConfigMap", "fresh-create-script");
+            assert.deepStrictEqual([scriptMap.inputs.metadata, Object.keys(scriptMap.inputs.data)], [
+                { namespace: "pm-feature", labels: { "app.kubernetes.io/managed-by": "prod-mirror" } },
+                ["create_resources.py"],
+            ]);
+            assert.strictEqual(scriptMap.inputs.data["create_resources.py"], fs.readFileSync(path.join(repoRoot, "components", "cloud", "emulator", "create_resources.py"), "utf8"));
+            const pod = mocks.one("kubernetes:apps/v1:Deployment", "fresh-emulator").inputs.spec.template.spec;
+            assert.deepStrictEqual(pod.volumes, [
+                { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+                { name: "create-script", configMap: { name: mocks.kubernetesName("kubernetes:core/v1:ConfigMap", "fresh-create-script") } },
+            ]);
+            assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets, pod.automountServiceAccountToken], ["workloads", [{ name: "pull" }], false]);
+            // Every start of the container creates the resources against itself, before it can turn ready.
+            assert.deepStrictEqual(pod.containers[0].lifecycle, { postStart: { exec: { command: ["python3", "/etc/prod-mirror/create_resources.py", "http://127.0.0.1:4566"] } } });
+            assert.deepStrictEqual(pod.containers[0].env, [
                 { name: "HOME", value: "/tmp" },
                 { name: "AWS_REGION", value: "eu-west-1" },
                 { name: "AWS_DEFAULT_REGION", value: "eu-west-1" },
                 { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: credentials, key: "AWS_ACCESS_KEY_ID" } } },
                 { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: credentials, key: "AWS_SECRET_ACCESS_KEY" } } },
-                { name: "AWS_ENDPOINT_URL", value: endpoint },
                 {
                     name: "PROD_MIRROR_RESOURCES",
                     value: JSON.stringify({
@@ -176,6 +181,7 @@ describe("cloud resources", () => {
                     }),
                 },
             ]);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:batch/v1:Job"), []);
             // moto accepts any key; the Secret exists so the wiring is the same as with real keys.
             assert.deepStrictEqual(mocks.one("kubernetes:core/v1:Secret", "fresh-credentials").inputs.stringData, { AWS_ACCESS_KEY_ID: "prod-mirror", AWS_SECRET_ACCESS_KEY: "prod-mirror" });
             const deployment = mocks.one("kubernetes:apps/v1:Deployment", "fresh-emulator").inputs;
@@ -187,8 +193,8 @@ describe("cloud resources", () => {
                     ["moto_server", "-H", "0.0.0.0", "-p", "4566"],
                     [{ name: "http", containerPort: 4566 }],
                     { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-                    [{ name: "tmp", mountPath: "/tmp" }],
-                    ["HOME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+                    [{ name: "tmp", mountPath: "/tmp" }, { name: "create-script", mountPath: "/etc/prod-mirror", readOnly: true }],
+                    ["HOME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PROD_MIRROR_RESOURCES"],
                 ],
             );
             const selector = { "app.kubernetes.io/name": "aws-emulator", "app.kubernetes.io/component": "aws-emulator" };
@@ -405,22 +411,22 @@ describe("cloud resources", () => {
                 assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://aws-emulator.pm-feature.svc.cluster.local:4566");
             });
 
-            it("creates the declared resources with a Job that reuses the image, with the same names and tags as aws mode but the expiry", async () => {
+            it("creates the declared resources from its own start hook, with the same names and tags as aws mode but the expiry", async () => {
                 const { mocks } = await create(preview, EMULATED);
-                const job = mocks.one("kubernetes:batch/v1:Job", "cloud-create").inputs;
-                const [container] = job.spec.template.spec.containers;
-                assert.strictEqual(container.image, "127.0.0.1:5000/prod-mirror/moto:5.2.5");
-                const [python, flag, script] = container.command;
-                assert.deepStrictEqual([container.command.length, python, flag], [3, "python3", "-c"]);
-                // The Job carries the project's file verbatim (create-script.test.ts byte-compiles that file, so what
-                // python -c reads parses), and its exact text is pinned, so any edit is deliberate (update the hash).
+                const script = mocks.one("kubernetes:core/v1:ConfigMap", "cloud-create-script").inputs.data["create_resources.py"];
+                // The ConfigMap carries the project's file verbatim (create-script.test.ts byte-compiles that file), and
+                // its exact text is pinned, so any edit is deliberate (update the hash).
                 assert.strictEqual(script, fs.readFileSync(path.join(repoRoot, "components", "cloud", "emulator", "create_resources.py"), "utf8"));
-                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "4153cf329dadb30ac481c53d47765296474f55075ca1ff1b9e67ead717a7274a");
-                assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
-                assert.strictEqual(container.securityContext.runAsUser, RUN_AS);
-                const env = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-                assert.strictEqual(env.AWS_ENDPOINT_URL, "http://aws-emulator.pm-feature.svc.cluster.local:4566");
-                // No expiry: a renewing up moves it, and a Job whose spec changed is replaced (everything created again).
+                assert.strictEqual(crypto.createHash("sha256").update(script).digest("hex"), "3db2dd1dd0583a4af8fcfbf2ef48ed3fc77ad9c62887e65ca1fb4fac61d2b8fd");
+                const [moto] = mocks.one("kubernetes:apps/v1:Deployment", "cloud-emulator").inputs.spec.template.spec.containers;
+                assert.deepStrictEqual(moto.lifecycle.postStart.exec.command, ["python3", "/etc/prod-mirror/create_resources.py", "http://127.0.0.1:4566"]);
+                assert.ok(moto.volumeMounts.some((m: any) => m.mountPath === "/etc/prod-mirror" && m.readOnly === true));
+                // No readiness of its own: the kubelet starts probing only after the hook succeeded.
+                assert.deepStrictEqual(moto.readinessProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 2, failureThreshold: 30 });
+                const env = Object.fromEntries(moto.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+                // moto itself must not be pointed at an endpoint; the hook gets its own as an argument.
+                assert.strictEqual(env.AWS_ENDPOINT_URL, undefined);
+                // No expiry: a renewing up moves it, and a pod template that changed restarts the emulator (its data gone).
                 const { "prod-mirror:expires-at": expiry, ...stable } = TAGS;
                 assert.ok(expiry !== undefined);
                 assert.deepStrictEqual(JSON.parse(env.PROD_MIRROR_RESOURCES), {

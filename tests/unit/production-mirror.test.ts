@@ -95,16 +95,16 @@ describe("ProductionMirror", () => {
             assert.strictEqual(parentOf("kubernetes:core/v1:Namespace", "mirror-ns-namespace"), "prod-mirror:k8s:BranchNamespace");
             assert.strictEqual(parentOf(DEPLOYMENT, app("api")), "kubernetes:yaml:ConfigGroup");
             assert.strictEqual(parentOf("kubernetes:yaml:ConfigGroup", "mirror-app"), "prod-mirror:mirror:ProductionMirror");
-            assert.strictEqual(parentOf("kubernetes:batch/v1:Job", "mirror-cloud-create"), "prod-mirror:cloud:EmulatedCloudResources");
+            assert.strictEqual(parentOf("kubernetes:core/v1:ConfigMap", "mirror-cloud-create-script"), "prod-mirror:cloud:EmulatedCloudResources");
             assert.strictEqual(parentOf("docker:index/image:Image", "mirror-worker-image"), "prod-mirror:image:AppImage");
         });
 
-        it("declares the namespace, pull secret, emulator, creation Job and one Deployment + Service per service", async () => {
+        it("declares the namespace, pull secret, emulator (no creation Job) and one Deployment + Service per service", async () => {
             const { mocks } = await emulated();
             assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name), [NS]);
             assert.deepStrictEqual(mocks.ofType(DEPLOYMENT).map((r) => r.inputs.metadata.name).sort(), ["api", "aws-emulator", "gateway", "worker"]);
             assert.deepStrictEqual(mocks.ofType("kubernetes:core/v1:Service").map((r) => r.inputs.metadata.name).sort(), ["api", "aws-emulator", "gateway", "worker"]);
-            assert.strictEqual(mocks.ofType("kubernetes:batch/v1:Job").length, 1);
+            assert.deepStrictEqual(mocks.ofType("kubernetes:batch/v1:Job"), []);
             assert.strictEqual(mocks.ofType("kubernetes:core/v1:ServiceAccount").length, 1);
             for (const r of mocks.registrations.filter((x) => x.custom && x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:Namespace")) {
                 assert.strictEqual(r.inputs.metadata.namespace, NS, `${r.type} ${r.name}`);
@@ -114,8 +114,8 @@ describe("ProductionMirror", () => {
         it("runs every pod restricted, as the registry-bound ServiceAccount", async () => {
             const { mocks } = await emulated();
             const account = mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs;
-            const pods = [...mocks.ofType(DEPLOYMENT), ...mocks.ofType("kubernetes:batch/v1:Job")].map((r) => ({ r, pod: r.inputs.spec.template.spec }));
-            assert.strictEqual(pods.length, 5);
+            const pods = mocks.ofType(DEPLOYMENT).map((r) => ({ r, pod: r.inputs.spec.template.spec }));
+            assert.strictEqual(pods.length, 4);
             for (const { r, pod } of pods) {
                 assert.match(pod.serviceAccountName, /^mirror-registry-workloads-/, r.name);
                 assert.deepStrictEqual(pod.imagePullSecrets, account.imagePullSecrets, r.name);
@@ -138,8 +138,8 @@ describe("ProductionMirror", () => {
             assert.deepStrictEqual(mocks.one("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads").inputs.imagePullSecrets, [{ name: pullSecret }]);
             const emulator = mocks.one(SERVICE, "mirror-cloud-emulator").state;
             const endpoint = `http://${emulator.metadata.name}.${namespace}.svc.cluster.local:${emulator.spec.ports[0].port}`;
-            const pods = [...mocks.ofType(DEPLOYMENT), ...mocks.ofType("kubernetes:batch/v1:Job")];
-            assert.deepStrictEqual(pods.map((r) => r.name).sort(), ["mirror-cloud-create", "mirror-cloud-emulator", app("api"), app("gateway"), app("worker")]);
+            const pods = mocks.ofType(DEPLOYMENT);
+            assert.deepStrictEqual(pods.map((r) => r.name).sort(), ["mirror-cloud-emulator", app("api"), app("gateway"), app("worker")]);
             for (const r of pods) {
                 const pod = r.inputs.spec.template.spec;
                 assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets], [account, [{ name: pullSecret }]], r.name);
@@ -185,8 +185,8 @@ describe("ProductionMirror", () => {
             for (const r of mocks.ofType("kubernetes:core/v1:Service")) {
                 assert.ok(!(KEYS.stack in r.inputs.spec.selector), r.name);
             }
-            const job = mocks.one("kubernetes:batch/v1:Job", "mirror-cloud-create").inputs.spec.template.spec.containers[0];
-            const resources = JSON.parse(job.env.find((e: { name: string }) => e.name === "PROD_MIRROR_RESOURCES").value);
+            const moto = mocks.one(DEPLOYMENT, "mirror-cloud-emulator").inputs.spec.template.spec.containers[0];
+            const resources = JSON.parse(moto.env.find((e: { name: string }) => e.name === "PROD_MIRROR_RESOURCES").value);
             assert.strictEqual(resources.tags["prod-mirror:stack"], "dev", "the emulator's resources are tagged with the stack");
         });
 
@@ -295,7 +295,7 @@ describe("ProductionMirror", () => {
             // The emulator's pods, like the services', pull with the registered Secret and run as the registered ServiceAccount.
             const secret = mocks.kubernetesName("kubernetes:core/v1:Secret", "mirror-registry-pull");
             const account = mocks.kubernetesName("kubernetes:core/v1:ServiceAccount", "mirror-registry-workloads");
-            for (const [type, name] of [[DEPLOYMENT, "mirror-cloud-emulator"], ["kubernetes:batch/v1:Job", "mirror-cloud-create"], [DEPLOYMENT, `${ns}/gateway`]]) {
+            for (const [type, name] of [[DEPLOYMENT, "mirror-cloud-emulator"], [DEPLOYMENT, `${ns}/gateway`]]) {
                 const pod = mocks.one(type, name).inputs.spec.template.spec;
                 assert.deepStrictEqual([pod.imagePullSecrets, pod.serviceAccountName], [[{ name: secret }], account], `${type} ${name}`);
             }

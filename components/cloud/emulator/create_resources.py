@@ -1,14 +1,17 @@
-# The emulated cloud mode's creation Job (components/cloud/emulated.ts runs it as
-# `python3 -c <this file>` in the emulator's own image, so it needs no ConfigMap and no writable
-# file). It waits for the emulator, then creates every declared queue, bucket and table with the
-# tags, tolerating ones that already exist, so a retried pod converges.
-# Input: PROD_MIRROR_RESOURCES (JSON: tags, queues, buckets, tables), AWS_REGION, AWS_ENDPOINT_URL.
+# The emulated cloud mode's creation script: the emulator container's postStart hook
+# (components/cloud/emulated.ts) runs it from a ConfigMap on every start of the container, in the
+# emulator's own image. It waits for the emulator, then creates every declared queue, bucket and
+# table with the tags, tolerating ones that already exist, so a retried hook converges.
+# Usage: create_resources.py ENDPOINT_URL
+# Input: PROD_MIRROR_RESOURCES (JSON: tags, queues, buckets, tables), AWS_REGION.
 import json, os, sys, time
 import boto3
 
+if len(sys.argv) != 2:
+    sys.exit("usage: create_resources.py ENDPOINT_URL")
 spec = json.loads(os.environ["PROD_MIRROR_RESOURCES"])
 region = os.environ["AWS_REGION"]
-kw = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"], "region_name": region}
+kw = {"endpoint_url": sys.argv[1], "region_name": region}
 sqs, s3, ddb = (boto3.client(s, **kw) for s in ("sqs", "s3", "dynamodb"))
 deadline = time.time() + 180
 while True:
