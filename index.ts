@@ -120,6 +120,7 @@ const mirror = production.then(
                 containerDefaults: settings.containerDefaults,
                 previewDomain: settings.previewDomain,
                 previewTlsSecret: settings.previewTlsSecret,
+                readyTimeoutSeconds: settings.readyTimeoutSeconds,
             },
             { providers: { kubernetes } },
         ),
