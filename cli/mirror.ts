@@ -106,8 +106,8 @@ export interface PreparedMirror {
     local: LocalEnvironment;
 }
 
-/** Selects or creates the branch's stack, stamps its config and expiry, builds and pushes its images. */
-export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log): Promise<PreparedMirror> {
+/** Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when given), builds and pushes its images. */
+export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log, readyTimeoutSeconds?: number): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
         throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
     }
@@ -128,6 +128,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         registryUsername: local.registry.username,
         registryPassword: local.registry.password,
         imageBuilder: "external",
+        readyTimeoutSeconds,
     });
     const settings = await readSettings(stack);
     const tag = imageTag(refKey(ref), ref.commit);

@@ -21,6 +21,8 @@ export interface StackSettings {
     registryPassword?: string;
     /** `external` when the image step built and pushed the images already. */
     imageBuilder?: "docker" | "external";
+    /** `up --ready-timeout`; unset leaves the stack's own value. */
+    readyTimeoutSeconds?: number;
 }
 
 /** Creates the stack when it does not exist yet, otherwise selects it. */
@@ -49,6 +51,7 @@ export async function configureStack(stack: Stack, settings: StackSettings): Pro
         installation: settings.installation,
         registryUsername: settings.registryUsername,
         imageBuilder: settings.imageBuilder,
+        readyTimeoutSeconds: settings.readyTimeoutSeconds === undefined ? undefined : String(settings.readyTimeoutSeconds),
     };
     // One `pulumi config set-all` for every key: each `pulumi` process costs about a second here.
     await stack.setAllConfig(Object.fromEntries(Object.entries(plain).flatMap(([key, value]) => (value === undefined ? [] : [[`${PROJECT}:${key}`, { value }]]))));
