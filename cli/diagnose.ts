@@ -8,7 +8,9 @@ import { kubectl } from "./kubectl";
 /** How many lines of a crashed container's log the diagnosis shows. */
 export const CRASH_LOG_LINES = 10;
 /** A message or log line longer than this is cut: a diagnosis is read, not searched. */
-const MAX_LINE = 300;
+const MAX_LINE = 400;
+/** How much of a cut line's start is kept; the rest of MAX_LINE goes to its end. */
+const KEPT_HEAD = 250;
 
 interface Meta {
     name: string;
@@ -25,6 +27,7 @@ export interface Workload {
     status?: {
         replicas?: number;
         readyReplicas?: number;
+        availableReplicas?: number;
         updatedReplicas?: number;
         unavailableReplicas?: number;
         desiredNumberScheduled?: number;
@@ -93,11 +96,14 @@ const IMAGE_REASONS = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "
 /** Waiting reasons every pod passes through on its way to running: by themselves no diagnosis. */
 const STARTING = ["ContainerCreating", "PodInitializing"];
 
-/** A message on one line, without control characters, cut to MAX_LINE. */
+/**
+ * A message on one line, without control characters, at most MAX_LINE long. A longer one loses its
+ * middle, not its end: the kubelet's errors wrap their cause last ("...: not found").
+ */
 export function oneLine(text: string): string {
     // eslint-disable-next-line no-control-regex
     const flat = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x1f\x7f]+/g, " ").replace(/\s+/g, " ").trim();
-    return flat.length > MAX_LINE ? `${flat.slice(0, MAX_LINE - 3)}...` : flat;
+    return flat.length > MAX_LINE ? `${flat.slice(0, KEPT_HEAD)} ... ${flat.slice(flat.length - (MAX_LINE - KEPT_HEAD - 5))}` : flat;
 }
 
 /** Whether a workload has fewer ready (or up-to-date) pods than it wants. */

@@ -183,10 +183,12 @@ describe("cli: diagnose unready workloads", () => {
         assert.strictEqual(ownerOf({ metadata: { name: "bare" } }), undefined);
     });
 
-    it("keeps each message on one line, without terminal escapes, cut at 300 characters", () => {
+    it("keeps each message on one line, without terminal escapes, at most 400 characters with its start and its cause at the end", () => {
         assert.strictEqual(oneLine("  a\r\n\tb \u001b[1;31mred\u001b[0m\u0007 "), "a b red");
-        const long = oneLine("x".repeat(400));
-        assert.deepStrictEqual([long.length, long.endsWith("x...")], [300, true]);
+        assert.strictEqual(oneLine("y".repeat(400)), "y".repeat(400));
+        const long = oneLine(`${"h".repeat(250)}${"m".repeat(200)}${"t".repeat(144)}: not found`);
+        assert.strictEqual(long, `${"h".repeat(250)} ... ${"t".repeat(134)}: not found`);
+        assert.strictEqual(long.length, 400);
     });
 
     it("formats the error: each workload and its reason, the crash's log lines, then the way on", () => {
