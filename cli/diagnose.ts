@@ -232,6 +232,16 @@ export function diagnoseWorkloads(workloads: Workload[], pods: Pod[], events: Ku
     return findings;
 }
 
+/**
+ * Whether a failed `pulumi up` ended because an object did not become ready in time: only then does
+ * the diagnosis replace pulumi's error. Any other failure (a refused object, a registry that is down)
+ * keeps its own message, even while pods are still starting. The kubernetes provider's words, for a
+ * create or update whose await failed and for its timeout.
+ */
+export function isReadinessFailure(pulumiError: string): boolean {
+    return /failed to fully initialize or become live|timed out waiting to be Ready/.test(pulumiError);
+}
+
 /** What the message after a failed `up` says about the bound and the way on. */
 export interface DiagnosisContext {
     namespace: string;

@@ -7,7 +7,7 @@ import { DEFAULT_AWS_REGION, DEFAULT_NAME_PREFIX } from "../components/app-spec"
 import { namespaceName, stackName as stackNameFor } from "../components/naming";
 import { describeReport, type FidelityReport } from "../components/rewrite";
 import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
-import { diagnoseNamespace, formatDiagnosis } from "./diagnose";
+import { diagnoseNamespace, formatDiagnosis, isReadinessFailure } from "./diagnose";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
@@ -63,11 +63,14 @@ async function up(args: ParsedArgs): Promise<void> {
 }
 
 /**
- * The error a failed update ends with: when workloads in the mirror's namespace are not ready, each
- * of them and why, read from the cluster (pulumi's own output, above it, says only that it timed
- * out); otherwise pulumi's error as it is.
+ * The error a failed update ends with: when it failed waiting for readiness and workloads in the
+ * mirror's namespace are not ready, each of them and why, read from the cluster (pulumi's own output,
+ * above it, says only that it timed out); otherwise pulumi's error as it is.
  */
 function unreadyError(err: unknown, namespace: string, boundSeconds: number, flags: string): unknown {
+    if (!isReadinessFailure(err instanceof Error ? err.message : String(err))) {
+        return err;
+    }
     try {
         const findings = diagnoseNamespace(namespace, process.env);
         return findings.length === 0 ? err : new Error(`pulumi up failed: ${formatDiagnosis(findings, { namespace, boundSeconds, refFlags: flags })}`);

@@ -1,7 +1,7 @@
 // cli/diagnose.ts: why a mirror's workloads are not ready, from `kubectl get -o json` output written
 // out literally here in the shape the cluster gives it (trimmed to the fields the kubelet fills).
 import * as assert from "assert";
-import { CRASH_LOG_LINES, diagnoseWorkloads, formatDiagnosis, isUnready, oneLine, ownerOf, type KubeEvent, type LogSource, type Pod, type Workload } from "../../cli/diagnose";
+import { CRASH_LOG_LINES, diagnoseWorkloads, formatDiagnosis, isReadinessFailure, isUnready, oneLine, ownerOf, type KubeEvent, type LogSource, type Pod, type Workload } from "../../cli/diagnose";
 
 const IMAGE = "127.0.0.1:5000/prod-mirror/crash:no-such-tag";
 
@@ -189,6 +189,21 @@ describe("cli: diagnose unready workloads", () => {
         const long = oneLine(`${"h".repeat(250)}${"m".repeat(200)}${"t".repeat(144)}: not found`);
         assert.strictEqual(long, `${"h".repeat(250)} ... ${"t".repeat(134)}: not found`);
         assert.strictEqual(long.length, 400);
+    });
+
+    it("takes only the provider's readiness failures for a readiness problem, not any failed update", () => {
+        const created =
+            '  kubernetes:apps/v1:Deployment (pm-x/crash):\n    error: 3 errors occurred:\n\t* resource "pm-x/crash" was successfully created, but the Kubernetes API server reported that it failed to fully initialize or become live: ' +
+            "'crash' timed out waiting to be Ready\n\t* Minimum number of live Pods was not attained";
+        assert.deepStrictEqual(
+            [
+                created,
+                "error: 'pm-x/crash' timed out waiting to be Ready",
+                '  kubernetes:core/v1:ConfigMap (pm-x/app): error: configmaps "app" is forbidden: exceeded quota',
+                "error: failed to push image: connection refused",
+            ].map(isReadinessFailure),
+            [true, true, false, false],
+        );
     });
 
     it("formats the error: each workload and its reason, the crash's log lines, then the way on", () => {
