@@ -133,6 +133,9 @@ describe("a service that never becomes ready", function () {
             ),
         );
         console.log(`figure: an update to a missing tag failed in ${seconds.toFixed(0)} s (bound ${bound} s) naming Deployment bad-tag`);
+        // The old pod kept serving through the failed rollout: the diagnosis named the new one.
+        const live = kubectlJson(env, "get", "deployment", "bad-tag", "-n", namespace);
+        assert.deepStrictEqual([live.status.readyReplicas, live.status.updatedReplicas, live.status.unavailableReplicas], [1, 1, 1]);
     });
 
     it("removes the mirror with down from the failed state, leaving nothing", async function () {
