@@ -121,6 +121,7 @@ const mirror = production.then(
                 deleteTimeoutSeconds: settings.deleteTimeoutSeconds,
                 previewDomain: settings.previewDomain,
                 previewTlsSecret: settings.previewTlsSecret,
+                readyTimeoutSeconds: settings.readyTimeoutSeconds,
             },
             { providers: { kubernetes } },
         ),

@@ -1,6 +1,7 @@
 // Command-line parsing for `prod-mirror`, as pure functions so that every error text is tested.
 import { PULL_REQUEST_NUMBER, SOURCE_REPO } from "../components/branch-context";
 import { DEFAULT_TTL_HOURS, ttlProblem } from "../components/expiry";
+import { DEFAULT_READY_TIMEOUT_SECONDS, readyTimeoutProblem } from "../components/ready-timeout";
 import { DEFAULT_MAX_DELETIONS, DEFAULT_MIN_AGE_MINUTES } from "./reap/plan";
 
 export const COMMANDS = ["up", "down", "outputs", "diff", "ls", "reap", "doctor"] as const;
@@ -15,6 +16,8 @@ export interface ParsedArgs {
     sourceRepo?: string;
     /** Hours the mirror lives after this `up`. */
     ttlHours: number;
+    /** `up --ready-timeout`: sets the stack's prod-mirror:readyTimeoutSeconds. Default: the stack's (or the program's default). */
+    readyTimeoutSeconds?: number;
     format: "json" | "dotenv";
     /** Start port-forwards to the services after `up`. */
     forward: boolean;
@@ -44,8 +47,9 @@ export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
 export { DEFAULT_TTL_HOURS };
 
 export const USAGE = `usage: prod-mirror <command> [options]
-  up       [--branch B] [--commit SHA] [--ttl 72h] [--no-forward] [--out-dir DIR]
-           create or update the mirror of a branch (default: the checked-out one)
+  up       [--branch B] [--commit SHA] [--ttl 72h] [--ready-timeout 3m] [--no-forward] [--out-dir DIR]
+           create or update the mirror of a branch (default: the checked-out one); --ready-timeout bounds
+           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds)
   down     [--branch B] [--forget-state]
                                         destroy the mirror and remove its stack; when its cluster is gone for
                                         good, --forget-state removes the stack without touching any cluster and
@@ -86,6 +90,20 @@ export function parseTtl(text: string): number {
         throw new UsageError(`--ttl ${text} is out of range: ${problem}, e.g. --ttl ${DEFAULT_TTL_HOURS}h`);
     }
     return hours;
+}
+
+/** `--ready-timeout`: `90s` or `3m`, within the one readiness range (components/ready-timeout.ts), to seconds. */
+export function parseReadyTimeout(text: string): number {
+    const m = /^(\d+)([sm])$/.exec(text.trim());
+    if (!m) {
+        throw new UsageError(`--ready-timeout ${JSON.stringify(text)} is not a duration: write it as whole seconds or minutes, e.g. --ready-timeout 90s, --ready-timeout 3m`);
+    }
+    const seconds = Number(m[1]) * (m[2] === "m" ? 60 : 1);
+    const problem = readyTimeoutProblem(seconds);
+    if (problem !== undefined) {
+        throw new UsageError(`--ready-timeout ${text} is out of range: ${problem}, e.g. --ready-timeout ${DEFAULT_READY_TIMEOUT_SECONDS}s`);
+    }
+    return seconds;
 }
 
 /** A waiting or age bound (`--lock-timeout`, `--min-age`): more than 0 and at most 90 days, in minutes. */
@@ -133,7 +151,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
         maxDeletions: DEFAULT_MAX_DELETIONS,
     };
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--no-forward", "--out-dir", "--lock-timeout"],
+        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--ready-timeout", "--no-forward", "--out-dir", "--lock-timeout"],
         down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state"],
         outputs: ["--branch", "--pr", "--source-repo", "--format"],
         diff: ["--branch", "--pr", "--source-repo", "--json"],
@@ -187,6 +205,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
                 break;
             case "--ttl":
                 parsed.ttlHours = parseTtl(value);
+                break;
+            case "--ready-timeout":
+                parsed.readyTimeoutSeconds = parseReadyTimeout(value);
                 break;
             case "--format":
                 if (value !== "json" && value !== "dotenv") {

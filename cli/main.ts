@@ -4,9 +4,10 @@
 // bringing up the embedded local default, building the images, stamping the expiry, writing
 // outputs for test runners and opening host access to the services.
 import { DEFAULT_AWS_REGION, DEFAULT_NAME_PREFIX } from "../components/app-spec";
-import { stackName as stackNameFor } from "../components/naming";
+import { namespaceName, stackName as stackNameFor } from "../components/naming";
 import { describeReport, type FidelityReport } from "../components/rewrite";
 import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
+import { diagnoseNamespace, formatDiagnosis, isReadinessFailure } from "./diagnose";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
@@ -32,14 +33,16 @@ async function up(args: ParsedArgs): Promise<void> {
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
         const { signal, cancelled, deadline } = run;
-        const mirror = await prepareMirror(ref, args.ttlHours, local, log);
+        const mirror = await prepareMirror(ref, args.ttlHours, local, log, args.readyTimeoutSeconds);
         await recoverStack(mirror.stack, process.env, log, run);
         // A signal during the image step: do not start an update only to cancel it.
         if (cancelled()) {
             throw new Error("cancelled before the update started");
         }
         const started = Date.now();
-        const result = await whileLocked(() => mirror.stack.up({ onOutput: (out) => process.stderr.write(out), signal }), deadline, log);
+        const result = await whileLocked(() => mirror.stack.up({ onOutput: (out) => process.stderr.write(out), signal }), deadline, log).catch((err: unknown) => {
+            throw cancelled() ? err : unreadyError(err, namespaceName(refKey(ref), mirror.settings.namePrefix), mirror.settings.readyTimeoutSeconds, refFlags(ref));
+        });
         log(`pulumi up ${result.summary.result} in ${seconds(started)}`);
 
         const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), result.outputs);
@@ -59,6 +62,24 @@ async function up(args: ParsedArgs): Promise<void> {
         await stampTags(mirror.stack, { branch: ref.branch, commit: mirror.settings.commit ?? "", expiresAt: mirror.settings.expiresAt ?? "", entryUrl });
         process.stdout.write(`${lines.join("\n")}\n`);
     });
+}
+
+/**
+ * The error a failed update ends with: when it failed waiting for readiness and workloads in the
+ * mirror's namespace are not ready, each of them and why, read from the cluster (pulumi's own output,
+ * above it, says only that it timed out); otherwise pulumi's error as it is.
+ */
+function unreadyError(err: unknown, namespace: string, boundSeconds: number, flags: string): unknown {
+    if (!isReadinessFailure(err instanceof Error ? err.message : String(err))) {
+        return err;
+    }
+    try {
+        const findings = diagnoseNamespace(namespace, process.env);
+        return findings.length === 0 ? err : new Error(`pulumi up failed: ${formatDiagnosis(findings, { namespace, boundSeconds, refFlags: flags })}`);
+    } catch (diagnosis) {
+        log(`could not read why the workloads in ${namespace} are not ready: ${diagnosis instanceof Error ? diagnosis.message : String(diagnosis)}`);
+        return err;
+    }
 }
 
 async function down(args: ParsedArgs): Promise<void> {

@@ -108,8 +108,8 @@ export interface PreparedMirror {
     local: LocalEnvironment;
 }
 
-/** Selects or creates the branch's stack, stamps its config and expiry, builds and pushes its images. */
-export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log): Promise<PreparedMirror> {
+/** Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when given), builds and pushes its images. */
+export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log, readyTimeoutSeconds?: number): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
         throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
     }
@@ -130,6 +130,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         registryUsername: local.registry.username,
         registryPassword: local.registry.password,
         imageBuilder: "external",
+        readyTimeoutSeconds,
     }, current, await localDefaults(current, local));
     const settings = settingsOf(stack.name, config);
     // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with

@@ -21,6 +21,8 @@ export interface StackSettings {
     registryPassword?: string;
     /** `external` when the image step built and pushed the images already. */
     imageBuilder?: "docker" | "external";
+    /** `up --ready-timeout`; unset leaves the stack's own value. */
+    readyTimeoutSeconds?: number;
 }
 
 /** Creates the stack when it does not exist yet, otherwise selects it. */
@@ -54,6 +56,7 @@ export async function configureStack(stack: Stack, settings: StackSettings, curr
         installation: settings.installation,
         registryUsername: settings.registryUsername,
         imageBuilder: settings.imageBuilder,
+        readyTimeoutSeconds: settings.readyTimeoutSeconds === undefined ? undefined : String(settings.readyTimeoutSeconds),
     };
     const changed = Object.fromEntries(
         Object.entries(plain).flatMap(([key, value]) => (value === undefined || current[`${PROJECT}:${key}`]?.value === value ? [] : [[`${PROJECT}:${key}`, { value }]])),

@@ -15,6 +15,7 @@ export * from "./kube-object";
 export * from "./manifests";
 export * from "./naming";
 export * from "./production-mirror";
+export * from "./ready-timeout";
 export * from "./registry-secret";
 export * from "./rewrite";
 export * from "./settings";

@@ -13,6 +13,7 @@ import type { KubeObject } from "./kube-object";
 import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 import { LateValues } from "./late-values";
+import { DEFAULT_READY_TIMEOUT_SECONDS, readyTimeoutProblem, readyTimeouts } from "./ready-timeout";
 import { podSpecPath, rewrite, RewriteError, type FidelityReport, type RewriteTarget } from "./rewrite";
 import { StandIn } from "./stand-in";
 
@@ -61,6 +62,11 @@ export interface ProductionMirrorArgs {
     previewDomain?: string;
     /** The Secret an Ingress's TLS entries name in the mirror. Default: none, so TLS entries are dropped (and reported). */
     previewTlsSecret?: string;
+    /**
+     * How long the provider waits for each of production's objects to become ready on create and
+     * update (its customTimeouts), within ready-timeout.ts's range. Default: DEFAULT_READY_TIMEOUT_SECONDS (180).
+     */
+    readyTimeoutSeconds?: number;
 }
 
 /** What a test runner needs about one cloud mode's resources. */
@@ -220,6 +226,11 @@ export class ProductionMirror extends pulumi.ComponentResource {
         if (problem !== undefined) {
             throw new pulumi.RunError(`ProductionMirror ${name}: ${problem}`);
         }
+        const readyTimeoutSeconds = args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
+        const badTimeout = readyTimeoutProblem(readyTimeoutSeconds);
+        if (badTimeout !== undefined) {
+            throw new pulumi.RunError(`ProductionMirror ${name}: readyTimeoutSeconds ${readyTimeoutSeconds} is out of range: ${badTimeout}, e.g. ${DEFAULT_READY_TIMEOUT_SECONDS}`);
+        }
         const production = args.production ?? generateProduction(args.app);
         const unmirrorable = rewriteProblem(production, args);
         if (unmirrorable !== undefined) {
@@ -309,6 +320,11 @@ export class ProductionMirror extends pulumi.ComponentResource {
                         (obj: KubeObject, opts: pulumi.CustomResourceOptions) => {
                             opts.dependsOn = after;
                             opts.aliases = legacyAliases(name, obj, this);
+                            // The provider's own await bound is 10 minutes per Deployment; a service
+                            // that never becomes ready must fail `up` within the mirror's bound. An
+                            // option, not the pulumi.com/timeoutSeconds annotation, so the live
+                            // objects stay production's.
+                            opts.customTimeouts = readyTimeouts(readyTimeoutSeconds);
                         },
                     ],
                 },

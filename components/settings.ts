@@ -33,6 +33,7 @@ import { checked, int, matching, object, onlyFields, parseJson, quantity, resour
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { IMAGE_REFERENCE } from "./image-reference";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
+import { DEFAULT_READY_TIMEOUT_SECONDS, READY_TIMEOUT_RANGE, readyTimeoutProblem } from "./ready-timeout";
 
 
 /** The registry images are pushed to and pulled from when prod-mirror:registryServer is not set: the local one. */
@@ -58,6 +59,11 @@ export interface MirrorSettings {
     expiresAt?: string;
     /** prod-mirror:namePrefix. Default: DEFAULT_NAME_PREFIX (`pm`). */
     namePrefix: string;
+    /**
+     * prod-mirror:readyTimeoutSeconds: how long `up` waits for each workload to become ready, within
+     * ready-timeout.ts's range. Default: DEFAULT_READY_TIMEOUT_SECONDS (180).
+     */
+    readyTimeoutSeconds: number;
     /** prod-mirror:installation: which installation's reap may remove this mirror's leftovers. Default: DEFAULT_INSTALLATION. */
     installation: string;
     /**
@@ -115,6 +121,7 @@ export const SETTINGS_KEYS = [
     "ttlHours",
     "expiresAt",
     "namePrefix",
+    "readyTimeoutSeconds",
     "installation",
     "kubeContext",
     "clusterDomain",
@@ -259,6 +266,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         stack: ctx.stack,
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
+        readyTimeoutSeconds: parseReadyTimeout(at("readyTimeoutSeconds"), value("readyTimeoutSeconds")),
         installation: matching(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
         clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_DOMAIN, DOMAIN, "a DNS domain"),
         previewDomain: matching(at("previewDomain"), value("previewDomain") ?? DEFAULT_PREVIEW_DOMAIN, "preview.example.com", DOMAIN, "a DNS domain (preview hosts are <branch>.<domain>)"),
@@ -326,6 +334,18 @@ function parseDeleteTimeout(where: Where, text: string | undefined): number {
     const { min, max } = DELETE_TIMEOUT_RANGE_SECONDS;
     if (!(seconds >= min && seconds <= max)) {
         where.fail(`expected whole seconds or minutes from ${min}s to ${max / 60}m, like 45s or 2m`, text, `"${DEFAULT_DELETE_TIMEOUT_SECONDS / 60}m"`);
+    }
+    return seconds;
+}
+
+/** prod-mirror:readyTimeoutSeconds: whole seconds within the one readiness range (ready-timeout.ts). */
+function parseReadyTimeout(where: Where, text: string | undefined): number {
+    if (text === undefined) {
+        return DEFAULT_READY_TIMEOUT_SECONDS;
+    }
+    const seconds = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+    if (readyTimeoutProblem(seconds) !== undefined) {
+        where.fail(`expected a whole number of seconds; ${READY_TIMEOUT_RANGE}`, text, `"${DEFAULT_READY_TIMEOUT_SECONDS}"`);
     }
     return seconds;
 }

@@ -124,6 +124,10 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
                 `(or remove the key to use ttlHours), got "2026-11-26T09:00:00Z". ${ISO}`,
         },
     ],
+    readyTimeoutSeconds: ["9", "3601", "0", "90s", "1.5", "-60", "3 minutes"].map((value) => ({
+        value,
+        message: `prod-mirror:readyTimeoutSeconds ${F}: expected a whole number of seconds; the workloads' readiness bound is 10 to 3600 seconds, got "${value}". Example: prod-mirror:readyTimeoutSeconds: "180"`,
+    })),
     namePrefix: [
         { value: "Team-1", message: `prod-mirror:namePrefix ${F}: expected 1 to 10 lowercase letters and digits, starting with a letter, got "Team-1". Example: prod-mirror:namePrefix: pm` },
     ],

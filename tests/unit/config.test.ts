@@ -50,6 +50,7 @@ describe("config", () => {
             stack: "dev",
             ttlHours: 72,
             namePrefix: "pm",
+            readyTimeoutSeconds: 180,
             installation: "default",
             clusterDomain: "cluster.local",
             previewDomain: "localhost",
@@ -153,6 +154,7 @@ describe("config", () => {
         assert.deepStrictEqual([s.namePrefix, s.ttlHours, s.registryServer], ["pm", 72, "127.0.0.1:5000"]);
         assert.ok(!("branch" in s), "a blank branch is no branch");
         assert.strictEqual(parse({ ...BASE, ttlHours: " 24 " }).ttlHours, 24);
+        assert.deepStrictEqual([" 60 ", "10", "3600"].map((readyTimeoutSeconds) => parse({ ...BASE, readyTimeoutSeconds }).readyTimeoutSeconds), [60, 10, 3600]);
     });
 
     it("takes the forms each pattern allows, at their edges", () => {

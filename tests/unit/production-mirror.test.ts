@@ -327,6 +327,44 @@ describe("ProductionMirror", () => {
             assert.deepStrictEqual(urns, { [app("api")]: [standIn], [app("worker")]: [standIn], [app("gateway")]: [standIn] });
         });
 
+        it("bounds the wait for each of production's objects by readyTimeoutSeconds (default 180 s), and leaves the emulator's own bounds", async () => {
+            const timeouts = async (overrides: Partial<ProductionMirrorArgs>): Promise<Record<string, unknown>> => {
+                const mocks = await useMocks(preview);
+                const seen: Record<string, unknown> = {};
+                const record = (a: pulumi.ResourceTransformationArgs): undefined => {
+                    if (a.type.startsWith("kubernetes:") && !a.type.startsWith("kubernetes:yaml:")) {
+                        seen[`${a.type.split(":")[2]} ${a.name}`] = a.opts.customTimeouts;
+                    }
+                    return undefined;
+                };
+                new ProductionMirror("mirror", args(overrides), { transformations: [record] });
+                await settle(mocks);
+                return seen;
+            };
+            const ofProduction = (seen: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(seen).filter(([k]) => k.includes(` ${NS}/`)));
+            const bound = (s: string): unknown => ({ create: s, update: s });
+            const byDefault = await timeouts({});
+            assert.deepStrictEqual(ofProduction(byDefault), {
+                [`Deployment ${app("api")}`]: bound("180s"),
+                [`Deployment ${app("worker")}`]: bound("180s"),
+                [`Deployment ${app("gateway")}`]: bound("180s"),
+                [`Service ${app("api")}`]: bound("180s"),
+                [`Service ${app("worker")}`]: bound("180s"),
+                [`Service ${app("gateway")}`]: bound("180s"),
+            });
+            assert.deepStrictEqual(byDefault["Deployment mirror-cloud-emulator"], { create: "5m", update: "5m", delete: "2m" });
+            assert.deepStrictEqual(Object.values(ofProduction(await timeouts({ readyTimeoutSeconds: 60 }))), Array(6).fill(bound("60s")));
+        });
+
+        it("refuses a readiness bound out of range, naming it and the range", async () => {
+            await useMocks(preview);
+            for (const readyTimeoutSeconds of [9, 3601, 1.5]) {
+                assert.throws(() => new ProductionMirror("mirror", args({ readyTimeoutSeconds })), {
+                    message: `ProductionMirror mirror: readyTimeoutSeconds ${readyTimeoutSeconds} is out of range: the workloads' readiness bound is 10 to 3600 seconds, e.g. 180`,
+                });
+            }
+        });
+
         it("sends the registry password to the engine only inside secrets", async () => {
             const { mocks } = await emulated();
             const leaks = mocks.registrations.flatMap((r) => plaintextPaths(r.rawInputs, PASSWORD).map((p) => `${r.type} ${r.name}${p}`));
