@@ -66,6 +66,13 @@ export function renderLoadReport(r: LoadReport): string {
         ...r.levels.map((l) =>
             `| ${l.n} | ${l.fit ?? "–"} | ${l.ready} | ${l.unschedulable} | ${l.failed} | ${s(l.upSeconds)} | ${s(l.lastReadySeconds)} | ${s(l.downSeconds)} | ${l.memoryBeforeGiB.toFixed(1)} | ${l.memoryPeakGiB.toFixed(1)} | ${l.leftovers} |`),
         "",
+        "fit: the mirrors the unrequested CPU had room for when the level started (– before one mirror's request was measured). " +
+            "unschedulable: ups whose mirror had a pod the scheduler could not place, with every other up settled, for 90 s; each was " +
+            "interrupted (SIGINT, as Ctrl-C) and taken down with the rest. failed: ups that exited non-zero on their own. " +
+            "all ups settled: until every up exited or was found waiting so; last ready: until the last successful up exited. " +
+            "Memory: the machine's MemTotal - MemAvailable, sampled every second from the level's start to the end of its downs. " +
+            "leftovers: namespaces, objects labelled with a level's stacks, and its stacks on the backend, after the downs.",
+        "",
     );
     if (r.listing !== undefined) {
         lines.push(
