@@ -13,15 +13,15 @@ import { labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { parseSettings } from "../components/settings";
 import { buildAndPushImages, plannedImageBuilds } from "../cli/app-images";
-import { describeLocalEnvironment, repoRoot } from "../cli/local-environment";
+import { repoRoot } from "../cli/local-environment";
 import { LOCAL_APP_FILE } from "../cli/mirror";
-import { TAGS } from "../cli/stack";
 import { BENCH_USAGE, parseBenchArgs, type BenchPlan } from "./args";
 import { chooseLevel, freeCpu, mirrorCpuRequest } from "./capacity";
 import { asList, baselineObjects, describeObjects, moveBaseline, NAMESPACED_KINDS } from "./baseline";
 import { headlineRatios, renderReport, type Results } from "./report";
 import { acceptCommands, cli, imageSeconds, loggedSeconds, pool, PULUMI_UP_LINE, refuseCommands, run } from "./run";
 import { secondsSince, stepTable, type Step } from "./stats";
+import { envFor, machineFacts, makeListedStacks } from "./stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- kubectl's and pulumi's JSON, read generically */
 
@@ -45,23 +45,6 @@ interface Bench {
     env: NodeJS.ProcessEnv;
     registry: string;
     made: Made;
-}
-
-/** The CLI's environment for a mirrors directory of the bench's own (see cli/local-environment mirrorsDirFrom). */
-function envFor(mirrorsDir: string, installation: string): NodeJS.ProcessEnv {
-    fs.mkdirSync(mirrorsDir, { recursive: true });
-    const saved = process.env.PROD_MIRROR_MIRRORS_DIR;
-    process.env.PROD_MIRROR_MIRRORS_DIR = mirrorsDir;
-    try {
-        const local = describeLocalEnvironment();
-        return { ...process.env, ...local.env, PROD_MIRROR_MIRRORS_DIR: mirrorsDir, PROD_MIRROR_INSTALLATION: installation };
-    } finally {
-        if (saved === undefined) {
-            delete process.env.PROD_MIRROR_MIRRORS_DIR;
-        } else {
-            process.env.PROD_MIRROR_MIRRORS_DIR = saved;
-        }
-    }
 }
 
 const stackOf = (branch: string): string => stackNameFor(mirrorKey(branch));
@@ -267,18 +250,10 @@ async function listing(b: Bench): Promise<Step[]> {
     const env = envFor(path.join(b.dir, "stacks"), b.env.PROD_MIRROR_INSTALLATION ?? "");
     const steps: Step[] = [];
     let made = 0;
-    const expires = new Date(Date.now() + 24 * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     for (const count of b.plan.stackCounts) {
         const names = Array.from({ length: count - made }, (_, j) => `bench-${b.id}-s${String(made + j + 1).padStart(3, "0")}`);
         say(`listing: making ${names.length} stack(s) (pulumi stack init + tags)`);
-        await pool(names, 3, async (name) => {
-            // `stack init` writes the passphrase's salt into Pulumi.<stack>.yaml at the project root.
-            b.made.stackFiles.add(path.join(repoRoot, `Pulumi.${name}.yaml`));
-            await run("pulumi", ["stack", "init", name, "--non-interactive"], env);
-            for (const [key, value] of [[TAGS.branch, name], [TAGS.createdAt, new Date().toISOString().replace(/\.\d{3}Z$/, "Z")], [TAGS.expiresAt, expires]]) {
-                await run("pulumi", ["stack", "tag", "set", key, value, "--stack", name, "--non-interactive"], env);
-            }
-        });
+        await makeListedStacks(env, names, b.made.stackFiles);
         made = count;
         const ls: number[] = [];
         const reap: number[] = [];
@@ -297,33 +272,10 @@ async function listing(b: Bench): Promise<Step[]> {
     return steps;
 }
 
-async function facts(b: Bench): Promise<{ machine: string[]; versions: string[]; commit: string }> {
-    const text = async (cmd: string, args: string[]): Promise<string> => (await run(cmd, args, b.env)).stdout.trim();
-    const kube = JSON.parse(await text("kubectl", ["version", "-o", "json"]));
-    const plugins = fs.readdirSync(path.join(b.env.PULUMI_HOME ?? "", "plugins")).filter((p) => /^resource-kubernetes-v[0-9.]+$/.test(p));
-    const cpu = os.cpus();
-    return {
-        commit: await text("git", ["rev-parse", "--short", "HEAD"]),
-        machine: [
-            `nproc: ${cpu.length} (${cpu[0]?.model ?? "?"})`,
-            `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-            `kernel: ${os.type()} ${os.release()}`,
-            "shared with other work (the figures are a same-run comparison, not absolutes)",
-        ],
-        versions: [
-            `node ${process.version}`,
-            `pulumi CLI ${await text("pulumi", ["version"])}`,
-            `kubernetes provider plugin: ${plugins.join(", ") || "?"}`,
-            `kubernetes server ${kube.serverVersion?.gitVersion ?? "?"}, kubectl ${kube.clientVersion?.gitVersion ?? "?"}`,
-            `docker engine ${await text("docker", ["version", "--format", "{{.Server.Version}}"])}`,
-        ],
-    };
-}
-
 async function measure(b: Bench, command: string): Promise<string> {
     const notes: string[] = [];
     const s: MainSamples = { ready: [], gone: [], newCommand: [], newPulumi: [], newImages: [], renewCommand: [], renewPulumi: [], preview: [], down: [] };
-    const about = await facts(b);
+    const about = await machineFacts(b.env);
     const base = await takeBaseline(b, notes);
     for (let i = 1; i <= b.plan.runs; i++) {
         // Alternating which goes first, so that neither always runs on a cluster the other just warmed or loaded.

@@ -4,7 +4,8 @@ import { execFileSync } from "child_process";
 import * as http from "http";
 
 export function kubectl(env: NodeJS.ProcessEnv, ...args: string[]): string {
-    return execFileSync("kubectl", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    // A listing of many mirrors' objects outgrows the default 1 MiB buffer (ENOBUFS).
+    return execFileSync("kubectl", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 2 ** 20 });
 }
 
 export function kubectlJson(env: NodeJS.ProcessEnv, ...args: string[]): any {

@@ -211,6 +211,56 @@ describe("mirror lifecycle on the local environment", function () {
         assert.ok(policies.length >= 3, `only ${policies.length} network policies`);
     });
 
+    it("has the real API server refuse a pod over the quota and a pod that is not restricted, creating neither", function () {
+        // A pod that passes Pod Security restricted (the quota is checked after it) and asks for cpu=5
+        // against the default quota's requests.cpu=4 (components/app-spec DEFAULT_QUOTA); its limit of 5
+        // on top of the mirror's own 4500m of limits exceeds limits.cpu=8 as well, so the refusal names both.
+        const restricted = (name: string, cpu: string, security: Record<string, unknown>): string => {
+            const pod = {
+                apiVersion: "v1", kind: "Pod", metadata: { name, namespace },
+                spec: {
+                    securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+                    containers: [{
+                        name: "c", image: "127.0.0.1:5000/prod-mirror/debian:bookworm",
+                        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, ...security },
+                        resources: { requests: { cpu, memory: "64Mi" }, limits: { cpu, memory: "64Mi" } },
+                    }],
+                },
+            };
+            const file = path.join(fs.mkdtempSync("/tmp/pm-it-"), `${name}.json`);
+            fs.writeFileSync(file, JSON.stringify(pod));
+            return file;
+        };
+        const refusal = (file: string): string => {
+            try {
+                kubectl(env, "create", "-f", file);
+            } catch (err) {
+                return String((err as { stderr?: string }).stderr);
+            }
+            return "(created)";
+        };
+        // The control: the same pod with a small request is admitted, so the refusals below are the quota's and Pod Security's alone.
+        assert.match(kubectl(env, "create", "--dry-run=server", "-f", restricted("pm-fits", "100m", {})), /^pod\/pm-fits created \(server dry run\)$/m);
+
+        const overQuota = refusal(restricted("pm-over-quota", "5", {}));
+        assert.match(overQuota, /pods "pm-over-quota" is forbidden: exceeded quota: [a-z0-9-]+, requested: limits\.cpu=5,requests\.cpu=5, used: limits\.cpu=[0-9]+m,requests\.cpu=[0-9]+m, limited: limits\.cpu=8,requests\.cpu=4\n/);
+        // The pod-level runAsNonRoot is dropped and the container sets none: restricted requires it.
+        const rootAllowed = restricted("pm-may-run-as-root", "100m", {});
+        const pod = JSON.parse(fs.readFileSync(rootAllowed, "utf8"));
+        delete pod.spec.securityContext.runAsNonRoot;
+        fs.writeFileSync(rootAllowed, JSON.stringify(pod));
+        assert.match(refusal(rootAllowed), /pods "pm-may-run-as-root" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true \(pod or container "c" must set securityContext\.runAsNonRoot=true\)/);
+        // Privileged needs privilege escalation allowed too, or validation refuses it before Pod Security sees it.
+        const privileged = refusal(restricted("pm-privileged", "100m", { privileged: true, allowPrivilegeEscalation: true }));
+        assert.match(privileged, /pods "pm-privileged" is forbidden: violates PodSecurity "restricted:latest": /);
+        assert.match(privileged, /privileged \(container "c" must not set securityContext\.privileged=true\)/);
+        assert.match(privileged, /allowPrivilegeEscalation != false \(container "c" must set securityContext\.allowPrivilegeEscalation=false\)/);
+
+        const created = kubectl(env, "get", "pods", "-n", namespace, "-o", "name").split("\n").filter((l) => l.startsWith("pod/pm-"));
+        assert.deepStrictEqual(created, [], "a refused pod exists");
+        log(`figure: the API server refused a pod over the quota ("${overQuota.slice(overQuota.indexOf("pods ")).trim()}") and two pods not restricted`);
+    });
+
     it("creates every declared AWS resource in the namespace's emulator, tagged with branch and stack", async function () {
         this.timeout(2 * 60_000);
         const [forward] = await startForwards({
