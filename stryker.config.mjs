@@ -30,6 +30,8 @@ export default {
         "cli/run-lock.ts",
         "cli/guarded-run.ts",
         "cli/reap/plan.ts",
+        "cli/diagnose.ts",
+        "cli/stuck.ts",
     ],
     ignorePatterns,
     coverageAnalysis: "perTest",
