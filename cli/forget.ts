@@ -2,13 +2,9 @@
 // anything, and tell the person everything the state recorded, so that what may still exist
 // somewhere (a cluster that comes back, AWS resources) can be found and removed by hand.
 import * as fs from "fs";
-import * as path from "path";
-import { stackName as stackNameFor } from "../components/naming";
 import { clusterAccessOf, clusterEndpoint } from "./cluster-access";
 import type { LocalEnvironment } from "./local-environment";
-import { defaultOutDir, type Log } from "./mirror";
-import { stopForwards } from "./port-forward";
-import { findStack } from "./stack";
+import { closeForwardsAndFindStack, defaultOutDir, type Log } from "./mirror";
 
 /** One resource the stack's state holds. */
 export interface RecordedResource {
@@ -83,12 +79,7 @@ export function formatForgetReport(stackName: string, namespace: string | undefi
  * may remain. `key` is refKey's.
  */
 export async function forgetMirror(key: string, local: LocalEnvironment, log: Log): Promise<{ existed: boolean; report: string }> {
-    const stackName = stackNameFor(key);
-    const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
-    if (closed > 0) {
-        log(`closed ${closed} port-forward(s) of ${stackName}`);
-    }
-    const stack = await findStack(stackName);
+    const { stackName, stack } = await closeForwardsAndFindStack(key, local, log);
     if (stack === undefined) {
         return { existed: false, report: "" };
     }

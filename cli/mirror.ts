@@ -234,17 +234,22 @@ export interface DestroyResult {
     survivors: string[];
 }
 
-/**
- * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
- * is refKey's: a branch mirror's key is its branch. `again` is the command that retries it, for messages.
- */
-export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
+/** What `down` and `down --forget-state` both begin with: the mirror's port-forwards closed, its stack if the backend has one. */
+export async function closeForwardsAndFindStack(key: string, local: LocalEnvironment, log: Log): Promise<{ stackName: string; stack: Stack | undefined }> {
     const stackName = stackNameFor(key);
     const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
     if (closed > 0) {
         log(`closed ${closed} port-forward(s) of ${stackName}`);
     }
-    const stack = await findStack(stackName);
+    return { stackName, stack: await findStack(stackName) };
+}
+
+/**
+ * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
+ * is refKey's: a branch mirror's key is its branch. `again` is the command that retries it, for messages.
+ */
+export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
+    const { stackName, stack } = await closeForwardsAndFindStack(key, local, log);
     if (stack === undefined) {
         return { existed: false, survivors: [] };
     }
