@@ -1,10 +1,9 @@
 // Which installation this CLI is: the value its mirrors carry as label prod-mirror.dev/installation
 // and tag prod-mirror:installation, and the only one whose leftovers its `reap` may remove.
-import * as path from "path";
 import { INSTALLATION_PATTERN, INSTALLATION_RULE } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
 import { shortHash } from "../components/naming";
-import { fileBackendDir } from "./run-lock";
+import { backendIdentity, parseBackendUrl } from "./backend-url";
 
 export const INSTALLATION_ENV = "PROD_MIRROR_INSTALLATION";
 
@@ -37,8 +36,7 @@ export function cliInstallation(env: NodeJS.ProcessEnv): string {
     return `i-${shortHash(`${PROJECT}\n${normaliseBackendUrl(backend)}`, 12)}`;
 }
 
-/** One spelling per backend: `file://~/x`, `file:///home/me/x/` and `file:///home/me/x` name the same directory. */
+/** One spelling per backend (see backendIdentity): `file://~/x`, `file:///home/me/x/` and `file:///home/me/x` name the same directory. */
 export function normaliseBackendUrl(url: string): string {
-    const dir = fileBackendDir(url);
-    return dir === undefined ? url.replace(/\/+$/, "") : `file://${path.resolve(dir)}`;
+    return backendIdentity(parseBackendUrl(url, "PULUMI_BACKEND_URL"));
 }
