@@ -9,8 +9,12 @@ body=${2:?usage: pr-comment.sh PR_NUMBER BODY_FILE}
 marker='<!-- prod-mirror -->'
 repo=${GITHUB_REPOSITORY:?GITHUB_REPOSITORY is not set: run this in a GitHub Actions job}
 [ "$(head -n 1 "$body")" = "$marker" ] || { echo "$body does not start with $marker: it would never be found again" >&2; exit 1; }
-id=$(gh api --paginate "repos/$repo/issues/$pr/comments" \
-  --jq ".[] | select(.body | startswith(\"$marker\")) | .id" | head -n 1)
+# Every marked comment's id, one a line (the listing is paginated, so the filter runs per page); the
+# first is ours. Read whole, not through `head`: head closing the pipe early would kill gh with
+# SIGPIPE, and pipefail would fail the step.
+ids=$(gh api --paginate "repos/$repo/issues/$pr/comments" \
+  --jq ".[] | select(.body | startswith(\"$marker\")) | .id")
+id=${ids%%$'\n'*}
 if [ -n "$id" ]; then
   gh api --method PATCH "repos/$repo/issues/comments/$id" -F "body=@$body" >/dev/null
   echo "updated comment $id on pull request #$pr"

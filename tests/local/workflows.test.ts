@@ -53,6 +53,14 @@ describe("local environment: actionlint on .github/workflows", function () {
         assert.strictEqual(result.status, 0, result.stderr);
     });
 
+    it("finds nothing in the CI's own scripts (.ci/*.sh, .ci/run) with the same shellcheck", function () {
+        const dir = path.join(repoRoot, ".ci");
+        const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh") || f === "run").map((f) => path.join(".ci", f));
+        assert.deepStrictEqual(files.sort(), [".ci/pr-comment.sh", ".ci/run", ".ci/target-kubeconfig.sh"]);
+        const r = spawnSync(shellcheck, ["--format=gcc", ...files], { cwd: repoRoot, env, encoding: "utf8" });
+        assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "", ""]);
+    });
+
     it("fails on a broken workflow: an input the action does not define, an unquoted variable in a script, an unknown context", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prod-mirror-actionlint-"));
         try {

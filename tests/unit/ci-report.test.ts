@@ -73,7 +73,9 @@ describe("CI report: the entry URL and the pull request's comment", () => {
             `${COMMENT_MARKER}\n**prod-mirror**: destroying the mirror FAILED; the reaper removes it at its expiry, or run \`prod-mirror down\` again.\n`);
     });
 
-    it("runs as the pipelines run it: env-url from an outputs file, comment from the steps' outcomes, a usage error otherwise", () => {
+    it("runs as the pipelines run it: env-url from an outputs file, comment from the steps' outcomes, a usage error otherwise", function () {
+        // Three runs of node with ts-node: seconds each on a loaded machine.
+        this.timeout(60_000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prod-mirror-report-"));
         try {
             const file = path.join(dir, "mirror.json");
