@@ -644,6 +644,19 @@ describe("CI pipelines", () => {
             const anyLabel = clone(github);
             anyLabel.jobs.up.if = anyLabel.jobs.up.if.replace(`github.event.label.name == '${APPROVAL_LABEL}'`, "true");
             assert.deepStrictEqual(forkProblems(anyLabel, gitlab, hosted), ["GitHub jobs.up runs for a fork's pull request, labelled with another label"]);
+            // The hosted workflow with its fork guard dropped: forks (and a deleted fork) would run with the secrets.
+            const openHosted = clone(hosted);
+            openHosted.jobs.up.if = "vars.PROD_MIRROR_RUNNER != 'self-hosted' && github.event_name == 'pull_request' && github.event.action != 'closed'";
+            openHosted.jobs.down.if = "vars.PROD_MIRROR_RUNNER != 'self-hosted' && github.event_name == 'pull_request' && github.event.action == 'closed'";
+            assert.deepStrictEqual(forkProblems(github, gitlab, openHosted), [
+                "GitHub hosted jobs.up runs for a fork's pull request, opened",
+                "GitHub hosted jobs.up runs for a fork's pull request, pushed to",
+                "GitHub hosted jobs.up runs for a fork's pull request, reopened",
+                "GitHub hosted jobs.up runs for a fork's pull request, labelled with another label",
+                `GitHub hosted jobs.up runs for a fork's pull request, labelled ${APPROVAL_LABEL} by a maintainer`,
+                "GitHub hosted jobs.up runs for a pull request whose fork was deleted",
+                "GitHub hosted jobs.down runs for a fork's pull request, which never had a mirror there",
+            ]);
             const openLab = clone(gitlab);
             openLab.review.rules = [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }];
             openLab.stop_review.resource_group = "mirror/$CI_COMMIT_REF_SLUG";
