@@ -46,25 +46,60 @@ export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
 
 export { DEFAULT_TTL_HOURS };
 
-export const USAGE = `usage: prod-mirror <command> [options]
-  up       [--branch B] [--commit SHA] [--ttl 72h] [--ready-timeout 3m] [--no-forward] [--out-dir DIR]
+/**
+ * Each command's lines of the usage, in the order USAGE lists them, and the notes that apply to
+ * several: the one text `--help` prints, whole (USAGE) or for one command (usageOf).
+ */
+const COMMAND_USAGE: Record<Command, string> = {
+    up: `  up       [--branch B] [--commit SHA] [--ttl 72h] [--ready-timeout 3m] [--no-forward] [--out-dir DIR]
            create or update the mirror of a branch (default: the checked-out one); --ready-timeout bounds
-           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds)
-  down     [--branch B] [--forget-state]
+           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds)`,
+    down: `  down     [--branch B] [--forget-state]
                                         destroy the mirror and remove its stack; when its cluster is gone for
                                         good, --forget-state removes the stack without touching any cluster and
-                                        prints what may remain (namespace, every recorded object and AWS resource)
-  outputs  [--branch B] [--format json|dotenv]
-                                        print the mirror's outputs for a test runner
-  diff     [--branch B] [--json]        every field the mirror changed from production's objects, and why
-  up, down, outputs and diff also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
-           whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's
-  ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
-  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
+                                        prints what may remain (namespace, every recorded object and AWS resource)`,
+    outputs: `  outputs  [--branch B] [--format json|dotenv]
+                                        print the mirror's outputs for a test runner`,
+    diff: "  diff     [--branch B] [--json]        every field the mirror changed from production's objects, and why",
+    ls: "  ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL",
+    reap: `  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
                                         destroy expired mirrors, and this installation's orphan namespaces and
-                                        AWS resources older than --min-age; at most --max-deletions per run
-  doctor                                check the toolchain, cluster, registry and emulator; say how to fix
-up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
+                                        AWS resources older than --min-age; at most --max-deletions per run`,
+    doctor: "  doctor                                check the toolchain, cluster, registry and emulator; say how to fix",
+};
+const PULL_REQUEST_NOTE = `  up, down, outputs and diff also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
+           whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's`;
+const LOCK_NOTE = "up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)";
+const TAKES_PULL_REQUEST: readonly Command[] = ["up", "down", "outputs", "diff"];
+const WAITS_FOR_LOCK: readonly Command[] = ["up", "down"];
+
+export const USAGE = [
+    "usage: prod-mirror <command> [options]",
+    ...(["up", "down", "outputs", "diff"] as const).map((c) => COMMAND_USAGE[c]),
+    PULL_REQUEST_NOTE,
+    ...(["ls", "reap", "doctor"] as const).map((c) => COMMAND_USAGE[c]),
+    LOCK_NOTE,
+].join("\n");
+
+/** One command's usage: its lines of USAGE and the notes that apply to it. */
+export function usageOf(command: Command): string {
+    return [
+        `usage: prod-mirror ${command} [options]`,
+        COMMAND_USAGE[command],
+        ...(TAKES_PULL_REQUEST.includes(command) ? [PULL_REQUEST_NOTE] : []),
+        ...(WAITS_FOR_LOCK.includes(command) ? [LOCK_NOTE] : []),
+    ].join("\n");
+}
+
+/**
+ * What a request for help prints (see helpRequested): the command's usage for `prod-mirror up --help`
+ * and `prod-mirror help up`, the whole usage otherwise (`--help`, `help`, an unknown command).
+ */
+export function helpText(argv: string[]): string {
+    const [first, second] = argv;
+    const command = first === "help" ? second : first;
+    return (COMMANDS as readonly string[]).includes(command ?? "") ? usageOf(command as Command) : USAGE;
+}
 
 export class UsageError extends Error {
     constructor(message: string) {

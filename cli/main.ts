@@ -6,7 +6,7 @@
 import { DEFAULT_AWS_REGION, DEFAULT_NAME_PREFIX } from "../components/app-spec";
 import { namespaceName, stackName as stackNameFor } from "../components/naming";
 import { describeReport, type FidelityReport } from "../components/rewrite";
-import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
+import { helpRequested, helpText, parseArgs, UsageError, type ParsedArgs } from "./args";
 import { diagnoseNamespace, formatDiagnosis, isReadinessFailure } from "./diagnose";
 import { doctor, formatDoctorReport } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
@@ -199,7 +199,7 @@ async function doctorCommand(): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
     if (helpRequested(argv)) {
-        process.stdout.write(`${USAGE}\n`);
+        process.stdout.write(`${helpText(argv)}\n`);
         return 0;
     }
     try {

@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # Start order matters: images need docker and the registry; kubernetes imports images built
-# by the images part; the emulator image is pushed to the registry.
-PARTS_UP=(pulumi docker registry images kubernetes emulator)
+# by the images part; the emulator image is pushed to the registry. actionlint (for the tests of
+# .github/workflows) depends on nothing.
+PARTS_UP=(pulumi actionlint docker registry images kubernetes emulator)
 
 # 9>&-: the lock is this script's alone; a daemon a part starts must not inherit it and hold it
 # for as long as it runs.
@@ -81,7 +82,7 @@ cmd_up() {
 
 cmd_status() {
   local ok=0 p
-  for p in pulumi kubernetes registry docker emulator; do part "$p" status || ok=1; done
+  for p in pulumi kubernetes registry docker emulator actionlint; do part "$p" status || ok=1; done
   return $ok
 }
 

@@ -3,6 +3,8 @@
 // its own on 127.0.0.1, and walks the whole deal flow.
 import * as assert from "assert";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describeLocalEnvironment } from "../../cli/local-environment";
 import { startForwards, stopForwards } from "../../cli/port-forward";
@@ -20,6 +22,14 @@ describe("e2e over the mirror named by PROD_MIRROR_NAMESPACE", function () {
     before(function () {
         assert.ok(namespace, `PROD_MIRROR_NAMESPACE is not set: ${FIX}`);
         assert.ok(gatewayUrl, `GATEWAY_URL is not set: ${FIX}`);
+        if (process.env.PROD_MIRROR_TARGET === "external") {
+            // A hosted pipeline's job (README "CI"): the mirror is on the target's cluster, which
+            // KUBECONFIG names; the local environment's variables would point kubectl elsewhere.
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prod-mirror-e2e-"));
+            runDir = path.join(dir, "run");
+            logDir = path.join(dir, "logs");
+            return;
+        }
         const local = describeLocalEnvironment();
         Object.assign(process.env, local.env);
         runDir = path.join(local.mirrorsDir, "run");

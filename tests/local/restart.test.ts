@@ -106,7 +106,7 @@ describe("local environment: down and up again", function () {
         const status = envScript("status", env);
         assert.strictEqual(status.status, 0, status.stdout + status.stderr);
         const parts = status.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]);
-        assert.deepStrictEqual(parts, ["pulumi", "kubernetes", "registry", "docker", "emulator"]);
+        assert.deepStrictEqual(parts, ["pulumi", "kubernetes", "registry", "docker", "emulator", "actionlint"]);
         assert.ok(status.stdout.trim().split("\n").every((l) => / ok$/.test(l)), status.stdout);
     });
 

@@ -1,18 +1,23 @@
-// The CI pipelines (.github/workflows/mirror.yml, .gitlab-ci.yml) parsed with js-yaml and checked
+// The CI pipelines (.github/workflows/mirror.yml and mirror-self-hosted.yml, .gitlab-ci.yml) parsed with js-yaml and checked
 // structurally. No npm package carries the official schemas as files: @schemastore/github-workflow
 // and @schemastore/gitlab-ci hold TypeScript types only, @action-validator/core a compiled wasm
 // validator, and @actions/workflow-parser (GitHub's own parser) is ESM-only and imports its schema
 // with a JSON import that Node 20 refuses without an import attribute. So each checker below returns
 // the problems it finds, the real files must have none, and a broken copy must show the problem.
+// actionlint, which knows GitHub's schema and every popular action's inputs, checks the GitHub files
+// as well, in tests/local/workflows.test.ts.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { COMMANDS, parseArgs } from "../../cli/args";
+import { COMMENT_MARKER, ENV_URL_VARIABLE } from "../../.ci/mirror-report";
 import { evaluate, pathLookup } from "./ci-expressions";
 
 const root = path.resolve(__dirname, "..", "..");
 const githubFile = path.join(root, ".github", "workflows", "mirror.yml");
+const githubSelfHostedFile = path.join(root, ".github", "workflows", "mirror-self-hosted.yml");
+const githubActionFile = path.join(root, ".github", "actions", "external-target", "action.yml");
 const githubMutationFile = path.join(root, ".github", "workflows", "mutation.yml");
 const gitlabFile = path.join(root, ".gitlab-ci.yml");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string>; bin?: Record<string, string> };
@@ -40,8 +45,11 @@ const GITLAB_ENVIRONMENT = "review/mr-$CI_MERGE_REQUEST_IID";
 /** The label a maintainer applies to approve one head commit of a fork's pull request. */
 const APPROVAL_LABEL = "prod-mirror:run";
 
-/** A pull_request event as GitHub sends it, from this repository or a fork. */
-function githubEvent(action: string, opts: { fork?: boolean; label?: string; deletedFork?: boolean } = {}): Record<string, unknown> {
+/** The repository variable that chooses the self-hosted local default over the hosted runners (both CIs). */
+const SELF_HOSTED = { PROD_MIRROR_RUNNER: "self-hosted" };
+
+/** A pull_request event as GitHub sends it, from this repository or a fork; `vars` are the repository's variables. */
+function githubEvent(action: string, opts: { fork?: boolean; label?: string; deletedFork?: boolean; vars?: Record<string, string> } = {}): Record<string, unknown> {
     const head = opts.deletedFork ? null : { full_name: opts.fork ? "mallory/app" : "acme/app" };
     return {
         github: {
@@ -49,7 +57,13 @@ function githubEvent(action: string, opts: { fork?: boolean; label?: string; del
             repository: "acme/app",
             event: { action, pull_request: { number: 12, head: { repo: head } }, ...(opts.label === undefined ? {} : { label: { name: opts.label } }) },
         },
+        vars: opts.vars ?? {},
     };
+}
+
+/** The schedule's event, with the repository's variables. */
+function githubSchedule(vars: Record<string, string> = {}): Record<string, unknown> {
+    return { github: { event_name: "schedule", repository: "acme/app", event: {} }, vars };
 }
 
 /** Whether a GitHub job runs for `context`. */
@@ -65,35 +79,47 @@ function gitlabRuns(job: Obj | undefined, variables: Record<string, string>): bo
 const GITLAB_SAME_PROJECT_MR = { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "12", CI_MERGE_REQUEST_PROJECT_ID: "100", CI_MERGE_REQUEST_SOURCE_PROJECT_ID: "100" };
 const GITLAB_FORK_MR = { ...GITLAB_SAME_PROJECT_MR, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: "200" };
 
-/** What a fork's pull request can make the runner do, and what a same-repository one cannot. */
-function forkProblems(github: Obj, gitlab: Obj): string[] {
+/**
+ * What a fork's pull request can make a runner do, and what a same-repository one cannot: the
+ * self-hosted workflow (with PROD_MIRROR_RUNNER=self-hosted) runs a fork's only on the approval
+ * label; the hosted one (variable unset) never, since GitHub gives a fork's run none of the secrets.
+ */
+function forkProblems(github: Obj, gitlab: Obj, hosted: Obj): string[] {
     const problems: string[] = [];
     const up = github.jobs?.up as Obj | undefined;
-    const cases: Array<[string, Record<string, unknown>, boolean]> = [
-        ["a pull request from this repository, opened", githubEvent("opened"), true],
-        ["a pull request from this repository, pushed to", githubEvent("synchronize"), true],
-        ["a fork's pull request, opened", githubEvent("opened", { fork: true }), false],
-        ["a fork's pull request, pushed to", githubEvent("synchronize", { fork: true }), false],
-        ["a fork's pull request, reopened", githubEvent("reopened", { fork: true }), false],
-        ["a fork's pull request, labelled with another label", githubEvent("labeled", { fork: true, label: "bug" }), false],
-        [`a fork's pull request, labelled ${APPROVAL_LABEL} by a maintainer`, githubEvent("labeled", { fork: true, label: APPROVAL_LABEL }), true],
-        ["a pull request whose fork was deleted", githubEvent("synchronize", { deletedFork: true }), false],
-        ["a closed pull request", githubEvent("closed"), false],
-        ["the schedule", { github: { event_name: "schedule", repository: "acme/app", event: {} } }, false],
+    const hostedUp = hosted.jobs?.up as Obj | undefined;
+    const vars = SELF_HOSTED;
+    const cases: Array<[string, (vars: Record<string, string>) => Record<string, unknown>, boolean, boolean]> = [
+        ["a pull request from this repository, opened", (v) => githubEvent("opened", { vars: v }), true, true],
+        ["a pull request from this repository, pushed to", (v) => githubEvent("synchronize", { vars: v }), true, true],
+        ["a fork's pull request, opened", (v) => githubEvent("opened", { fork: true, vars: v }), false, false],
+        ["a fork's pull request, pushed to", (v) => githubEvent("synchronize", { fork: true, vars: v }), false, false],
+        ["a fork's pull request, reopened", (v) => githubEvent("reopened", { fork: true, vars: v }), false, false],
+        ["a fork's pull request, labelled with another label", (v) => githubEvent("labeled", { fork: true, label: "bug", vars: v }), false, false],
+        [`a fork's pull request, labelled ${APPROVAL_LABEL} by a maintainer`, (v) => githubEvent("labeled", { fork: true, label: APPROVAL_LABEL, vars: v }), true, false],
+        ["a pull request whose fork was deleted", (v) => githubEvent("synchronize", { deletedFork: true, vars: v }), false, false],
+        ["a closed pull request", (v) => githubEvent("closed", { vars: v }), false, false],
+        ["the schedule", (v) => githubSchedule(v), false, false],
     ];
-    for (const [what, context, expected] of cases) {
-        if (githubRuns(up, context) !== expected) {
-            problems.push(`GitHub jobs.up ${expected ? "does not run" : "runs"} for ${what}`);
+    for (const [what, context, selfHosted, onHosted] of cases) {
+        if (githubRuns(up, context(vars)) !== selfHosted) {
+            problems.push(`GitHub jobs.up ${selfHosted ? "does not run" : "runs"} for ${what}`);
+        }
+        if (githubRuns(hostedUp, context({})) !== onHosted) {
+            problems.push(`GitHub hosted jobs.up ${onHosted ? "does not run" : "runs"} for ${what}`);
         }
     }
-    if (!githubRuns(github.jobs?.down as Obj | undefined, githubEvent("closed", { fork: true }))) {
+    if (!githubRuns(github.jobs?.down as Obj | undefined, githubEvent("closed", { fork: true, vars }))) {
         problems.push("GitHub jobs.down does not run when a fork's pull request closes (an approved fork's mirror would be left)");
     }
-    for (const job of ["review", "stop_review"]) {
-        if (!gitlabRuns(gitlab[job] as Obj | undefined, GITLAB_SAME_PROJECT_MR)) {
+    if (githubRuns(hosted.jobs?.down as Obj | undefined, githubEvent("closed", { fork: true }))) {
+        problems.push("GitHub hosted jobs.down runs for a fork's pull request, which never had a mirror there");
+    }
+    for (const [job, variables] of [["review", {}], ["stop_review", {}], ["review_self_hosted", vars], ["stop_review_self_hosted", vars]] as Array<[string, Record<string, string>]>) {
+        if (!gitlabRuns(gitlab[job] as Obj | undefined, { ...GITLAB_SAME_PROJECT_MR, ...variables })) {
             problems.push(`GitLab ${job} does not run for a merge request from this project`);
         }
-        if (gitlabRuns(gitlab[job] as Obj | undefined, GITLAB_FORK_MR)) {
+        if (gitlabRuns(gitlab[job] as Obj | undefined, { ...GITLAB_FORK_MR, ...variables })) {
             problems.push(`GitLab ${job} runs for a fork's merge request`);
         }
     }
@@ -204,7 +230,7 @@ function commandProblems(lines: Array<{ where: string; line: string }>): string[
                 problems.push(`${where}: npm script ${script} is not in package.json`);
             }
         }
-        if (/REGISTRY_PASSWORD|secrets\./.test(line)) {
+        if (/REGISTRY_PASSWORD|PULL_PASSWORD|PASSPHRASE|ACCESS_TOKEN|SECRET_ACCESS_KEY|KUBECONFIG_TEXT|secrets\./.test(line)) {
             problems.push(`${where}: a script line names a secret: ${line}`);
         }
         if (/\$\{\{/.test(line)) {
@@ -219,7 +245,26 @@ const GITHUB_TOP = ["name", "run-name", "on", "permissions", "env", "defaults", 
 const GITHUB_JOB = ["name", "needs", "permissions", "runs-on", "environment", "concurrency", "outputs", "env", "defaults", "if", "steps", "timeout-minutes", "strategy", "continue-on-error", "container", "services", "uses", "with", "secrets"];
 const GITHUB_STEP = ["id", "if", "name", "uses", "run", "working-directory", "shell", "with", "env", "continue-on-error", "timeout-minutes"];
 
-function githubProblems(wf: Obj): string[] {
+/** Each workflow's job conditions: exactly one of the two runs, by the repository variable PROD_MIRROR_RUNNER. */
+const SELF_HOSTED_IF = {
+    up: "vars.PROD_MIRROR_RUNNER == 'self-hosted' && " +
+        "github.event_name == 'pull_request' && github.event.action != 'closed' && " +
+        "((github.event.action != 'labeled' && github.event.pull_request.head.repo.full_name == github.repository) || " +
+        `(github.event.action == 'labeled' && github.event.label.name == '${APPROVAL_LABEL}'))`,
+    down: "vars.PROD_MIRROR_RUNNER == 'self-hosted' && github.event_name == 'pull_request' && github.event.action == 'closed'",
+    reap: "vars.PROD_MIRROR_RUNNER == 'self-hosted' && (github.event_name == 'schedule' || github.event_name == 'workflow_dispatch')",
+};
+const HOSTED_IF = {
+    up: "vars.PROD_MIRROR_RUNNER != 'self-hosted' && " +
+        "github.event_name == 'pull_request' && github.event.action != 'closed' && " +
+        "github.event.pull_request.head.repo.full_name == github.repository",
+    down: "vars.PROD_MIRROR_RUNNER != 'self-hosted' && " +
+        "github.event_name == 'pull_request' && github.event.action == 'closed' && " +
+        "github.event.pull_request.head.repo.full_name == github.repository",
+    reap: "vars.PROD_MIRROR_RUNNER != 'self-hosted' && (github.event_name == 'schedule' || github.event_name == 'workflow_dispatch')",
+};
+
+function githubProblems(wf: Obj, conditions: typeof HOSTED_IF): string[] {
     const problems: string[] = [];
     const unknown = (where: string, o: Obj, known: string[]): void => {
         for (const key of Object.keys(o).filter((k) => !known.includes(k))) {
@@ -285,18 +330,14 @@ function githubProblems(wf: Obj): string[] {
             problems.push(`jobs.${job} does not run ${command}`);
         }
     };
-    expect(
-        "up",
-        "github.event_name == 'pull_request' && github.event.action != 'closed' && " +
-            "((github.event.action != 'labeled' && github.event.pull_request.head.repo.full_name == github.repository) || " +
-            `(github.event.action == 'labeled' && github.event.label.name == '${APPROVAL_LABEL}'))`,
-        "npx prod-mirror up ",
-    );
-    expect("down", "github.event_name == 'pull_request' && github.event.action == 'closed'", "npx prod-mirror down ");
-    expect("reap", "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'", "npx prod-mirror reap");
+    expect("up", conditions.up, "npx prod-mirror up ");
+    expect("down", conditions.down, "npx prod-mirror down ");
+    expect("reap", conditions.reap, "npx prod-mirror reap");
     if (jobs.up !== undefined) {
         const lines = shellLines(githubScripts({ jobs: { up: jobs.up } })).map((l) => l.line);
-        const order = ["npm ci", "npx prod-mirror up ", "npx prod-mirror outputs ", "npm run test:e2e"].map((c) => lines.findIndex((l) => l.includes(c)));
+        // On the hosted runner npm ci runs in the composite action (.github/actions/external-target), before every run: step.
+        const hosted = ((jobs.up.steps ?? []) as Obj[]).some((step) => step.uses === "./.github/actions/external-target");
+        const order = [hosted ? "npx prod-mirror up " : "npm ci", "npx prod-mirror up ", "npx prod-mirror outputs ", "npm run test:e2e"].map((c) => lines.findIndex((l) => l.includes(c)));
         if (order.some((i) => i < 0) || order.some((i, k) => k > 0 && i < order[k - 1])) {
             problems.push(`jobs.up must run npm ci, up, outputs, then the e2e tests, in that order (found at ${order.join(", ")})`);
         }
@@ -360,21 +401,140 @@ function gitlabProblems(ci: Obj): string[] {
     if (review?.resource_group !== GITLAB_RESOURCE_GROUP) {
         problems.push(`review must hold resource_group ${GITLAB_RESOURCE_GROUP}`);
     }
-    const scheduled = (job: Obj | undefined): boolean => ((job?.rules ?? []) as Obj[]).some((r) => r.if === '$CI_PIPELINE_SOURCE == "schedule"' && r.when === undefined);
-    if (!scheduled(ci.reap as Obj | undefined) || !(ci.reap?.script as string[] | undefined)?.includes("npx prod-mirror reap")) {
-        problems.push("reap must run npx prod-mirror reap on a schedule");
+    const review2 = ci.review_self_hosted as Obj | undefined;
+    if (review2?.environment?.name !== GITLAB_ENVIRONMENT || review2.environment.on_stop !== "stop_review_self_hosted" || review2.environment.auto_stop_in !== "3 days") {
+        problems.push(`review_self_hosted must deploy environment ${GITLAB_ENVIRONMENT} with on_stop stop_review_self_hosted and auto_stop_in 3 days`);
+    }
+    // Exactly one reaper per schedule: the hosted one unless PROD_MIRROR_RUNNER says self-hosted.
+    const schedule = { CI_PIPELINE_SOURCE: "schedule" };
+    for (const [job, runs, skips] of [["reap", schedule, { ...schedule, ...SELF_HOSTED }], ["reap_self_hosted", { ...schedule, ...SELF_HOSTED }, schedule]] as Array<[string, Record<string, string>, Record<string, string>]>) {
+        const scheduled = ((ci[job]?.rules ?? []) as Obj[]).some((r) => r.when === undefined && evaluate(String(r.if), (name) => runs[name.replace(/^\$/, "")]));
+        if (!scheduled || gitlabRuns(ci[job] as Obj | undefined, skips) || !(ci[job]?.script as string[] | undefined)?.includes("npx prod-mirror reap")) {
+            problems.push(`${job} must run npx prod-mirror reap on a schedule${job === "reap" ? "" : " with PROD_MIRROR_RUNNER=self-hosted"}, and only then`);
+        }
+    }
+    return problems;
+}
+
+/** The composite action's shell steps, as githubScripts gives a workflow's. */
+function actionScripts(action: Obj): Array<{ where: string; text: string }> {
+    return ((action.runs?.steps ?? []) as Obj[]).filter((s) => typeof s.run === "string").map((s, i) => ({ where: `action.runs.steps[${i}]`, text: s.run as string }));
+}
+
+/** local/versions.env as a map: the pins the hosted pipelines must repeat. */
+function versionsEnv(): Record<string, string> {
+    const text = fs.readFileSync(path.join(root, "local", "versions.env"), "utf8");
+    return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+const EXTERNAL_ACTION = "./.github/actions/external-target";
+const COMMENT_LINE = 'bash .ci/pr-comment.sh "$PR" comment.md';
+
+/**
+ * The hosted pipelines against an external target: the target chosen explicitly, least-privilege
+ * tokens, the Pulumi pins of the local environment, the kubeconfig from its secret, the comment
+ * updated in place (GitHub), the environment's URL from a dotenv report (GitLab), and no script
+ * that expands a variable holding a secret.
+ */
+function externalTargetProblems(wf: Obj, action: Obj, ci: Obj, versions: Record<string, string>): string[] {
+    const problems: string[] = [];
+    const same = (what: string, actual: unknown, expected: unknown): void => {
+        if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+            problems.push(`${what} is ${JSON.stringify(actual)}, want ${JSON.stringify(expected)}`);
+        }
+    };
+    same("GitHub env.PROD_MIRROR_TARGET", wf.env?.PROD_MIRROR_TARGET, "external");
+    same("GitHub permissions", wf.permissions, { contents: "read" });
+    same("GitHub jobs.up.permissions", wf.jobs?.up?.permissions, { contents: "read", "pull-requests": "write", packages: "write" });
+    same("GitHub jobs.down.permissions", wf.jobs?.down?.permissions, { contents: "read", "pull-requests": "write" });
+    same("GitHub jobs.reap.permissions", wf.jobs?.reap?.permissions, undefined);
+    for (const [name, job] of Object.entries((wf.jobs ?? {}) as Obj) as Array<[string, Obj]>) {
+        same(`GitHub jobs.${name}.runs-on`, job["runs-on"], "ubuntu-latest");
+        const steps = (job.steps ?? []) as Obj[];
+        same(`GitHub jobs.${name}.steps[0] persist-credentials`, [steps[0]?.uses, steps[0]?.with?.["persist-credentials"]], ["actions/checkout@v4", false]);
+        same(`GitHub jobs.${name}.steps[1]`, [steps[1]?.uses, steps[1]?.with], [EXTERNAL_ACTION, { kubeconfig: "${{ secrets.PROD_MIRROR_KUBECONFIG }}" }]);
+        if (name !== "reap") {
+            const last = steps[steps.length - 1] ?? {};
+            same(`GitHub jobs.${name}'s last step (the comment)`, [last.if, String(last.run ?? "").trim().split("\n").pop()], ["always()", COMMENT_LINE]);
+        }
+    }
+    const actionSteps = (action.runs?.steps ?? []) as Obj[];
+    same("the action's pulumi/actions@v6 pulumi-version (local/versions.env PULUMI_CLI_VERSION)", actionSteps.find((s) => s.uses === "pulumi/actions@v6")?.with?.["pulumi-version"], versions.PULUMI_CLI_VERSION);
+    const plugin = `pulumi plugin install resource kubernetes ${versions.PULUMI_KUBERNETES_VERSION}`;
+    if (!actionSteps.some((s) => s.run === plugin)) {
+        problems.push(`the action does not run ${plugin} (local/versions.env PULUMI_KUBERNETES_VERSION)`);
+    }
+    same("the action's kubeconfig step env", actionSteps.find((s) => String(s.run).includes(".ci/target-kubeconfig.sh"))?.env, { KUBECONFIG_TEXT: "${{ inputs.kubeconfig }}" });
+    // A variable filled from a secret or a token may be read by a program, never expanded by a script.
+    const secretVars = new Set<string>();
+    const collect = (env: Obj | undefined): void => {
+        for (const [k, v] of Object.entries(env ?? {})) {
+            if (/secrets\.|github\.token|inputs\.kubeconfig/.test(String(v))) {
+                secretVars.add(k);
+            }
+        }
+    };
+    collect(wf.env);
+    for (const job of Object.values((wf.jobs ?? {}) as Obj) as Obj[]) {
+        collect(job.env);
+        ((job.steps ?? []) as Obj[]).forEach((step) => collect(step.env));
+    }
+    actionSteps.forEach((step) => collect(step.env));
+    for (const { where, line } of shellLines([...githubScripts(wf), ...actionScripts(action)])) {
+        for (const name of secretVars) {
+            if (new RegExp(`\\$\\{?${name}\\b`).test(line)) {
+                problems.push(`${where} expands $${name}, which holds a secret: ${line}`);
+            }
+        }
+    }
+    for (const job of ["review", "stop_review", "reap"]) {
+        const j = (ci[job] ?? {}) as Obj;
+        same(`GitLab ${job}.image`, j.image, { name: `pulumi/pulumi:${versions.PULUMI_CLI_VERSION}`, entrypoint: [""] });
+        same(`GitLab ${job} PROD_MIRROR_TARGET, KUBECONFIG`, [j.variables?.PROD_MIRROR_TARGET, j.variables?.KUBECONFIG], ["external", "$PROD_MIRROR_KUBECONFIG"]);
+        if (!((j.before_script ?? []) as string[]).includes(plugin)) {
+            problems.push(`GitLab ${job}.before_script does not run ${plugin}`);
+        }
+        same(`GitLab ${job}_self_hosted PROD_MIRROR_TARGET, tags`, [ci[`${job}_self_hosted`]?.variables?.PROD_MIRROR_TARGET, ci[`${job}_self_hosted`]?.tags], [undefined, ["prod-mirror"]]);
+    }
+    for (const job of ["review", "review_self_hosted"]) {
+        const j = (ci[job] ?? {}) as Obj;
+        same(`GitLab ${job}.environment.url`, j.environment?.url, `$${ENV_URL_VARIABLE}`);
+        same(`GitLab ${job}.artifacts`, j.artifacts, { when: "always", reports: { dotenv: "deploy.env" } });
+        if (!((j.script ?? []) as string[]).includes("node -r ts-node/register/transpile-only .ci/mirror-report.ts env-url mirror.json > deploy.env")) {
+            problems.push(`GitLab ${job} does not write deploy.env with .ci/mirror-report.ts env-url`);
+        }
     }
     return problems;
 }
 
 describe("CI pipelines", () => {
-    const github = load(githubFile);
+    const hosted = load(githubFile);
+    const github = load(githubSelfHostedFile);
+    const action = load(githubActionFile);
     const gitlab = load(gitlabFile);
     const githubMutation = load(githubMutationFile);
-    const allLines = [...shellLines(githubScripts(github)), ...shellLines(gitlabScripts(gitlab))];
+    const allLines = [...shellLines(githubScripts(hosted)), ...shellLines(actionScripts(action)), ...shellLines(githubScripts(github)), ...shellLines(gitlabScripts(gitlab))];
 
-    it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per pull request", () => {
-        assert.deepStrictEqual(githubProblems(github), []);
+    it("GitHub: pull request up + e2e, closed down, scheduled reap, one queue per pull request (hosted and self-hosted)", () => {
+        assert.deepStrictEqual(githubProblems(hosted, HOSTED_IF), []);
+        assert.deepStrictEqual(githubProblems(github, SELF_HOSTED_IF), []);
+    });
+
+    it("exactly one of the two GitHub workflows runs each job, chosen by the repository variable PROD_MIRROR_RUNNER", () => {
+        const events: Array<[string, Record<string, string>]> = [["opened", {}], ["synchronize", {}], ["closed", {}], ["opened", SELF_HOSTED], ["closed", SELF_HOSTED]];
+        for (const [action, vars] of events) {
+            const runs = (wf: Obj): string[] => ["up", "down"].filter((job) => githubRuns(wf.jobs[job] as Obj, githubEvent(action, { vars })));
+            const expected = action === "closed" ? ["down"] : ["up"];
+            const selfHosted = vars.PROD_MIRROR_RUNNER === "self-hosted";
+            assert.deepStrictEqual([runs(hosted), runs(github)], selfHosted ? [[], expected] : [expected, []], `${action} with ${JSON.stringify(vars)}`);
+        }
+        assert.deepStrictEqual([githubRuns(hosted.jobs.reap as Obj, githubSchedule()), githubRuns(github.jobs.reap as Obj, githubSchedule())], [true, false]);
+        assert.deepStrictEqual([githubRuns(hosted.jobs.reap as Obj, githubSchedule(SELF_HOSTED)), githubRuns(github.jobs.reap as Obj, githubSchedule(SELF_HOSTED))], [false, true]);
+    });
+
+    it("hosted runners: an external target, least privilege, the local pins, the kubeconfig from its secret, the comment and environment URL, no secret expanded", () => {
+        assert.deepStrictEqual(externalTargetProblems(hosted, action, gitlab, versionsEnv()), []);
+        assert.strictEqual(fs.readFileSync(path.join(root, ".ci", "pr-comment.sh"), "utf8").match(/^marker='(.*)'$/m)?.[1], COMMENT_MARKER);
     });
 
     it("GitLab: review environment stopped by a manual job, auto_stop_in, resource_group, scheduled reap", () => {
@@ -402,7 +562,7 @@ describe("CI pipelines", () => {
 
     it("runs up exactly as the README writes it, with the branch and commit of the pipeline", () => {
         const ups = allLines.map((l) => cliArgv(l.line)).filter((a) => a?.[0] === "up");
-        assert.strictEqual(ups.length, 2);
+        assert.strictEqual(ups.length, 4, "one up in each of the two GitHub workflows and each of GitLab's two review jobs");
         for (const argv of ups) {
             const parsed = parseArgs(argv as string[]);
             assert.deepStrictEqual([parsed.branch, parsed.commit, parsed.ttlHours, parsed.forward], [SAMPLES.BRANCH, SAMPLES.COMMIT, 72, false]);
@@ -411,26 +571,33 @@ describe("CI pipelines", () => {
 
     it("keys every up, outputs and down by the pull request's number and source repository", () => {
         const keyed = allLines.map((l) => ({ ...l, argv: cliArgv(l.line) })).filter((l) => ["up", "outputs", "down"].includes(l.argv?.[0] ?? ""));
-        assert.strictEqual(keyed.length, 6, "up, outputs and down in each pipeline");
+        assert.strictEqual(keyed.length, 15, "up, outputs and down in each pipeline: 4 (GitHub hosted) + 3 (GitHub self-hosted) + 4 + 4 (GitLab's two)");
         for (const { where, argv } of keyed) {
             const parsed = parseArgs(argv as string[]);
             assert.deepStrictEqual([parsed.pullRequest, parsed.sourceRepo], [12, "alice/app"], `${where} does not pass --pr and --source-repo`);
         }
-        const env = (job: string): Obj => (github.jobs[job].env ?? {}) as Obj;
-        for (const job of ["up", "down"]) {
-            assert.strictEqual(env(job).PR, "${{ github.event.pull_request.number }}");
-            assert.strictEqual(env(job).SOURCE_REPO, "${{ github.event.pull_request.head.repo.full_name }}");
+        for (const wf of [hosted, github]) {
+            for (const job of ["up", "down"]) {
+                const env = (wf.jobs[job].env ?? {}) as Obj;
+                assert.strictEqual(env.PR, "${{ github.event.pull_request.number }}");
+                assert.strictEqual(env.SOURCE_REPO, "${{ github.event.pull_request.head.repo.full_name }}");
+            }
         }
-        assert.deepStrictEqual([gitlab.stop_review.resource_group, gitlab.stop_review.environment.name], [GITLAB_RESOURCE_GROUP, GITLAB_ENVIRONMENT]);
+        for (const job of ["stop_review", "review_self_hosted", "stop_review_self_hosted"]) {
+            assert.deepStrictEqual([gitlab[job].resource_group, gitlab[job].environment.name], [GITLAB_RESOURCE_GROUP, GITLAB_ENVIRONMENT], job);
+        }
     });
 
     it("never runs a fork's pull request with the runner's credentials, unless a maintainer approves it (GitHub) or at all (GitLab)", () => {
-        assert.deepStrictEqual(forkProblems(github, gitlab), []);
-        const checkouts = (job: string): Obj[] => (github.jobs[job].steps as Obj[]).filter((s) => String(s.uses).startsWith("actions/checkout@"));
-        for (const job of ["up", "down"]) {
-            assert.strictEqual(checkouts(job)[0]?.with?.["persist-credentials"], false, `jobs.${job} leaves the token in .git/config`);
+        assert.deepStrictEqual(forkProblems(github, gitlab, hosted), []);
+        for (const wf of [hosted, github]) {
+            const checkouts = (job: string): Obj[] => (wf.jobs[job].steps as Obj[]).filter((s) => String(s.uses).startsWith("actions/checkout@"));
+            for (const job of ["up", "down", "reap"]) {
+                assert.strictEqual(checkouts(job)[0]?.with?.["persist-credentials"], false, `${wf.name} jobs.${job} leaves the token in .git/config`);
+            }
         }
         assert.ok(github.on.pull_request.types.includes("labeled"), "the approval label needs the labeled event");
+        assert.ok(!hosted.on.pull_request.types.includes("labeled"), "no label can approve a fork on the hosted runners: GitHub gives a fork's run no secret");
     });
 
     it("lists only scripts as pending that package.json still lacks (drop one from PENDING_SCRIPTS once it exists)", () => {
@@ -454,7 +621,7 @@ describe("CI pipelines", () => {
             broken.on.pull_request.types = ["opened", "synchronize"];
             broken.concurrency["cancel-in-progress"] = true;
             broken.jobs.down.steps[3].run = "npx prod-mirror down --branch ${{ github.head_ref }}";
-            const problems = [...githubProblems(broken), ...commandProblems(shellLines(githubScripts(broken)))];
+            const problems = [...githubProblems(broken, SELF_HOSTED_IF), ...commandProblems(shellLines(githubScripts(broken)))];
             assert.ok(problems.includes("on.pull_request.types lacks reopened"), problems.join("\n"));
             assert.ok(problems.includes("on.pull_request.types lacks closed"));
             assert.ok(problems.some((p) => p.startsWith("concurrency.cancel-in-progress")));
@@ -465,22 +632,35 @@ describe("CI pipelines", () => {
             const open = clone(github);
             open.jobs.up.if = "github.event_name == 'pull_request' && github.event.action != 'closed'";
             open.concurrency.group = "prod-mirror-${{ github.head_ref || github.ref_name }}";
-            assert.deepStrictEqual(forkProblems(open, gitlab), [
+            assert.deepStrictEqual(forkProblems(open, gitlab, hosted), [
                 "GitHub jobs.up runs for a fork's pull request, opened",
                 "GitHub jobs.up runs for a fork's pull request, pushed to",
                 "GitHub jobs.up runs for a fork's pull request, reopened",
                 "GitHub jobs.up runs for a fork's pull request, labelled with another label",
                 "GitHub jobs.up runs for a pull request whose fork was deleted",
             ]);
-            assert.ok(githubProblems(open).some((p) => p.startsWith("concurrency.group is \"prod-mirror-${{ github.head_ref")));
+            assert.ok(githubProblems(open, SELF_HOSTED_IF).some((p) => p.startsWith("concurrency.group is \"prod-mirror-${{ github.head_ref")));
             // Any label approving, instead of the one a maintainer applies.
             const anyLabel = clone(github);
             anyLabel.jobs.up.if = anyLabel.jobs.up.if.replace(`github.event.label.name == '${APPROVAL_LABEL}'`, "true");
-            assert.deepStrictEqual(forkProblems(anyLabel, gitlab), ["GitHub jobs.up runs for a fork's pull request, labelled with another label"]);
+            assert.deepStrictEqual(forkProblems(anyLabel, gitlab, hosted), ["GitHub jobs.up runs for a fork's pull request, labelled with another label"]);
+            // The hosted workflow with its fork guard dropped: forks (and a deleted fork) would run with the secrets.
+            const openHosted = clone(hosted);
+            openHosted.jobs.up.if = "vars.PROD_MIRROR_RUNNER != 'self-hosted' && github.event_name == 'pull_request' && github.event.action != 'closed'";
+            openHosted.jobs.down.if = "vars.PROD_MIRROR_RUNNER != 'self-hosted' && github.event_name == 'pull_request' && github.event.action == 'closed'";
+            assert.deepStrictEqual(forkProblems(github, gitlab, openHosted), [
+                "GitHub hosted jobs.up runs for a fork's pull request, opened",
+                "GitHub hosted jobs.up runs for a fork's pull request, pushed to",
+                "GitHub hosted jobs.up runs for a fork's pull request, reopened",
+                "GitHub hosted jobs.up runs for a fork's pull request, labelled with another label",
+                `GitHub hosted jobs.up runs for a fork's pull request, labelled ${APPROVAL_LABEL} by a maintainer`,
+                "GitHub hosted jobs.up runs for a pull request whose fork was deleted",
+                "GitHub hosted jobs.down runs for a fork's pull request, which never had a mirror there",
+            ]);
             const openLab = clone(gitlab);
             openLab.review.rules = [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }];
             openLab.stop_review.resource_group = "mirror/$CI_COMMIT_REF_SLUG";
-            assert.deepStrictEqual(forkProblems(github, openLab), ["GitLab review runs for a fork's merge request"]);
+            assert.deepStrictEqual(forkProblems(github, openLab, hosted), ["GitLab review runs for a fork's merge request"]);
             assert.ok(gitlabProblems(openLab).includes(`stop_review must share resource_group ${GITLAB_RESOURCE_GROUP} with review`));
         });
 
@@ -496,6 +676,32 @@ describe("CI pipelines", () => {
                 'GitHub mutation runs on ["self-hosted","linux","prod-mirror"], want a hosted runner (ubuntu-latest), not the one holding the mirrors\' credentials',
                 "GitHub mutation must run npm ci, then npm run test:mutation -- --force",
                 "GitLab mutation runs for a merge request or for every schedule",
+            ]);
+        });
+
+        it("a hosted job left on the local default, broad permissions, a pin that drifted, a secret expanded, no environment URL", () => {
+            const wf = clone(hosted);
+            delete wf.env.PROD_MIRROR_TARGET;
+            wf.jobs.up.permissions = { contents: "write", "pull-requests": "write", packages: "write" };
+            wf.jobs.down.steps.pop();
+            wf.jobs.reap.steps.push({ run: 'echo "passphrase: $PULUMI_CONFIG_PASSPHRASE"' });
+            wf.jobs.up.steps[0].with["persist-credentials"] = true;
+            const act = clone(action);
+            act.runs.steps.find((s: Obj) => s.uses === "pulumi/actions@v6").with["pulumi-version"] = "3.200.0";
+            const ci = clone(gitlab);
+            ci.stop_review.image.name = "pulumi/pulumi:latest";
+            delete ci.review.environment.url;
+            ci.reap_self_hosted.variables = { PROD_MIRROR_TARGET: "external" };
+            assert.deepStrictEqual(externalTargetProblems(wf, act, ci, versionsEnv()), [
+                'GitHub env.PROD_MIRROR_TARGET is undefined, want "external"',
+                'GitHub jobs.up.permissions is {"contents":"write","pull-requests":"write","packages":"write"}, want {"contents":"read","pull-requests":"write","packages":"write"}',
+                'GitHub jobs.up.steps[0] persist-credentials is ["actions/checkout@v4",true], want ["actions/checkout@v4",false]',
+                'GitHub jobs.down\'s last step (the comment) is [null,"npx prod-mirror down --branch \\"$BRANCH\\" --pr \\"$PR\\" --source-repo \\"$SOURCE_REPO\\""], want ["always()","bash .ci/pr-comment.sh \\"$PR\\" comment.md"]',
+                'the action\'s pulumi/actions@v6 pulumi-version (local/versions.env PULUMI_CLI_VERSION) is "3.200.0", want "3.274.1"',
+                'jobs.reap.steps[1] expands $PULUMI_CONFIG_PASSPHRASE, which holds a secret: echo "passphrase: $PULUMI_CONFIG_PASSPHRASE"',
+                'GitLab stop_review.image is {"name":"pulumi/pulumi:latest","entrypoint":[""]}, want {"name":"pulumi/pulumi:3.274.1","entrypoint":[""]}',
+                'GitLab reap_self_hosted PROD_MIRROR_TARGET, tags is ["external",["prod-mirror"]], want [null,["prod-mirror"]]',
+                'GitLab review.environment.url is undefined, want "$DYNAMIC_ENVIRONMENT_URL"',
             ]);
         });
 
