@@ -4,10 +4,15 @@
 //   take STACK MINUTES FILE   waits for the lock; while holding it appends "enter"/"exit" lines
 //                             (pid, ms since the epoch) to FILE; prints who died before it and how
 //                             long it waited (ms of its own monotonic clock)
+//   update STACK MINUTES DIR  holding the lock, runs `pulumi up` of the program in DIR (in this
+//                             process group, so that killing the group kills both)
+//   recover STACK MINUTES DIR takes the lock and recovers the stack as `up` does (recoverStack)
 // Every log line goes to stdout as "log ..."; a failure ends with "error <name>: <message>" and exit 1.
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
-import { guardedRun } from "../../cli/guarded-run";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { guardedRun, recoverStack } from "../../cli/guarded-run";
 
 async function main(): Promise<void> {
     const [mode, stack, minutes, file] = process.argv.slice(2);
@@ -23,6 +28,18 @@ async function main(): Promise<void> {
             const alive = setInterval(() => undefined, 60_000);
             await new Promise((resolve) => run.signal.addEventListener("abort", resolve));
             clearInterval(alive);
+            return;
+        }
+        if (mode === "update") {
+            const pulumi = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack, "--cwd", file], { stdio: ["ignore", "ignore", "inherit"] });
+            process.stdout.write(`updating ${pulumi.pid}\n`);
+            await new Promise((resolve) => pulumi.on("close", resolve));
+            return;
+        }
+        if (mode === "recover") {
+            const envVars = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+            const found = await LocalWorkspace.selectStack({ stackName: stack, workDir: file }, { envVars });
+            process.stdout.write(`recovered ${JSON.stringify(await recoverStack(found, process.env, log, run, stack))}\n`);
             return;
         }
         process.stdout.write(`waited ${Math.round(performance.now() - started)}\n`);

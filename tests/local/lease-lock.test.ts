@@ -3,12 +3,13 @@
 // 127.0.0.1:4566, whose conditional writes answer 412 as S3 does), in a bucket of the test's own
 // that it deletes at the end. The lease is 2 s (PROD_MIRROR_LEASE_SECONDS) so that expiry is quick.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
+import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parseLeaseRecord } from "../../cli/lease-lock";
+import { describeLocalEnvironment } from "../../cli/local-environment";
 import { listening, repoRoot } from "./local-env";
 
 const ENDPOINT = "http://127.0.0.1:4566";
@@ -30,6 +31,7 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
     const s3 = new S3Client({ endpoint: ENDPOINT, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     const children: ChildProcess[] = [];
     let tmp = "";
+    let pulumiPath = "";
 
     const leaseKey = (stack: string): string => `${prefix}.prod-mirror/locks/prod-mirror/${stack}.json`;
     const readLease = async (stack: string): Promise<string | undefined> => {
@@ -44,11 +46,26 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
         }
     };
 
-    function child(...args: string[]): Child {
+    /** What every runner sees: the emulator's credentials, the s3 backend, a 2 s lease, and a pulumi of its own. */
+    const runnerEnv = (): NodeJS.ProcessEnv => ({
+        ...process.env,
+        ...CREDENTIALS,
+        PULUMI_BACKEND_URL: backendUrl,
+        PROD_MIRROR_LEASE_SECONDS: String(LEASE_MS / 1000),
+        PATH: pulumiPath,
+        PULUMI_HOME: path.join(tmp, "pulumi-home"),
+        PULUMI_CONFIG_PASSPHRASE: "lease-test",
+        PULUMI_SKIP_UPDATE_CHECK: "1",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    });
+
+    /** Runs tests/local/lease-child.ts; `group`: as the leader of its own process group, which the test kills whole. */
+    function child(args: string[], group = false): Child {
         const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "lease-child.ts"), ...args], {
             cwd: repoRoot,
-            env: { ...process.env, ...CREDENTIALS, PULUMI_BACKEND_URL: backendUrl, PROD_MIRROR_LEASE_SECONDS: String(LEASE_MS / 1000) },
+            env: runnerEnv(),
             stdio: ["ignore", "pipe", "pipe"],
+            detached: group,
         });
         children.push(proc);
         let out = "";
@@ -87,12 +104,18 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
         }
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pm-lease-test-"));
+        // Only the PATH that has the local environment's pulumi: no cluster is needed or touched.
+        pulumiPath = describeLocalEnvironment().env.PATH;
     });
 
     afterEach(() => {
         for (const proc of children.splice(0)) {
             if (proc.exitCode === null && proc.signalCode === null) {
-                proc.kill("SIGKILL");
+                try {
+                    process.kill(-proc.pid!, "SIGKILL"); // the whole group of one started with `group`, pulumi included
+                } catch {
+                    proc.kill("SIGKILL");
+                }
             }
         }
     });
@@ -109,7 +132,7 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
 
     it("two runs of one stack take turns, the second saying whom it waits for, and the lease is gone after both", async () => {
         const file = path.join(tmp, "turns");
-        const [a, b] = [child("take", "pm-turns", "1", file), child("take", "pm-turns", "1", file)];
+        const [a, b] = [child(["take", "pm-turns", "1", file]), child(["take", "pm-turns", "1", file])];
         assert.deepStrictEqual(await Promise.all([a.done, b.done]), [0, 0], `${a.out()}\n${b.out()}`);
         const spans = intervals(file);
         assert.strictEqual(spans.length, 2);
@@ -122,11 +145,11 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
     });
 
     it("a holder killed with SIGKILL is taken over only once its lease ran out unrenewed, and the taker learns it died", async () => {
-        const holder = child("hold", "pm-killed", "1");
+        const holder = child(["hold", "pm-killed", "1"]);
         await holder.until(/^held$/m);
         holder.proc.kill("SIGKILL");
         await holder.done;
-        const taker = child("take", "pm-killed", "1", path.join(tmp, "killed"));
+        const taker = child(["take", "pm-killed", "1", path.join(tmp, "killed")]);
         assert.strictEqual(await taker.done, 0, taker.out());
         const waited = Number(/^waited (\d+)$/m.exec(taker.out())![1]);
         assert.ok(waited >= LEASE_MS, `taken over after ${waited} ms, within the lease (${LEASE_MS} ms)`);
@@ -135,10 +158,10 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
     });
 
     it("a live holder renewing over several leases is never taken over: the waiter gives up at --lock-timeout naming it", async () => {
-        const holder = child("hold", "pm-live", "1");
+        const holder = child(["hold", "pm-live", "1"]);
         await holder.until(/^held$/m);
         // 0.15 min = 9 s = 4.5 leases.
-        const waiter = child("take", "pm-live", "0.15", path.join(tmp, "live"));
+        const waiter = child(["take", "pm-live", "0.15", path.join(tmp, "live")]);
         assert.strictEqual(await waiter.done, 1, waiter.out());
         assert.match(waiter.out(), new RegExp(`^error LockTimeoutError: stack pm-live is busy: pid ${holder.proc.pid} on host ${os.hostname()} \\(hold, since [^)]+\\) holds s3://${bucket}/${leaseKey("pm-live").replace(/\./g, "\\.")}\\. Wait for it`, "m"));
         const record = parseLeaseRecord((await readLease("pm-live"))!)!;
@@ -151,10 +174,10 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
     });
 
     it("three waiters on a dead holder: exactly one takes it over, the others follow in turn after clean releases", async () => {
-        const holder = child("hold", "pm-three", "1");
+        const holder = child(["hold", "pm-three", "1"]);
         await holder.until(/^held$/m);
         const file = path.join(tmp, "three");
-        const takers = [1, 2, 3].map(() => child("take", "pm-three", "1", file));
+        const takers = [1, 2, 3].map(() => child(["take", "pm-three", "1", file]));
         await Promise.all(takers.map((t) => t.until(/is busy with/)));
         holder.proc.kill("SIGKILL");
         assert.deepStrictEqual(await Promise.all(takers.map((t) => t.done)), [0, 0, 0], takers.map((t) => t.out()).join("\n"));
@@ -163,8 +186,37 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
         assertNoOverlap(intervals(file));
     });
 
+    it("a run killed with its pulumi mid-update: the next run takes the lease over after it ran out, then breaks Pulumi's update lock it left in the bucket", async function () {
+        this.timeout(300_000);
+        const stack = "pm-pulumi-lock";
+        const program = path.join(__dirname, "fixtures", "slow-program");
+        const init = spawnSync("pulumi", ["stack", "init", stack, "--non-interactive", "--cwd", program], { env: runnerEnv(), encoding: "utf8" });
+        assert.strictEqual(init.status, 0, init.stderr);
+        const updater = child(["update", stack, "1", program], true);
+        await updater.until(/^updating \d+$/m);
+        const locks = `${prefix}.pulumi/locks/organization/prod-mirror/${stack}/`;
+        let key: string | undefined;
+        for (let i = 0; i < 600 && key === undefined; i++) {
+            key = (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: locks }))).Contents?.[0]?.Key;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(key !== undefined && key.endsWith(".json"), `pulumi took no update lock under ${locks}:\n${updater.out()}`);
+        const lock = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as { pid: number; hostname: string; timestamp: string };
+        assert.strictEqual(lock.pid, Number(/^updating (\d+)$/m.exec(updater.out())![1]), "the lock is not the pulumi the run started");
+        process.kill(-updater.proc.pid!, "SIGKILL");
+        await updater.done;
+
+        const recoverer = child(["recover", stack, "1", program]);
+        assert.strictEqual(await recoverer.done, 0, recoverer.out());
+        assert.match(recoverer.out(), new RegExp(`log run lock of ${stack} was held by pid ${updater.proc.pid} on host ${os.hostname()} \\(update, since [^)]+\\), whose lease \\(2s\\) ran out unrenewed`));
+        assert.ok(recoverer.out().includes(`log broke the update lock of ${stack} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone\n`), recoverer.out());
+        assert.deepStrictEqual((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: locks }))).Contents ?? [], [], "Pulumi's update lock is still in the bucket");
+        const rm = spawnSync("pulumi", ["stack", "rm", stack, "--yes", "--force", "--non-interactive", "--cwd", program], { env: runnerEnv(), encoding: "utf8" });
+        assert.strictEqual(rm.status, 0, rm.stderr);
+    });
+
     it("a holder whose lease another took over stops its run, says so, and leaves the other's lease alone", async () => {
-        const holder = child("hold", "pm-lost", "1");
+        const holder = child(["hold", "pm-lost", "1"]);
         await holder.until(/^held$/m);
         const theirs = JSON.stringify({ pid: 1, hostname: "elsewhere", command: "up", since: new Date().toISOString(), leaseSeconds: 60, renewals: 0 });
         // What a waiter that wrongly judged it dead would do: replace the object.
