@@ -158,25 +158,32 @@ export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Lo
 
 const LOCKED = /the stack is currently locked|currently locked by/i;
 
+/** The longest pause between two looks at another run's backend lock. */
+const MAX_LOCK_POLL_MS = 30_000;
+
 /**
  * Retries `operation` while the backend reports the stack locked by someone outside this CLI
- * (a hand-run `pulumi up`, another host), until the deadline.
+ * (a hand-run `pulumi up`, another host; on Pulumi Cloud, any other run: there it is the only
+ * lock), until the deadline. The pause doubles from `pollMs` up to 30 s: many runners waiting on
+ * one long update ask the backend less and less often.
  */
 export async function whileLocked<T>(operation: () => Promise<T>, deadline: number, log: Log, pollMs = 5000): Promise<T> {
     let announced = false;
+    let pause = pollMs;
     for (;;) {
         try {
             return await operation();
         } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            if (!LOCKED.test(message) || Date.now() + pollMs > deadline) {
+            if (!LOCKED.test(message) || Date.now() + pause > deadline) {
                 throw err;
             }
             if (!announced) {
                 log("the backend holds an update lock on this stack for another run; waiting for it");
                 announced = true;
             }
-            await new Promise((resolve) => setTimeout(resolve, pollMs));
+            await new Promise((resolve) => setTimeout(resolve, pause));
+            pause = Math.min(pause * 2, Math.max(pollMs, MAX_LOCK_POLL_MS));
         }
     }
 }
