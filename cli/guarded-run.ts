@@ -64,7 +64,7 @@ export async function guardedRun<T>(
 ): Promise<T> {
     const deadline = Date.now() + lockTimeoutMinutes * 60_000;
     const place = lockPlaceFor(env.PULUMI_BACKEND_URL, mirrorsDir, env);
-    const lock = await acquireStackLock(place, stackName, command, lockTimeoutMinutes * 60_000, log);
+    const lock = await acquireStackLock(place, stackName, command, lockTimeoutMinutes * 60_000, log, env);
     const controller = new AbortController();
     let cancelled = false;
     let lost = false;
@@ -122,7 +122,7 @@ async function breakDeadUpdateLocks(env: NodeJS.ProcessEnv, stackName: string, d
         return breakDeadBackendLocks(backend.dir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);
     }
     if (backend.kind === "s3") {
-        const client = bucketClient(backend);
+        const client = bucketClient(backend, env);
         try {
             return await breakDeadBucketLocks(client, backend, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);
         } finally {

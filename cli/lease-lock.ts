@@ -8,8 +8,8 @@
 // - Take over: a waiter that has itself watched the object keep one ETag for longer than the lease
 //   (on its own monotonic clock: no two machines' clocks are ever compared) replaces it with
 //   If-Match <that ETag>. Of several waiters, the store lets exactly one replace that ETag.
-// - Lost: a holder whose renewal is refused (another took over) or that could not renew within one
-//   lease (it cannot know whether someone took over meanwhile) aborts `lost` and says so.
+// - Lost: a holder whose renewal is refused (another took over) or that has not renewed for two
+//   thirds of a lease (a third before anyone may take over) aborts `lost` and says so.
 //
 // What it cannot tell apart: a holder that stopped renewing but still acts (a CLI frozen for longer
 // than a lease while its `pulumi` child runs on). Such a holder learns at its next renewal that it
@@ -110,7 +110,7 @@ export async function acquireLease(options: LeaseOptions): Promise<StackLock> {
         const record = recordFrom(new Date().toISOString());
         const created = await store.create(key, record(0));
         if (created !== undefined) {
-            return holdLease(options, created, undefined, record, clock);
+            return holdLease(options, created, undefined, record);
         }
         const current = await store.read(key);
         if (current === undefined) {
@@ -123,7 +123,7 @@ export async function acquireLease(options: LeaseOptions): Promise<StackLock> {
             const taken = await store.replace(key, record(0), current.etag);
             if (taken !== undefined) {
                 log(`run lock of ${stackName} was held by ${who(holder)}, whose lease (${expiryMs(holder, leaseMs) / 1000}s) ran out unrenewed: it is gone; taking it over`);
-                return holdLease(options, taken, holder, record, clock);
+                return holdLease(options, taken, holder, record);
             }
             // Another waiter took it over, or the holder renewed at the last moment: watch afresh.
             watch = undefined;
@@ -146,53 +146,59 @@ export async function acquireLease(options: LeaseOptions): Promise<StackLock> {
 }
 
 /** The lease we now hold with `etag`: renewed every lease/3 until released or lost. */
-function holdLease(
-    options: LeaseOptions,
-    firstEtag: string,
-    previous: LeaseRecord | undefined,
-    record: (renewals: number) => string,
-    clock: () => number,
-): StackLock {
+function holdLease(options: LeaseOptions, firstEtag: string, previous: LeaseRecord | undefined, record: (renewals: number) => string): StackLock {
     const { store, key, where, stackName, leaseMs, log } = options;
     const lost = new AbortController();
     let etag = firstEtag;
     let renewals = 0;
-    let renewedAt = clock();
-    let released = false;
+    /** Set by release(): no renewal is scheduled any more. */
+    let releasing = false;
+    /** Set once release() is over: nothing that happens later is ours to report. */
+    let finished = false;
     let inFlight: Promise<void> = Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
 
     const lose = (why: string): void => {
-        if (!lost.signal.aborted) {
+        if (!lost.signal.aborted && !finished) {
             log(`lost the run lock of ${stackName} (${where}): ${why}; another run may be changing the stack, so this run stops`);
             lost.abort(new Error(`lost the run lock of ${stackName}: ${why}`));
         }
     };
+    // A waiter may take over one lease after our last renewal was written. Two thirds of a lease
+    // without a renewal that succeeded (the store refusing to answer, a renewal that hangs) is
+    // the point to stop, a third of a lease before anyone could: it does not wait for a failed
+    // call to come back.
+    let lastError: string | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(
+            () => lose(`no renewal succeeded for ${(leaseMs * 2) / 3000}s of its ${leaseMs / 1000}s lease (${lastError ?? "the renewal did not answer"})`),
+            (leaseMs * 2) / 3,
+        );
+        watchdog.unref();
+    };
+    arm();
     const renew = async (): Promise<void> => {
         try {
             const next = await store.replace(key, record(renewals + 1), etag);
-            if (released) {
-                return;
-            }
             if (next === undefined) {
                 lose("its renewal was refused: another run took the lease over, or the lock object was removed");
                 return;
             }
+            // Kept even while releasing: the delete needs the ETag the object has now.
             etag = next;
             renewals++;
-            renewedAt = clock();
+            arm();
         } catch (err) {
-            // A passing network error: the next tick retries. Past one lease without a renewal,
-            // a waiter may have taken over, and we cannot know: stop.
-            if (!released && clock() - renewedAt >= leaseMs) {
-                lose(`it could not be renewed for ${leaseMs / 1000}s (${err instanceof Error ? err.message : String(err)})`);
-            }
+            // A passing network error: the next tick retries, and the watchdog bounds how long.
+            lastError = err instanceof Error ? err.message : String(err);
         }
     };
     const schedule = (): void => {
         timer = setTimeout(() => {
             inFlight = renew().then(() => {
-                if (!released && !lost.signal.aborted) {
+                if (!releasing && !lost.signal.aborted) {
                     schedule();
                 }
             });
@@ -207,15 +213,22 @@ function holdLease(
         previousHolderDied: previous,
         lost: lost.signal,
         release: async () => {
-            if (released) {
+            if (releasing) {
                 return;
             }
-            released = true;
+            releasing = true;
             clearTimeout(timer);
-            await inFlight;
-            if (!lost.signal.aborted) {
-                // False: someone took it over already; theirs is not ours to delete.
-                await store.remove(key, etag);
+            try {
+                // A renewal in flight may change our ETag: wait for it, unless it hangs past the watchdog (the lock is lost then).
+                const gone = new Promise<void>((resolve) => (lost.signal.aborted ? resolve() : lost.signal.addEventListener("abort", () => resolve())));
+                await Promise.race([inFlight, gone]);
+                if (!lost.signal.aborted) {
+                    // False: someone took it over already; theirs is not ours to delete.
+                    await store.remove(key, etag);
+                }
+            } finally {
+                finished = true;
+                clearTimeout(watchdog);
             }
         },
     };

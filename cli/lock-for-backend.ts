@@ -10,7 +10,7 @@ import { checkedStackName } from "../components/naming";
 import { parseBackendUrl } from "./backend-url";
 import { acquireLease } from "./lease-lock";
 import { processStartOf, thisProcessSpace } from "./process-record";
-import { acquireRunLock } from "./run-lock";
+import { acquireRunLock, LockTimeoutError } from "./run-lock";
 import { bucketClient, s3LeaseStore } from "./s3-lease-store";
 import type { LockPlace, StackLock } from "./stack-lock";
 
@@ -55,7 +55,14 @@ export function leaseKey(prefix: string, stackName: string): string {
 }
 
 /** Takes the stack's run lock where `place` says, waiting up to `timeoutMs` for another holder. */
-export async function acquireStackLock(place: LockPlace, stackName: string, command: string, timeoutMs: number, log: (line: string) => void): Promise<StackLock> {
+export async function acquireStackLock(
+    place: LockPlace,
+    stackName: string,
+    command: string,
+    timeoutMs: number,
+    log: (line: string) => void,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<StackLock> {
     switch (place.kind) {
         case "flock": {
             const lock = await acquireRunLock(place.dir, stackName, command, timeoutMs, log);
@@ -68,17 +75,36 @@ export async function acquireStackLock(place: LockPlace, stackName: string, comm
         }
         case "lease": {
             const key = leaseKey(place.prefix, stackName);
-            return acquireLease({
-                store: s3LeaseStore(bucketClient(place), place.bucket),
+            const where = `s3://${place.bucket}/${key}`;
+            const client = bucketClient(place, env);
+            const lease = await acquireLease({
+                store: s3LeaseStore(client, place.bucket),
                 key,
-                where: `s3://${place.bucket}/${key}`,
+                where,
                 stackName,
                 command,
                 timeoutMs,
                 leaseMs: place.leaseMs,
                 log,
                 me: { pid: process.pid, ...thisProcessSpace(), processStart: processStartOf(process.pid), command },
+            }).catch((err: unknown) => {
+                client.destroy();
+                if (err instanceof LockTimeoutError) {
+                    throw err;
+                }
+                throw new Error(
+                    `the run lock of ${stackName} lives in the state backend's bucket (${where}), which could not be used: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}. ` +
+                        "Check that PULUMI_BACKEND_URL names an existing bucket (and its endpoint/region) and that the AWS credentials may read, write and delete objects in it",
+                    { cause: err },
+                );
             });
+            return {
+                ...lease,
+                release: async () => {
+                    await lease.release();
+                    client.destroy();
+                },
+            };
         }
         case "none":
             checkedStackName(stackName);

@@ -22,10 +22,16 @@ export interface BucketPlace {
     forcePathStyle: boolean;
 }
 
-/** A client for the backend's bucket: credentials from the ambient AWS chain, the rest from the backend URL. */
-export function bucketClient(place: BucketPlace): S3Client {
+/**
+ * A client for the backend's bucket: endpoint, region and path style from the backend URL;
+ * credentials from `env` when it names a key pair (the environment the run was given), else the
+ * ambient AWS chain (profile, web identity, instance role).
+ */
+export function bucketClient(place: BucketPlace, env: NodeJS.ProcessEnv = process.env): S3Client {
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
     return new S3Client({
         endpoint: place.endpoint,
+        ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, sessionToken } } : {}),
         // Left to the ambient chain (AWS_REGION, the profile) when the URL names none.
         ...(place.region === undefined ? {} : { region: place.region }),
         forcePathStyle: place.forcePathStyle,
@@ -33,13 +39,16 @@ export function bucketClient(place: BucketPlace): S3Client {
     });
 }
 
-/** The store's "no": a precondition that did not hold, a concurrent conditional write, or no such object. */
+/**
+ * The store's "no": a precondition that did not hold, a concurrent conditional write, or no such
+ * object. Not a missing bucket (also a 404): that is an error to report, not a lock to wait for.
+ */
 function refused(err: unknown): boolean {
     if (!(err instanceof S3ServiceException)) {
         return false;
     }
     const status = err.$metadata?.httpStatusCode;
-    return status === 412 || status === 409 || status === 404 || err.name === "PreconditionFailed" || err.name === "NoSuchKey";
+    return status === 412 || status === 409 || err.name === "PreconditionFailed" || err.name === "ConditionalRequestConflict" || err.name === "NoSuchKey";
 }
 
 async function unlessRefused<T>(write: () => Promise<T>, no: T): Promise<T> {

@@ -121,7 +121,7 @@ async function underRunLock(stack: string, options: ReapOptions, work: (lock: St
     let lock;
     try {
         const place = lockPlaceFor(options.env.PULUMI_BACKEND_URL, path.dirname(options.lockDir), options.env);
-        lock = await acquireStackLock(place, stack, "reap", options.lockTimeoutMs, options.log);
+        lock = await acquireStackLock(place, stack, "reap", options.lockTimeoutMs, options.log, options.env);
     } catch (err) {
         if (err instanceof LockTimeoutError) {
             return { action: "skipped: busy" };

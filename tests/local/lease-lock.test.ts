@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { guardedRun } from "../../cli/guarded-run";
 import { parseLeaseRecord } from "../../cli/lease-lock";
 import { describeLocalEnvironment } from "../../cli/local-environment";
 import { listening, repoRoot } from "./local-env";
@@ -128,6 +129,18 @@ describe("run lock on an s3 backend: a lease in the bucket (real processes, the 
         }
         await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
         fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("fails at once, saying what to check, when the backend's bucket does not exist (a 404 that is not a free lock)", async () => {
+        const missing = `${bucket}-missing`;
+        const url = backendUrl.replace(`s3://${bucket}/`, `s3://${missing}/`);
+        const started = Date.now();
+        await assert.rejects(guardedRun(tmp, "pm-x", "up", 1, () => undefined, () => Promise.resolve(), { ...CREDENTIALS, PULUMI_BACKEND_URL: url }), {
+            message: `the run lock of pm-x lives in the state backend's bucket (s3://${missing}/mirrors/.prod-mirror/locks/prod-mirror/pm-x.json), which could not be used: ` +
+                "NoSuchBucket: The specified bucket does not exist. Check that PULUMI_BACKEND_URL names an existing bucket (and its endpoint/region) " +
+                "and that the AWS credentials may read, write and delete objects in it",
+        });
+        assert.ok(Date.now() - started < 10_000, "it waited for a bucket that does not exist");
     });
 
     it("two runs of one stack take turns, the second saying whom it waits for, and the lease is gone after both", async () => {

@@ -152,14 +152,14 @@ describe("lease lock on a store with S3's conditional writes", () => {
 
     it("never takes over a live holder that renews, over many leases: the waiter times out instead", async () => {
         const store = new FakeStore();
-        const holder = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 150, log: () => undefined, me: me(1) });
+        const holder = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 300, log: () => undefined, me: me(1) });
         const lines: string[] = [];
         const started = Date.now();
-        await assert.rejects(acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "down", timeoutMs: 1000, leaseMs: 150, log: (l) => lines.push(l), me: me(2) }), LockTimeoutError);
-        assert.ok(Date.now() - started >= 1000);
+        await assert.rejects(acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "down", timeoutMs: 1500, leaseMs: 300, log: (l) => lines.push(l), me: me(2) }), LockTimeoutError);
+        assert.ok(Date.now() - started >= 1500);
         const record = parseLeaseRecord(store.objects.get(KEY)!.body)!;
         assert.strictEqual(record.pid, 1, "the waiter took the lease of a live holder");
-        assert.ok(record.renewals >= 4, `only ${record.renewals} renewals in 1 s of a 150 ms lease`);
+        assert.ok(record.renewals >= 10, `only ${record.renewals} renewals in 1.5 s (5 leases) of a 300 ms lease`);
         assert.strictEqual(holder.lost.aborted, false);
         assert.strictEqual(lines.filter((l) => l.includes("taking it over")).length, 0);
         await holder.release();
@@ -193,10 +193,10 @@ describe("lease lock on a store with S3's conditional writes", () => {
     it("aborts `lost` and says so when its renewal is refused (another run took the lease), and never deletes the new holder's object", async () => {
         const store = new FakeStore();
         const lines: string[] = [];
-        const lock = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 150, log: (l) => lines.push(l), me: me(1) });
+        const lock = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 300, log: (l) => lines.push(l), me: me(1) });
         const theirs = store.objects.get(KEY)!;
         await store.replace(KEY, JSON.stringify({ ...deadRecord, pid: 9 }), theirs.etag);
-        await sleep(150);
+        await sleep(180);
         assert.strictEqual(lock.lost.aborted, true);
         assert.deepStrictEqual(lines, [
             `lost the run lock of pm-x (${WHERE}): its renewal was refused: another run took the lease over, or the lock object was removed; another run may be changing the stack, so this run stops`,
@@ -205,18 +205,45 @@ describe("lease lock on a store with S3's conditional writes", () => {
         assert.strictEqual(parseLeaseRecord(store.objects.get(KEY)!.body)?.pid, 9, "the loser deleted the winner's lease");
     });
 
-    it("aborts `lost` when it could not renew for a whole lease (a waiter may have taken over), not at the first failure", async () => {
+    it("aborts `lost` once no renewal succeeded for two thirds of a lease (a third before a waiter may take over), not at the first failure", async () => {
+        const store = new FakeStore();
+        const lines: string[] = [];
+        const lock = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 600, log: (l) => lines.push(l), me: me(1) });
+        store.failReplace = new Error("connect ECONNREFUSED 127.0.0.1:4566");
+        await sleep(300);
+        assert.ok(store.replaces >= 1, "no renewal was tried");
+        assert.strictEqual(lock.lost.aborted, false, "one failed renewal was taken for a lost lease");
+        await sleep(250);
+        assert.strictEqual(lock.lost.aborted, true);
+        assert.deepStrictEqual(lines, [
+            `lost the run lock of pm-x (${WHERE}): no renewal succeeded for 0.4s of its 0.6s lease (connect ECONNREFUSED 127.0.0.1:4566); another run may be changing the stack, so this run stops`,
+        ]);
+        await lock.release();
+    });
+
+    it("aborts `lost` when a renewal hangs, without waiting for it to come back", async () => {
         const store = new FakeStore();
         const lines: string[] = [];
         const lock = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 300, log: (l) => lines.push(l), me: me(1) });
-        store.failReplace = new Error("connect ECONNREFUSED 127.0.0.1:4566");
-        await sleep(220);
-        assert.strictEqual(lock.lost.aborted, false, "one failed renewal was taken for a lost lease");
-        await sleep(400);
+        store.replace = () => new Promise<string | undefined>(() => undefined);
+        await sleep(350);
         assert.strictEqual(lock.lost.aborted, true);
         assert.deepStrictEqual(lines, [
-            `lost the run lock of pm-x (${WHERE}): it could not be renewed for 0.3s (connect ECONNREFUSED 127.0.0.1:4566); another run may be changing the stack, so this run stops`,
+            `lost the run lock of pm-x (${WHERE}): no renewal succeeded for 0.2s of its 0.3s lease (the renewal did not answer); another run may be changing the stack, so this run stops`,
         ]);
         await lock.release();
+    });
+
+    it("deletes the lease with the ETag of a renewal that was in flight when it was released", async () => {
+        const store = new FakeStore();
+        const lock = await acquireLease({ store, key: KEY, where: WHERE, stackName: "pm-x", command: "up", timeoutMs: 0, leaseMs: 300, log: () => undefined, me: me(1) });
+        const replace = store.replace.bind(store);
+        let renewing: () => void = () => undefined;
+        store.replace = (k, b, e) => new Promise((resolve) => (renewing = () => resolve(replace(k, b, e))));
+        await sleep(150);
+        const released = lock.release();
+        renewing();
+        await released;
+        assert.strictEqual(store.objects.size, 0, "the lease outlived its release: deleted with the ETag from before the renewal");
     });
 });
