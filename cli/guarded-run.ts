@@ -1,10 +1,12 @@
 // What every state-changing command does around its Pulumi operation: take the stack's run lock
 // (a queue for runs on the same branch), turn SIGINT/SIGTERM into a clean cancel of `pulumi`, and
 // recover a stack a killed run left locked or with pending operations.
-import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
-import { acquireRunLock, breakDeadBackendLocks, fileBackendDir, type LockHolder } from "./run-lock";
+import { parseBackendUrl } from "./backend-url";
+import { acquireStackLock, lockPlaceFor } from "./lock-for-backend";
+import { breakDeadBackendLocks, type BackendLock, type LockHolder } from "./run-lock";
+import { breakDeadBucketLocks, bucketClient } from "./s3-lease-store";
 
 export type Log = (line: string) => void;
 
@@ -39,7 +41,18 @@ export class CancelledError extends Error {
     }
 }
 
-/** Runs `body` holding the stack's run lock, with signals turned into a cancel. */
+export class LockLostError extends Error {
+    constructor(what: string, where: string) {
+        super(`${what} was stopped: it lost its run lock (${where}) to another run, which may be changing the stack now. ` +
+            `Look at that run, then run the command again; a run that loses its lock often was paused or cut off from the bucket for longer than the lease`);
+        this.name = "LockLostError";
+    }
+}
+
+/**
+ * Runs `body` holding the stack's run lock, with signals turned into a cancel. The lock lives where
+ * `env.PULUMI_BACKEND_URL` keeps the state (lockPlaceFor); a lease lost while held aborts the run.
+ */
 export async function guardedRun<T>(
     mirrorsDir: string,
     stackName: string,
@@ -47,11 +60,19 @@ export async function guardedRun<T>(
     lockTimeoutMinutes: number,
     log: Log,
     body: (run: GuardedRun) => Promise<T>,
+    env: NodeJS.ProcessEnv = process.env,
 ): Promise<T> {
     const deadline = Date.now() + lockTimeoutMinutes * 60_000;
-    const lock = await acquireRunLock(path.join(mirrorsDir, "locks"), stackName, command, lockTimeoutMinutes * 60_000, log);
+    const place = lockPlaceFor(env.PULUMI_BACKEND_URL, mirrorsDir, env);
+    const lock = await acquireStackLock(place, stackName, command, lockTimeoutMinutes * 60_000, log, env);
     const controller = new AbortController();
     let cancelled = false;
+    let lost = false;
+    const onLost = (): void => {
+        lost = true;
+        controller.abort();
+    };
+    lock.lost.addEventListener("abort", onLost);
     const onSignal = (signal: NodeJS.Signals): void => {
         if (cancelled) {
             log(`${signal} again: still waiting for pulumi to stop cleanly`);
@@ -69,38 +90,60 @@ export async function guardedRun<T>(
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
-        const result = await body({ signal: controller.signal, cancelled: () => cancelled, previousHolderDied: lock.previousHolderDied, deadline });
-        if (!cancelled) {
+        const result = await body({ signal: controller.signal, cancelled: () => cancelled || lost, previousHolderDied: lock.previousHolderDied, deadline });
+        if (!cancelled && !lost) {
             return result;
         }
     } catch (err) {
-        if (!cancelled) {
+        if (!cancelled && !lost) {
             throw err;
         }
     } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
-        lock.release();
+        lock.lost.removeEventListener("abort", onLost);
+        await lock.release();
+    }
+    if (lost) {
+        throw new LockLostError(`${command} of ${stackName}`, lock.where);
     }
     // Cancelled, whether the body then failed (pulumi stopped) or finished: one error either way.
     throw new CancelledError(`${command} of ${stackName}`);
 }
 
+/** The backend's update locks on the stack that a dead run left (file or S3 backend; none for Pulumi Cloud), now removed. */
+async function breakDeadUpdateLocks(env: NodeJS.ProcessEnv, stackName: string, deadHolder: LockHolder | undefined): Promise<BackendLock[]> {
+    if (env.PULUMI_BACKEND_URL === undefined || env.PULUMI_BACKEND_URL === "") {
+        return [];
+    }
+    const backend = parseBackendUrl(env.PULUMI_BACKEND_URL, "PULUMI_BACKEND_URL");
+    // The backend's lock directory is named by the short stack name, not `org/project/stack`.
+    if (backend.kind === "file") {
+        return breakDeadBackendLocks(backend.dir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);
+    }
+    if (backend.kind === "s3") {
+        const client = bucketClient(backend, env);
+        try {
+            return await breakDeadBucketLocks(client, backend, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);
+        } finally {
+            client.destroy();
+        }
+    }
+    return [];
+}
+
 /**
- * Makes a stack a killed run left behind usable again: breaks the file backend's update lock when
- * its holder is provably dead (breakDeadBackendLocks), and clears pending operations with a
- * refresh, which waits for a live holder's backend lock as the update does. Returns what it did.
+ * Makes a stack a killed run left behind usable again: breaks the backend's update lock when its
+ * holder is provably dead (breakDeadBackendLocks, breakDeadBucketLocks), and clears pending
+ * operations with a refresh, which waits for a live holder's backend lock as the update does.
+ * Returns what it did.
  */
 export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, run: RunContext = {}, stackName = stack.name): Promise<string[]> {
     const done: string[] = [];
-    const backendDir = fileBackendDir(env.PULUMI_BACKEND_URL);
-    if (backendDir !== undefined) {
-        // The backend's lock directory is named by the short stack name, not `org/project/stack`.
-        for (const lock of breakDeadBackendLocks(backendDir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, run.previousHolderDied)) {
-            const line = `broke the update lock of ${stackName} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
-            log(line);
-            done.push(line);
-        }
+    for (const lock of await breakDeadUpdateLocks(env, stackName, run.previousHolderDied)) {
+        const line = `broke the update lock of ${stackName} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
+        log(line);
+        done.push(line);
     }
     const state = (await stack.exportStack()).deployment as { pending_operations?: unknown[] } | undefined;
     const pending = state?.pending_operations?.length ?? 0;
@@ -115,25 +158,32 @@ export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Lo
 
 const LOCKED = /the stack is currently locked|currently locked by/i;
 
+/** The longest pause between two looks at another run's backend lock. */
+const MAX_LOCK_POLL_MS = 30_000;
+
 /**
  * Retries `operation` while the backend reports the stack locked by someone outside this CLI
- * (a hand-run `pulumi up`, another host), until the deadline.
+ * (a hand-run `pulumi up`, another host; on Pulumi Cloud, any other run: there it is the only
+ * lock), until the deadline. The pause doubles from `pollMs` up to 30 s: many runners waiting on
+ * one long update ask the backend less and less often.
  */
 export async function whileLocked<T>(operation: () => Promise<T>, deadline: number, log: Log, pollMs = 5000): Promise<T> {
     let announced = false;
+    let pause = pollMs;
     for (;;) {
         try {
             return await operation();
         } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            if (!LOCKED.test(message) || Date.now() + pollMs > deadline) {
+            if (!LOCKED.test(message) || Date.now() + pause > deadline) {
                 throw err;
             }
             if (!announced) {
                 log("the backend holds an update lock on this stack for another run; waiting for it");
                 announced = true;
             }
-            await new Promise((resolve) => setTimeout(resolve, pollMs));
+            await new Promise((resolve) => setTimeout(resolve, pause));
+            pause = Math.min(pause * 2, Math.max(pollMs, MAX_LOCK_POLL_MS));
         }
     }
 }

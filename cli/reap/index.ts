@@ -4,6 +4,7 @@
 // AWS resources of this installation tagged with a stack that no longer exists. The decisions are
 // in plan.ts (pure); this file lists, asks the plan, and removes, each removal under the stack's
 // run lock, so that it cannot race an `up` or `down` of the same stack.
+import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { DEFAULT_INSTALLATION } from "../../components/app-spec";
 import { PROJECT } from "../../components/config-error";
@@ -12,7 +13,9 @@ import { kubectlOutput } from "../kubectl";
 import { repoRoot } from "../local-environment";
 import { destroyAndRemoveStack } from "../mirror";
 import { stopForwards } from "../port-forward";
-import { acquireRunLock, LockTimeoutError, type RunLock } from "../run-lock";
+import { acquireStackLock, lockPlaceFor } from "../lock-for-backend";
+import { LockTimeoutError } from "../run-lock";
+import type { StackLock } from "../stack-lock";
 import { TAGS } from "../stack";
 import { usableStacks } from "../stack-path";
 import { awsClients, deleteAwsResource, listAwsResources, type AwsClients } from "./aws";
@@ -56,6 +59,11 @@ export interface ReapOptions {
     log: (line: string) => void;
     /** PATH with pulumi and kubectl, KUBECONFIG, PULUMI_BACKEND_URL, ...; AWS credentials if any. */
     env: NodeJS.ProcessEnv;
+    /**
+     * The local default's run lock directory, `<mirrorsDir>/locks`. Used only when
+     * env.PULUMI_BACKEND_URL is that mirrors directory's own backend; any other backend has its
+     * lock where its state is (lock-for-backend.ts), so that reap queues with every runner on it.
+     */
     lockDir: string;
     runDir: string;
 }
@@ -109,10 +117,11 @@ function listNamespaces(env: NodeJS.ProcessEnv): ReapNamespace[] {
 type Outcome = { action: DoneAction; reason?: string };
 
 /** Runs `work` holding the stack's run lock; a stack busy for longer than the timeout is skipped. */
-async function underRunLock(stack: string, options: ReapOptions, work: (lock: RunLock) => Promise<Outcome>): Promise<Outcome> {
+async function underRunLock(stack: string, options: ReapOptions, work: (lock: StackLock) => Promise<Outcome>): Promise<Outcome> {
     let lock;
     try {
-        lock = await acquireRunLock(options.lockDir, stack, "reap", options.lockTimeoutMs, options.log);
+        const place = lockPlaceFor(options.env.PULUMI_BACKEND_URL, path.dirname(options.lockDir), options.env);
+        lock = await acquireStackLock(place, stack, "reap", options.lockTimeoutMs, options.log, options.env);
     } catch (err) {
         if (err instanceof LockTimeoutError) {
             return { action: "skipped: busy" };
@@ -120,9 +129,13 @@ async function underRunLock(stack: string, options: ReapOptions, work: (lock: Ru
         throw err;
     }
     try {
-        return await work(lock);
+        const outcome = await work(lock);
+        if (lock.lost.aborted) {
+            throw new Error(`lost the run lock (${lock.where}) to another run while reaping; look again with 'prod-mirror reap --dry-run'`);
+        }
+        return outcome;
     } finally {
-        lock.release();
+        await lock.release();
     }
 }
 
@@ -157,7 +170,8 @@ async function destroyStack(workspace: LocalWorkspace, item: PlannedItem, namesp
             options.env,
             options.log,
             (out) => out.split("\n").filter((l) => l.trim() !== "").forEach((l) => options.log(`${name}: ${l}`)),
-            { previousHolderDied: lock.previousHolderDied, deadline: Date.now() + options.lockTimeoutMs },
+            // A lease lost mid-destroy cancels the destroy: another run may own the stack now.
+            { previousHolderDied: lock.previousHolderDied, deadline: Date.now() + options.lockTimeoutMs, signal: lock.lost },
         );
         if (survivors.length > 0) {
             throw new Error(`destroyed, but these survive (stack kept): ${survivors.join(", ")}`);

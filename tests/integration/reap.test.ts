@@ -145,8 +145,9 @@ describe("reap on the local environment (own backend, own installation)", functi
         if (local.PULUMI_HOME !== undefined && fs.existsSync(path.join(local.PULUMI_HOME, "plugins"))) {
             fs.symlinkSync(path.join(local.PULUMI_HOME, "plugins"), path.join(home, "plugins"));
         }
-        fs.mkdirSync(path.join(tmp, "backend"));
-        env = { ...local, PULUMI_BACKEND_URL: `file://${path.join(tmp, "backend")}`, PULUMI_HOME: home, PROD_MIRROR_INSTALLATION: installation };
+        // Laid out as a mirrors directory (pulumi-backend/ beside locks/), so that reap's run lock is `<tmp>/locks`.
+        fs.mkdirSync(path.join(tmp, "pulumi-backend"));
+        env = { ...local, PULUMI_BACKEND_URL: `file://${path.join(tmp, "pulumi-backend")}`, PULUMI_HOME: home, PROD_MIRROR_INSTALLATION: installation };
         // Only what this test names is looked at: its private moto, passed explicitly.
         delete env.AWS_ENDPOINT_URL;
         workspace = await LocalWorkspace.create({ workDir: repoRoot, envVars: definedEnv(env) });

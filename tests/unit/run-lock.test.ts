@@ -36,6 +36,9 @@ function child(...args: string[]): { proc: ChildProcess; out: () => string; unti
     return { proc, out: () => out, until, done };
 }
 
+/** guardedRun's environment in these tests: no PULUMI_BACKEND_URL, whatever the shell running them exports. */
+const NO_BACKEND: NodeJS.ProcessEnv = {};
+
 describe("cli: run lock (one run per stack at a time)", () => {
     let dir: string;
     const quiet = (): void => undefined;
@@ -388,7 +391,7 @@ describe("cli: guarded run (lock + signals)", () => {
                 aborted = run.signal.aborted;
                 cancelled.push(run.cancelled());
                 return "done";
-            });
+            }, NO_BACKEND);
         } catch (err) {
             error = err;
         } finally {
@@ -436,7 +439,7 @@ describe("cli: guarded run (lock + signals)", () => {
     it("waits for the run lock up to --lock-timeout minutes", async () => {
         const holder = await acquireRunLock(path.join(dir, "locks"), "pm-x", "probe", 0, quiet);
         const lines: string[] = [];
-        const run = guardedRun(dir, "pm-x", "up", 2, (l) => lines.push(l), () => Promise.resolve("ran"));
+        const run = guardedRun(dir, "pm-x", "up", 2, (l) => lines.push(l), () => Promise.resolve("ran"), NO_BACKEND);
         for (let i = 0; i < 250 && lines.length === 0; i++) {
             await new Promise((resolve) => setTimeout(resolve, 20));
         }
@@ -451,7 +454,7 @@ describe("cli: guarded run (lock + signals)", () => {
             await guardedRun(dir, "pm-x", "down", 0, quiet, () => {
                 process.emit("SIGTERM", "SIGTERM");
                 return Promise.reject(new Error("update canceled"));
-            });
+            }, NO_BACKEND);
         } catch (err) {
             error = err;
         }
@@ -461,7 +464,7 @@ describe("cli: guarded run (lock + signals)", () => {
     });
 
     it("passes a body's own error through unchanged when no signal came, and releases the lock", async () => {
-        await assert.rejects(guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.reject(new Error("image build failed"))), /^Error: image build failed$/);
+        await assert.rejects(guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.reject(new Error("image build failed")), NO_BACKEND), /^Error: image build failed$/);
         assert.strictEqual(await lockFree(), true);
     });
 
@@ -470,14 +473,23 @@ describe("cli: guarded run (lock + signals)", () => {
         fs.mkdirSync(path.join(dir, "locks"));
         fs.writeFileSync(path.join(dir, "locks", "pm-x.lock"), JSON.stringify(dead));
         const started = Date.now();
-        const seen = await guardedRun(dir, "pm-x", "up", 2, quiet, (run) => Promise.resolve(run));
+        const seen = await guardedRun(dir, "pm-x", "up", 2, quiet, (run) => Promise.resolve(run), NO_BACKEND);
         assert.deepStrictEqual(seen.previousHolderDied, dead);
         assert.ok(seen.deadline >= started + 120_000 && seen.deadline <= Date.now() + 120_000, `deadline ${seen.deadline} is not 2 min after the start`);
     });
 
+    it("keeps an external file backend's run lock in the backend directory, where every runner sharing it looks, and the local default's where it was", async () => {
+        const shared = path.join(dir, "shared-backend");
+        const seen = await guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.resolve(runLockHolder(path.join(shared, ".prod-mirror", "locks"), "pm-x")?.pid), { PULUMI_BACKEND_URL: `file://${shared}` });
+        assert.strictEqual(seen, process.pid);
+        assert.strictEqual(fs.existsSync(path.join(dir, "locks", "pm-x.lock")), false, "the external backend's run took the local default's lock");
+        const local = await guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.resolve(runLockHolder(path.join(dir, "locks"), "pm-x")?.pid), { PULUMI_BACKEND_URL: `file://${dir}/pulumi-backend` });
+        assert.strictEqual(local, process.pid);
+    });
+
     it("leaves no signal handler behind", async () => {
         const before = [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
-        assert.strictEqual(await guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.resolve(7)), 7);
+        assert.strictEqual(await guardedRun(dir, "pm-x", "up", 0, quiet, () => Promise.resolve(7), NO_BACKEND), 7);
         assert.deepStrictEqual([process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")], before);
     });
 });
@@ -515,6 +527,13 @@ describe("cli: recovering a stack a killed run left", () => {
         const { stack, refreshes } = pendingStack(1000);
         await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 200, lockPollMs: 20 }), /the stack is currently locked by 1 lock\(s\)/);
         assert.ok(refreshes() > 1 && refreshes() < 20, `${refreshes()} refreshes`);
+    });
+
+    it("looks again at another run's backend lock less and less often (Pulumi Cloud's lock is waited on this way)", async () => {
+        const { stack, refreshes } = pendingStack(1000);
+        // Looks at 0, 20, 60, 140, 300 ms (20 ms doubling), then the next (620) would pass the deadline.
+        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 450, lockPollMs: 20 }), /the stack is currently locked/);
+        assert.strictEqual(refreshes(), 5);
     });
 
     it("does not wait for the backend's lock when the next look would come after the deadline", async () => {
