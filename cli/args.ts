@@ -40,6 +40,12 @@ export interface ParsedArgs {
     minAgeMinutes: number;
     /** `reap --max-deletions`: removals in one run at most. Default: DEFAULT_MAX_DELETIONS. */
     maxDeletions: number;
+    /** `--kubeconfig PATH`: an external target's cluster (cli/target.ts). */
+    kubeconfig?: string;
+    /** `--context NAME`: the context of that kubeconfig (default: its current one). */
+    context?: string;
+    /** `up --registry-password-stdin`: the push password (with PROD_MIRROR_REGISTRY_USER) is read from standard input. */
+    registryPasswordStdin: boolean;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
@@ -64,7 +70,11 @@ export const USAGE = `usage: prod-mirror <command> [options]
                                         destroy expired mirrors, and this installation's orphan namespaces and
                                         AWS resources older than --min-age; at most --max-deletions per run
   doctor                                check the toolchain, cluster, registry and emulator; say how to fix
-up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
+up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)
+target: the local default unless the environment names another (KUBECONFIG, PROD_MIRROR_REGISTRY or
+  CI_REGISTRY, PULUMI_BACKEND_URL; PROD_MIRROR_TARGET=local|external forces one; see the README's
+  "Your own cluster"). Every command takes --kubeconfig PATH and --context NAME for the cluster;
+  up takes --registry-password-stdin (the password of PROD_MIRROR_REGISTRY_USER on standard input)`;
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -147,23 +157,26 @@ export function parseArgs(argv: string[]): ParsedArgs {
         json: false,
         dryRun: false,
         forgetState: false,
+        registryPasswordStdin: false,
         minAgeMinutes: DEFAULT_MIN_AGE_MINUTES,
         maxDeletions: DEFAULT_MAX_DELETIONS,
     };
+    const target = ["--kubeconfig", "--context"];
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--ready-timeout", "--no-forward", "--out-dir", "--lock-timeout"],
-        down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state"],
-        outputs: ["--branch", "--pr", "--source-repo", "--format"],
-        diff: ["--branch", "--pr", "--source-repo", "--json"],
-        ls: ["--json"],
-        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
-        doctor: [],
+        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--ready-timeout", "--no-forward", "--out-dir", "--lock-timeout", "--registry-password-stdin", ...target],
+        down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state", ...target],
+        outputs: ["--branch", "--pr", "--source-repo", "--format", ...target],
+        diff: ["--branch", "--pr", "--source-repo", "--json", ...target],
+        ls: ["--json", ...target],
+        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions", ...target],
+        doctor: ["--registry-password-stdin", ...target],
     };
     const switches: Record<string, (p: ParsedArgs) => void> = {
         "--no-forward": (p) => (p.forward = false),
         "--json": (p) => (p.json = true),
         "--dry-run": (p) => (p.dryRun = true),
         "--forget-state": (p) => (p.forgetState = true),
+        "--registry-password-stdin": (p) => (p.registryPasswordStdin = true),
     };
     for (let i = 0; i < rest.length; i++) {
         const [flag, inline] = rest[i].split(/=(.*)/s, 2);
@@ -184,6 +197,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
         switch (flag) {
             case "--branch":
                 parsed.branch = value;
+                break;
+            case "--kubeconfig":
+                parsed.kubeconfig = value;
+                break;
+            case "--context":
+                parsed.context = value;
                 break;
             case "--pr":
                 if (!PULL_REQUEST_NUMBER.test(value)) {
