@@ -10,7 +10,7 @@ import * as path from "path";
 import { backendIdentity } from "./backend-url";
 import { kubectl } from "./kubectl";
 import { parseShellEnv, preparePulumiHome, repoRoot, type RegistryCredentials } from "./local-environment";
-import { resolveTarget, type ExternalTarget, type LocalValues, type Target, type TargetFlags } from "./target";
+import { resolveTarget, TARGET_ENV, type ExternalTarget, type LocalValues, type Target, type TargetFlags } from "./target";
 
 /** What the mirror steps need of where they run: the local default's environment and an external target both give it. */
 export interface Place {
@@ -31,7 +31,12 @@ export function localValues(): LocalValues {
 /** The target of this process: its environment and flags, `--kubeconfig` made absolute. */
 export function currentTarget(flags: TargetFlags): Target {
     const kubeconfig = flags.kubeconfig === undefined ? undefined : path.resolve(flags.kubeconfig);
-    return resolveTarget(process.env, { ...flags, kubeconfig }, localValues());
+    // The local values only matter when something could choose another target and nothing forces one;
+    // shellenv is not asked otherwise (it makes the local state's directories where they are missing).
+    const env = process.env;
+    const choosing = ["KUBECONFIG", "PROD_MIRROR_REGISTRY", "CI_REGISTRY", "PULUMI_BACKEND_URL"].some((name) => (env[name] ?? "") !== "") || kubeconfig !== undefined;
+    const local = choosing && (env[TARGET_ENV] ?? "") === "" ? localValues() : {};
+    return resolveTarget(env, { ...flags, kubeconfig }, local);
 }
 
 /**
