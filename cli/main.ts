@@ -8,7 +8,7 @@ import { namespaceName, stackName as stackNameFor } from "../components/naming";
 import { describeReport, type FidelityReport } from "../components/rewrite";
 import { helpRequested, parseArgs, USAGE, UsageError, type ParsedArgs } from "./args";
 import { diagnoseNamespace, formatDiagnosis, isReadinessFailure } from "./diagnose";
-import { doctor, formatDoctorReport } from "./doctor";
+import { doctor, externalChecks, formatDoctorReport, runChecks } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
@@ -16,7 +16,7 @@ import { ClusterUnreachableError } from "./cluster-access";
 import { forgetMirror } from "./forget";
 import * as fs from "fs";
 import { describeLocalEnvironment } from "./local-environment";
-import { describeTarget } from "./target";
+import { describeTarget, type Target } from "./target";
 import { currentTarget, useExternalTarget, type Place } from "./target-env";
 import { probeTarget, type Part } from "./target-probes";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -31,14 +31,19 @@ const log = (line: string): void => {
 
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
+/** The target the environment and the command line choose; `--registry-password-stdin` reads standard input (one trailing newline dropped). */
+function targetOf(args: ParsedArgs): Target {
+    const registryPassword = args.registryPasswordStdin ? fs.readFileSync(0, "utf8").replace(/\r?\n$/, "") : undefined;
+    return currentTarget({ kubeconfig: args.kubeconfig, context: args.context, registryPassword });
+}
+
 /**
  * The target this command runs against, applied to this process: the local default (started when
  * `start`, else only described) or an external target whose `parts` answer, probed before anything
  * is created.
  */
 async function enterTarget(args: ParsedArgs, parts: Part[], start: boolean): Promise<Place> {
-    const registryPassword = args.registryPasswordStdin ? fs.readFileSync(0, "utf8").replace(/\r?\n$/, "") : undefined;
-    const target = currentTarget({ kubeconfig: args.kubeconfig, context: args.context, registryPassword });
+    const target = targetOf(args);
     if (target.kind === "local") {
         if (start) {
             return useLocalEnvironment();
@@ -214,8 +219,16 @@ async function reap(args: ParsedArgs): Promise<void> {
     }
 }
 
-async function doctorCommand(): Promise<void> {
-    const report = await doctor();
+async function doctorCommand(args: ParsedArgs): Promise<void> {
+    const target = targetOf(args);
+    process.stdout.write(`${describeTarget(target).join("\n")}\n`);
+    let report;
+    if (target.kind === "local") {
+        report = await doctor();
+    } else {
+        useExternalTarget(target);
+        report = await runChecks(externalChecks(target, process.env));
+    }
     process.stdout.write(formatDoctorReport(report));
     if (!report.ok) {
         process.exitCode = 1;

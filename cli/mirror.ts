@@ -228,7 +228,7 @@ async function localDefaults(config: ConfigMap, local: Place): Promise<Record<st
  * no local registry, no local emulator image. Throws, naming both settings, when emulated mode has
  * no image.
  */
-function externalDefaults(config: ConfigMap, target: ExternalTarget, stackName: string): Record<string, string> {
+export function externalDefaults(config: ConfigMap, target: ExternalTarget, stackName: string): Record<string, string> {
     const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
     const defaults: Record<string, string> = { registryServer: target.registry.server };
     if (!has("app") && !has("appFile")) {

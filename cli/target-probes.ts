@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import * as path from "path";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Backend, S3Backend } from "./backend-url";
 import { kubectlAsync } from "./kubectl";
@@ -19,7 +20,7 @@ export const PROBE_TIMEOUT_MS = 5_000;
  */
 export function registryBaseUrl(server: string): string {
     const host = server.replace(/:\d+$/, "");
-    const loopback = host === "localhost" || /^127\./.test(host) || host === "[::1]";
+    const loopback = host === "localhost" || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]";
     return `${loopback ? "http" : "https"}://${server}`;
 }
 
@@ -143,6 +144,12 @@ export async function backendProblem(backend: Backend, env: NodeJS.ProcessEnv, t
  */
 export async function clusterProblem(target: ExternalTarget, env: NodeJS.ProcessEnv, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
     const source = target.cluster.source;
+    if (target.cluster.kind === "kubeconfig") {
+        const files = target.cluster.kubeconfig.split(path.delimiter).filter((f) => f !== "");
+        if (!files.some((f) => fs.existsSync(f))) {
+            return `the cluster's kubeconfig ${target.cluster.kubeconfig} (${source}) does not exist: nothing was created; point ${source.split(" ")[0]} at the cluster's kubeconfig file`;
+        }
+    }
     const view = await kubectlAsync(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"], env, timeoutMs * 2);
     if (!view.ok) {
         const last = view.stderr.trim().split("\n").pop() ?? view.failure;
