@@ -104,6 +104,13 @@ describe("external target: the local cluster, registry and emulator as a team's 
 
     it("up, outputs, ls and down on it: the stack holds the target's registry and pull user, nothing of the local default", async function () {
         this.timeout(30 * 60_000);
+        const doctor = await cli(env, "doctor");
+        expectOk("doctor", doctor);
+        assert.ok(doctor.stdout.startsWith("target:    external (KUBECONFIG, PULUMI_BACKEND_URL are set)\n"), doctor.stdout);
+        assert.match(doctor.stdout, new RegExp(`^ok {4}registry \\(push\\) +127\\.0\\.0\\.1:5000: ${push.user} accepted \\(CI_REGISTRY_USER/CI_REGISTRY_PASSWORD\\)$`, "m"));
+        assert.match(doctor.stdout, /^ok {4}state backend +s3:\/\/pm-target-it-/m);
+        assert.match(doctor.stdout, /^everything a mirror needs answers$/m);
+
         created = true;
         const up = await cli(env, "up", "--branch", branch, "--commit", commit, "--ttl", "2h", "--no-forward");
         expectOk("up", up);
@@ -182,6 +189,15 @@ describe("external target: the local cluster, registry and emulator as a team's 
             fs.writeFileSync(kubeconfig, fs.readFileSync(local.env.KUBECONFIG, "utf8").replace(/server: \S+/, `server: https://127.0.0.1:${port}`));
             const { r } = await failingUp({ KUBECONFIG: kubeconfig });
             assert.match(r.stderr, new RegExp(`^prod-mirror: the cluster at https://127\\.0\\.0\\.1:${port} \\(KUBECONFIG \\(its current context\\)\\) does not answer: .*was refused.*; nothing was created; check KUBECONFIG \\(its current context\\) and that the cluster runs\\n`, "m"));
+        });
+
+        it("a --context the kubeconfig does not have", async function () {
+            this.timeout(120_000);
+            const key = `target/bad-${crypto.randomBytes(3).toString("hex")}`;
+            const r = await cli(env, "up", "--branch", key, "--commit", commit, "--no-forward", "--context", "nope");
+            assert.strictEqual(r.code, 1, r.stderr);
+            assert.match(r.stderr, new RegExp(`^prod-mirror: --context "nope" is not a context of ${env.KUBECONFIG} \\(KUBECONFIG and --context\\): .*; pass one that 'kubectl config get-contexts' lists; nothing was created\n`, "m"));
+            assert.ok(!namespaceExists(key));
         });
 
         it("an unreachable registry", async function () {
