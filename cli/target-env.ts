@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { backendIdentity } from "./backend-url";
 import { kubectl } from "./kubectl";
-import { parseShellEnv, preparePulumiHome, repoRoot, type RegistryCredentials } from "./local-environment";
+import { cliEnvFrom, mirrorsDirFrom, parseShellEnv, preparePulumiHome, repoRoot, type RegistryCredentials } from "./local-environment";
 import { resolveTarget, TARGET_ENV, type ExternalTarget, type LocalValues, type Target, type TargetFlags } from "./target";
 
 /** What the mirror steps need of where they run: the local default's environment and an external target both give it. */
@@ -22,10 +22,16 @@ export interface Place {
     external?: ExternalTarget;
 }
 
-/** The local environment's own values of the choosing variables: what `local/env.sh shellenv` prints (nothing is started). */
+/**
+ * The local default's own values of the choosing variables (nothing is started): what
+ * `local/env.sh shellenv` prints, and what the CLI's environment for this process's mirrors
+ * directory holds (cliEnvFrom), which a test suite or a person passes on to a child CLI.
+ */
 export function localValues(): LocalValues {
     const shell = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
-    return { KUBECONFIG: shell.KUBECONFIG, PULUMI_BACKEND_URL: shell.PULUMI_BACKEND_URL, PROD_MIRROR_REGISTRY: shell.PROD_MIRROR_REGISTRY };
+    const cli = shell.PROD_MIRROR_STATE === undefined || shell.PULUMI_HOME === undefined ? shell : cliEnvFrom(shell, mirrorsDirFrom(shell.PROD_MIRROR_STATE, process.env));
+    const both = (name: string): string[] => [...new Set([shell[name], cli[name]].filter((v): v is string => v !== undefined))];
+    return { KUBECONFIG: both("KUBECONFIG"), PULUMI_BACKEND_URL: both("PULUMI_BACKEND_URL"), PROD_MIRROR_REGISTRY: both("PROD_MIRROR_REGISTRY") };
 }
 
 /** The target of this process: its environment and flags, `--kubeconfig` made absolute. */

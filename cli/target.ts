@@ -19,11 +19,15 @@ export interface TargetFlags {
     registryPassword?: string;
 }
 
-/** What `local/env.sh shellenv` exports for the variables that choose a target. */
+/**
+ * The local default's own values of the variables that choose a target: what `local/env.sh shellenv`
+ * exports, and what the CLI gives its children (a mirrors directory of its own has its own backend),
+ * so both a shell that ran shellenv and a process the CLI or a test suite started stay local.
+ */
 export interface LocalValues {
-    KUBECONFIG?: string;
-    PULUMI_BACKEND_URL?: string;
-    PROD_MIRROR_REGISTRY?: string;
+    KUBECONFIG?: readonly string[];
+    PULUMI_BACKEND_URL?: readonly string[];
+    PROD_MIRROR_REGISTRY?: readonly string[];
 }
 
 export type ClusterTarget =
@@ -100,11 +104,11 @@ function chooseKind(env: Env, flags: TargetFlags, local: LocalValues): { kind: "
         throw new TargetError(`${TARGET_ENV} ${JSON.stringify(forced)} is not a target: set ${TARGET_ENV}=local (the local default) or ${TARGET_ENV}=external, or unset it`);
     }
     const triggers: string[] = [];
-    if (flags.kubeconfig !== undefined && flags.kubeconfig !== local.KUBECONFIG) triggers.push("--kubeconfig");
+    if (flags.kubeconfig !== undefined && !(local.KUBECONFIG ?? []).includes(flags.kubeconfig)) triggers.push("--kubeconfig");
     if (flags.context !== undefined) triggers.push("--context");
-    const differs = (name: string, localValue: string | undefined): void => {
+    const differs = (name: string, localValues: readonly string[] | undefined): void => {
         const value = get(env, name);
-        if (value !== undefined && value !== localValue) triggers.push(name);
+        if (value !== undefined && !(localValues ?? []).includes(value)) triggers.push(name);
     };
     differs("KUBECONFIG", local.KUBECONFIG);
     differs("PROD_MIRROR_REGISTRY", local.PROD_MIRROR_REGISTRY);

@@ -1,11 +1,15 @@
 import * as assert from "assert";
 import { describeTarget, resolveTarget, type ExternalTarget, type LocalValues, type Target } from "../../cli/target";
 
+const LOCAL_KUBECONFIG = "/home/me/.local/state/prod-mirror/kubernetes/admin.kubeconfig";
+const LOCAL_BACKEND = "file:///home/me/.local/state/prod-mirror/pulumi-backend";
+/** shellenv's backend, and the one of the CLI's mirrors directory a test suite chose. */
 const LOCAL: LocalValues = {
-    KUBECONFIG: "/home/me/.local/state/prod-mirror/kubernetes/admin.kubeconfig",
-    PULUMI_BACKEND_URL: "file:///home/me/.local/state/prod-mirror/pulumi-backend",
-    PROD_MIRROR_REGISTRY: "127.0.0.1:5000",
+    KUBECONFIG: [LOCAL_KUBECONFIG],
+    PULUMI_BACKEND_URL: [LOCAL_BACKEND, "file:///tmp/prod-mirror-tests-x/pulumi-backend"],
+    PROD_MIRROR_REGISTRY: ["127.0.0.1:5000"],
 };
+const SHELLENV = { KUBECONFIG: LOCAL_KUBECONFIG, PULUMI_BACKEND_URL: LOCAL_BACKEND, PROD_MIRROR_REGISTRY: "127.0.0.1:5000" };
 
 /** A complete external target's variables (GitLab-style registry), each test changes one thing. */
 const GITLAB = {
@@ -27,24 +31,30 @@ describe("cli: target", () => {
     describe("local or external", () => {
         it("is the local default with nothing set, and with exactly the local environment's own values (a shell that ran shellenv)", () => {
             assert.deepStrictEqual(resolveTarget({}, {}, LOCAL), { kind: "local", reason: "nothing chooses another target" });
-            assert.deepStrictEqual(resolveTarget({ ...LOCAL, PULUMI_CONFIG_PASSPHRASE_FILE: "/x" }, {}, LOCAL).kind, "local");
+            assert.deepStrictEqual(resolveTarget({ ...SHELLENV, PULUMI_CONFIG_PASSPHRASE_FILE: "/x" }, {}, LOCAL).kind, "local");
+            assert.deepStrictEqual(resolveTarget({ ...SHELLENV, PULUMI_BACKEND_URL: "file:///tmp/prod-mirror-tests-x/pulumi-backend" }, {}, LOCAL).kind, "local", "a child of a CLI with its own mirrors directory");
             assert.deepStrictEqual(resolveTarget({ KUBECONFIG: "" , CI_REGISTRY: "" }, {}, LOCAL).kind, "local", "an empty variable is an unset one");
         });
 
         it("is external when any choosing setting differs from the local value, and says which", () => {
             for (const name of ["KUBECONFIG", "PROD_MIRROR_REGISTRY", "CI_REGISTRY", "PULUMI_BACKEND_URL"]) {
-                assert.throws(() => resolveTarget({ ...LOCAL, [name]: "elsewhere:1" }, {}, LOCAL), { message: new RegExp(`^an external target \\(chosen because ${name} is set\\)`) }, name);
+                assert.throws(() => resolveTarget({ ...SHELLENV, [name]: "elsewhere:1" }, {}, LOCAL), { message: new RegExp(`^an external target \\(chosen because ${name} is set\\)`) }, name);
             }
             assert.throws(() => resolveTarget({}, { context: "prod" }, LOCAL), { message: /chosen because --context is set/ });
             assert.throws(() => resolveTarget({}, { kubeconfig: "/k" }, LOCAL), { message: /chosen because --kubeconfig is set/ });
-            assert.strictEqual(resolveTarget({}, { kubeconfig: LOCAL.KUBECONFIG }, LOCAL).kind, "local");
+            assert.strictEqual(resolveTarget({}, { kubeconfig: LOCAL_KUBECONFIG }, LOCAL).kind, "local");
             assert.strictEqual(external(GITLAB).reason, "KUBECONFIG, CI_REGISTRY, PULUMI_BACKEND_URL are set");
         });
 
         it("is forced either way by PROD_MIRROR_TARGET", () => {
             assert.deepStrictEqual(resolveTarget({ ...GITLAB, PROD_MIRROR_TARGET: "local" }, {}, LOCAL), { kind: "local", reason: "PROD_MIRROR_TARGET=local" });
             assert.throws(() => resolveTarget({ PROD_MIRROR_TARGET: "external" }, {}, LOCAL), { message: /^an external target \(chosen because PROD_MIRROR_TARGET=external\)/ });
-            assert.strictEqual(external({ ...GITLAB, KUBECONFIG: LOCAL.KUBECONFIG, CI_REGISTRY: "127.0.0.1:5000", PULUMI_BACKEND_URL: LOCAL.PULUMI_BACKEND_URL, PROD_MIRROR_TARGET: "external" }).cluster.kind, "kubeconfig");
+            assert.deepStrictEqual(external({ ...GITLAB, ...SHELLENV, CI_REGISTRY: "127.0.0.1:5000", PROD_MIRROR_TARGET: "external" }).cluster, {
+                kind: "kubeconfig",
+                kubeconfig: LOCAL_KUBECONFIG,
+                context: undefined,
+                source: "KUBECONFIG (its current context)",
+            }, "the local cluster as an external target, when asked for");
             assert.throws(() => resolveTarget({ PROD_MIRROR_TARGET: "cloud" }, {}, LOCAL), {
                 name: "TargetError",
                 message: 'PROD_MIRROR_TARGET "cloud" is not a target: set PROD_MIRROR_TARGET=local (the local default) or PROD_MIRROR_TARGET=external, or unset it',
