@@ -40,6 +40,12 @@ export interface ParsedArgs {
     minAgeMinutes: number;
     /** `reap --max-deletions`: removals in one run at most. Default: DEFAULT_MAX_DELETIONS. */
     maxDeletions: number;
+    /** `--kubeconfig PATH`: an external target's cluster (cli/target.ts). */
+    kubeconfig?: string;
+    /** `--context NAME`: the context of that kubeconfig (default: its current one). */
+    context?: string;
+    /** `up --registry-password-stdin`: the push password (with PROD_MIRROR_REGISTRY_USER) is read from standard input. */
+    registryPasswordStdin: boolean;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 30;
@@ -53,7 +59,8 @@ export { DEFAULT_TTL_HOURS };
 const COMMAND_USAGE: Record<Command, string> = {
     up: `  up       [--branch B] [--commit SHA] [--ttl 72h] [--ready-timeout 3m] [--no-forward] [--out-dir DIR]
            create or update the mirror of a branch (default: the checked-out one); --ready-timeout bounds
-           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds)`,
+           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds);
+           --registry-password-stdin reads the push password of PROD_MIRROR_REGISTRY_USER from standard input`,
     down: `  down     [--branch B] [--forget-state]
                                         destroy the mirror and remove its stack; when its cluster is gone for
                                         good, --forget-state removes the stack without touching any cluster and
@@ -65,11 +72,15 @@ const COMMAND_USAGE: Record<Command, string> = {
     reap: `  reap     [--dry-run] [--aws-endpoint URL] [--aws-region R] [--min-age 30m] [--max-deletions 10]
                                         destroy expired mirrors, and this installation's orphan namespaces and
                                         AWS resources older than --min-age; at most --max-deletions per run`,
-    doctor: "  doctor                                check the toolchain, cluster, registry and emulator; say how to fix",
+    doctor: `  doctor   [--registry-password-stdin]  check the target (its toolchain, cluster, registry, backend and emulator)
+                                        and say how to fix each part`,
 };
 const PULL_REQUEST_NOTE = `  up, down, outputs and diff also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
            whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's`;
 const LOCK_NOTE = "up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)";
+const TARGET_NOTE = `target: the local default unless the environment names another (KUBECONFIG, PROD_MIRROR_REGISTRY or
+  CI_REGISTRY, PULUMI_BACKEND_URL; PROD_MIRROR_TARGET=local|external forces one; see the README's
+  "Your own cluster"). Every command takes --kubeconfig PATH and --context NAME for the cluster`;
 const TAKES_PULL_REQUEST: readonly Command[] = ["up", "down", "outputs", "diff"];
 const WAITS_FOR_LOCK: readonly Command[] = ["up", "down"];
 
@@ -79,6 +90,7 @@ export const USAGE = [
     PULL_REQUEST_NOTE,
     ...(["ls", "reap", "doctor"] as const).map((c) => COMMAND_USAGE[c]),
     LOCK_NOTE,
+    TARGET_NOTE,
 ].join("\n");
 
 /** One command's usage: its lines of USAGE and the notes that apply to it. */
@@ -88,6 +100,7 @@ export function usageOf(command: Command): string {
         COMMAND_USAGE[command],
         ...(TAKES_PULL_REQUEST.includes(command) ? [PULL_REQUEST_NOTE] : []),
         ...(WAITS_FOR_LOCK.includes(command) ? [LOCK_NOTE] : []),
+        TARGET_NOTE,
     ].join("\n");
 }
 
@@ -182,23 +195,26 @@ export function parseArgs(argv: string[]): ParsedArgs {
         json: false,
         dryRun: false,
         forgetState: false,
+        registryPasswordStdin: false,
         minAgeMinutes: DEFAULT_MIN_AGE_MINUTES,
         maxDeletions: DEFAULT_MAX_DELETIONS,
     };
+    const target = ["--kubeconfig", "--context"];
     const allowed: Record<Command, string[]> = {
-        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--ready-timeout", "--no-forward", "--out-dir", "--lock-timeout"],
-        down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state"],
-        outputs: ["--branch", "--pr", "--source-repo", "--format"],
-        diff: ["--branch", "--pr", "--source-repo", "--json"],
-        ls: ["--json"],
-        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions"],
-        doctor: [],
+        up: ["--branch", "--commit", "--pr", "--source-repo", "--ttl", "--ready-timeout", "--no-forward", "--out-dir", "--lock-timeout", "--registry-password-stdin", ...target],
+        down: ["--branch", "--pr", "--source-repo", "--lock-timeout", "--forget-state", ...target],
+        outputs: ["--branch", "--pr", "--source-repo", "--format", ...target],
+        diff: ["--branch", "--pr", "--source-repo", "--json", ...target],
+        ls: ["--json", ...target],
+        reap: ["--dry-run", "--aws-endpoint", "--aws-region", "--lock-timeout", "--min-age", "--max-deletions", ...target],
+        doctor: ["--registry-password-stdin", ...target],
     };
     const switches: Record<string, (p: ParsedArgs) => void> = {
         "--no-forward": (p) => (p.forward = false),
         "--json": (p) => (p.json = true),
         "--dry-run": (p) => (p.dryRun = true),
         "--forget-state": (p) => (p.forgetState = true),
+        "--registry-password-stdin": (p) => (p.registryPasswordStdin = true),
     };
     for (let i = 0; i < rest.length; i++) {
         const [flag, inline] = rest[i].split(/=(.*)/s, 2);
@@ -219,6 +235,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
         switch (flag) {
             case "--branch":
                 parsed.branch = value;
+                break;
+            case "--kubeconfig":
+                parsed.kubeconfig = value;
+                break;
+            case "--context":
+                parsed.context = value;
                 break;
             case "--pr":
                 if (!PULL_REQUEST_NUMBER.test(value)) {

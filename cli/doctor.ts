@@ -7,6 +7,9 @@ import { runTool } from "./kubectl";
 import { describeLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, parseDotenvFile, repoRoot, type LocalEnvironment } from "./local-environment";
 import { MANIFEST_TYPES } from "./registry-api";
 import { fileBackendDir } from "./run-lock";
+import { redactBackendUrl } from "./backend-url";
+import type { ExternalTarget } from "./target";
+import { backendProblem, clusterProblem, registryProblem } from "./target-probes";
 
 export interface CheckResult {
     ok: boolean;
@@ -76,23 +79,10 @@ function httpStatus(url: string, headers: Record<string, string> = {}): Promise<
 
 const UP = "npm run local:up";
 
-/** The checks for the embedded local default. */
-export function localChecks(local: LocalEnvironment): Check[] {
-    const env = { ...process.env, ...local.env };
-    const versions = versionsEnv();
-    const registry = local.registry;
-    const basic = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
+/** The pulumi CLI at the pinned version, and the kubernetes provider plugin in its PULUMI_HOME. */
+function pulumiChecks(env: NodeJS.ProcessEnv, versions: Record<string, string>, fix: string): Check[] {
+    const UP = fix;
     return [
-        {
-            // The per-stack run lock is a kernel lock taken through util-linux flock (see cli/run-lock.ts).
-            name: "run lock (flock)",
-            run: () => {
-                const r = run(env, "flock", "--version");
-                return Promise.resolve(
-                    r.ok ? { ok: true, detail: r.out.split("\n")[0] } : { ok: false, detail: r.out.split("\n")[0], fix: "install util-linux, which provides flock (e.g. apt-get install util-linux)" },
-                );
-            },
-        },
         {
             name: "pulumi CLI",
             run: () => {
@@ -117,6 +107,27 @@ export function localChecks(local: LocalEnvironment): Check[] {
                 );
             },
         },
+    ];
+}
+
+/** The checks for the embedded local default. */
+export function localChecks(local: LocalEnvironment): Check[] {
+    const env = { ...process.env, ...local.env };
+    const versions = versionsEnv();
+    const registry = local.registry;
+    const basic = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString("base64")}`;
+    return [
+        {
+            // The per-stack run lock is a kernel lock taken through util-linux flock (see cli/run-lock.ts).
+            name: "run lock (flock)",
+            run: () => {
+                const r = run(env, "flock", "--version");
+                return Promise.resolve(
+                    r.ok ? { ok: true, detail: r.out.split("\n")[0] } : { ok: false, detail: r.out.split("\n")[0], fix: "install util-linux, which provides flock (e.g. apt-get install util-linux)" },
+                );
+            },
+        },
+        ...pulumiChecks(env, versions, UP),
         {
             name: "state backend",
             run: () => {
@@ -189,6 +200,49 @@ export function localChecks(local: LocalEnvironment): Check[] {
                 const r = run(env, "docker", "version", "--format", "{{.Server.Version}}");
                 return Promise.resolve(r.ok ? { ok: true, detail: `server ${r.out}` } : { ok: false, detail: r.out.split("\n").pop() ?? "", fix: UP });
             },
+        },
+    ];
+}
+
+/**
+ * The checks for an external target, applied to `env` (useExternalTarget): the tools the CLI runs,
+ * then each part of the target probed as `up` probes it, the registry with both credentials.
+ */
+export function externalChecks(target: ExternalTarget, env: NodeJS.ProcessEnv): Check[] {
+    const versions = versionsEnv();
+    const fix = "install it on PATH (see the README's \"Your own cluster\")";
+    const problem = (found: Promise<string | undefined>, ok: string): Promise<CheckResult> =>
+        found.then((p) => (p === undefined ? { ok: true, detail: ok } : { ok: false, detail: p, fix: "see the detail" }));
+    const { server, serverSource, push, pull } = target.registry;
+    const secrets = target.secrets;
+    return [
+        ...pulumiChecks(env, versions, `${fix}; the plugin: pulumi plugin install resource kubernetes ${versions.PULUMI_KUBERNETES_VERSION}`),
+        {
+            name: "docker (image step)",
+            run: () => {
+                const r = run(env, "docker", "version", "--format", "{{.Server.Version}}");
+                return Promise.resolve(r.ok ? { ok: true, detail: `server ${r.out}` } : { ok: false, detail: r.out.split("\n").pop() ?? "", fix: `${fix}, with DOCKER_HOST naming an engine` });
+            },
+        },
+        { name: "kubernetes cluster", run: () => problem(clusterProblem(target, env), `API server ready (${target.cluster.source})`) },
+        { name: "registry (push)", run: () => problem(registryProblem(server, serverSource, push), `${server}: ${push.username} accepted (${push.source})`) },
+        ...(pull.source === push.source ? [] : [{ name: "registry (pull)", run: () => problem(registryProblem(server, serverSource, pull), `${server}: ${pull.username} accepted (${pull.source})`) }]),
+        { name: "state backend", run: () => problem(backendProblem(target.backend, env), `${redactBackendUrl(target.backend.url)} answers`) },
+        {
+            name: "secrets provider",
+            run: () => {
+                if (secrets.kind === "passphrase" && secrets.source === "PULUMI_CONFIG_PASSPHRASE_FILE") {
+                    const file = env.PULUMI_CONFIG_PASSPHRASE_FILE ?? "";
+                    return Promise.resolve(fs.existsSync(file) ? { ok: true, detail: `passphrase file ${file}` } : { ok: false, detail: `PULUMI_CONFIG_PASSPHRASE_FILE ${file} does not exist`, fix: "point it at the passphrase file" });
+                }
+                return Promise.resolve({ ok: true, detail: secrets.kind === "passphrase" ? `passphrase (${secrets.source})` : secrets.kind === "url" ? `${secrets.url.replace(/\?.*$/, "")} (${secrets.source})` : "Pulumi Cloud's own" });
+            },
+        },
+        {
+            name: "emulator image",
+            run: () => Promise.resolve(target.emulatorImage === undefined
+                ? { ok: true, detail: "PROD_MIRROR_EMULATOR_IMAGE not set: emulated stacks need prod-mirror:emulatorImage in their config" }
+                : { ok: true, detail: `${target.emulatorImage} (PROD_MIRROR_EMULATOR_IMAGE)` }),
         },
     ];
 }

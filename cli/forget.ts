@@ -3,7 +3,6 @@
 // somewhere (a cluster that comes back, AWS resources) can be found and removed by hand.
 import * as fs from "fs";
 import { clusterAccessOf, clusterEndpoint } from "./cluster-access";
-import type { LocalEnvironment } from "./local-environment";
 import { closeForwardsAndFindStack, defaultOutDir, type Log } from "./mirror";
 
 /** One resource the stack's state holds. */
@@ -78,7 +77,7 @@ export function formatForgetReport(stackName: string, namespace: string | undefi
  * anything (reading the kubeconfig file for its endpoint is all), and returns the report of what
  * may remain. `key` is refKey's.
  */
-export async function forgetMirror(key: string, local: LocalEnvironment, log: Log): Promise<{ existed: boolean; report: string }> {
+export async function forgetMirror(key: string, local: { mirrorsDir: string }, log: Log): Promise<{ existed: boolean; report: string }> {
     const { stackName, stack } = await closeForwardsAndFindStack(key, local, log);
     if (stack === undefined) {
         return { existed: false, report: "" };

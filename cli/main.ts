@@ -8,13 +8,17 @@ import { namespaceName, stackName as stackNameFor } from "../components/naming";
 import { describeReport, type FidelityReport } from "../components/rewrite";
 import { helpRequested, helpText, parseArgs, UsageError, type ParsedArgs } from "./args";
 import { diagnoseNamespace, formatDiagnosis, isReadinessFailure } from "./diagnose";
-import { doctor, formatDoctorReport } from "./doctor";
+import { doctor, externalChecks, formatDoctorReport, runChecks } from "./doctor";
 import { guardedRun, recoverStack, whileLocked } from "./guarded-run";
 import { formatMirrorTable, listMirrors } from "./inventory";
 import { cliInstallation } from "./installation";
 import { ClusterUnreachableError } from "./cluster-access";
 import { forgetMirror } from "./forget";
+import * as fs from "fs";
 import { describeLocalEnvironment } from "./local-environment";
+import { describeTarget, type Target } from "./target";
+import { currentTarget, useExternalTarget, type Place } from "./target-env";
+import { probeTarget, type Part } from "./target-probes";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { type BranchRef, defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
@@ -27,8 +31,35 @@ const log = (line: string): void => {
 
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
+/** The target the environment and the command line choose; `--registry-password-stdin` reads standard input (one trailing newline dropped). */
+function targetOf(args: ParsedArgs): Target {
+    const registryPassword = args.registryPasswordStdin ? fs.readFileSync(0, "utf8").replace(/\r?\n$/, "") : undefined;
+    return currentTarget({ kubeconfig: args.kubeconfig, context: args.context, registryPassword });
+}
+
+/**
+ * The target this command runs against, applied to this process: the local default (started when
+ * `start`, else only described) or an external target whose `parts` answer, probed before anything
+ * is created.
+ */
+async function enterTarget(args: ParsedArgs, parts: Part[], start: boolean): Promise<Place> {
+    const target = targetOf(args);
+    if (target.kind === "local") {
+        if (start) {
+            return useLocalEnvironment();
+        }
+        const local = describeLocalEnvironment();
+        Object.assign(process.env, local.env);
+        return local;
+    }
+    describeTarget(target).forEach(log);
+    const place = useExternalTarget(target);
+    await probeTarget(target, process.env, parts);
+    return place;
+}
+
 async function up(args: ParsedArgs): Promise<void> {
-    const local = useLocalEnvironment();
+    const local = await enterTarget(args, ["cluster", "registry", "backend"], true);
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
@@ -86,7 +117,7 @@ async function down(args: ParsedArgs): Promise<void> {
     if (args.forgetState) {
         return forgetState(args);
     }
-    const local = useLocalEnvironment();
+    const local = await enterTarget(args, ["cluster", "backend"], true);
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "down", args.lockTimeoutMinutes, log, async (run) => {
@@ -117,8 +148,7 @@ async function down(args: ParsedArgs): Promise<void> {
 
 /** `down --forget-state`: no local environment started, no cluster asked; the stack goes, the report stays. */
 async function forgetState(args: ParsedArgs): Promise<void> {
-    const local = describeLocalEnvironment();
-    Object.assign(process.env, local.env);
+    const local = await enterTarget(args, ["backend"], false);
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "down", args.lockTimeoutMinutes, log, async () => {
@@ -133,7 +163,7 @@ async function forgetState(args: ParsedArgs): Promise<void> {
 
 /** The stack of the branch the command line names, in the local environment; a usage error when there is none. */
 async function existingMirror(args: ParsedArgs): Promise<{ ref: BranchRef; stackName: string; stack: Stack }> {
-    Object.assign(process.env, describeLocalEnvironment().env);
+    await enterTarget(args, ["backend"], false);
     const ref = resolveBranch(args);
     const stackName = stackNameFor(refKey(ref));
     const stack = await findStack(stackName);
@@ -159,14 +189,14 @@ async function diff(args: ParsedArgs): Promise<void> {
 }
 
 async function ls(args: ParsedArgs): Promise<void> {
-    Object.assign(process.env, describeLocalEnvironment().env);
+    await enterTarget(args, ["backend"], false);
     const now = new Date();
     const rows = await listMirrors(now, log);
     process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMirrorTable(rows, now));
 }
 
 async function reap(args: ParsedArgs): Promise<void> {
-    const local = useLocalEnvironment();
+    const local = await enterTarget(args, ["cluster", "backend"], true);
     const report = await reapMirrors({
         dryRun: args.dryRun,
         now: new Date(),
@@ -189,8 +219,16 @@ async function reap(args: ParsedArgs): Promise<void> {
     }
 }
 
-async function doctorCommand(): Promise<void> {
-    const report = await doctor();
+async function doctorCommand(args: ParsedArgs): Promise<void> {
+    const target = targetOf(args);
+    process.stdout.write(`${describeTarget(target).join("\n")}\n`);
+    let report;
+    if (target.kind === "local") {
+        report = await doctor();
+    } else {
+        useExternalTarget(target);
+        report = await runChecks(externalChecks(target, process.env));
+    }
     process.stdout.write(formatDoctorReport(report));
     if (!report.ok) {
         process.exitCode = 1;

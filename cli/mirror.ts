@@ -18,6 +18,8 @@ import { expiryFrom, UsageError } from "./args";
 import { kubectl, kubectlAsync } from "./kubectl";
 import { cliInstallation } from "./installation";
 import { ensureLocalEnvironment, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag, repoRoot, type LocalEnvironment } from "./local-environment";
+import type { Place } from "./target-env";
+import type { ExternalTarget } from "./target";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { checkAwsEndpointAnswers, checkRegistryAnswers, resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
@@ -105,17 +107,24 @@ export interface PreparedMirror {
     stackName: string;
     branch: string;
     settings: MirrorSettings;
-    local: LocalEnvironment;
+    /** Where the mirror runs: the local default's environment or an external target's place. */
+    local: Place;
 }
 
 /** Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when given), builds and pushes its images. */
-export async function prepareMirror(ref: BranchRef, ttlHours: number, local: LocalEnvironment, log: Log, readyTimeoutSeconds?: number): Promise<PreparedMirror> {
+export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Place, log: Log, readyTimeoutSeconds?: number): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
         throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
     }
     const stackName = stackNameFor(refKey(ref));
     log(`mirror of ${describeRef(ref)} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
-    const stack = await openStack(stackName);
+    const external = local.external;
+    if (external !== undefined) {
+        // Before the stack is created: an emulated mirror with no emulator image would fail only inside pulumi up.
+        const existing = await findStack(stackName);
+        externalDefaults(existing === undefined ? {} : await existing.getAllConfig(), external, stackName);
+    }
+    const stack = await openStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined);
     const current = await stack.getAllConfig();
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
     // the program deploys the exact references it pushed.
@@ -131,18 +140,20 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Loc
         registryPassword: local.registry.password,
         imageBuilder: "external",
         readyTimeoutSeconds,
-    }, current, await localDefaults(current, local));
+    }, current, external === undefined ? await localDefaults(current, local) : externalDefaults(current, external, stackName));
     const settings = settingsOf(stack.name, config);
     // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
     // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
     // provider retrying) minutes into the update.
-    const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
-    await checkRegistryAnswers(settings.registryServer, source);
+    if (external === undefined) {
+        const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
+        await checkRegistryAnswers(settings.registryServer, source);
+    }
     if (settings.cloudMode === "aws" && settings.awsEndpoint !== undefined) {
         await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
     }
     const tag = imageTag(refKey(ref), ref.commit);
-    buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log);
+    buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log, external?.registry);
     return { stack, stackName, branch: ref.branch, settings, local };
 }
 
@@ -185,7 +196,7 @@ export const LOCAL_APP_FILE = "app/production.yaml";
  * description, emulated AWS, the local registry. Values a developer set are kept: returns only the
  * keys `config` lacks, plus the emulator image when it is the local environment's own.
  */
-async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promise<Record<string, string>> {
+async function localDefaults(config: ConfigMap, local: Place): Promise<Record<string, string>> {
     const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
     const defaults: Record<string, string> = {};
     if (!has("app") && !has("appFile")) {
@@ -205,6 +216,34 @@ async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promis
     if ((config[`${PROJECT}:cloudMode`]?.value ?? DEFAULT_CLOUD_MODE) === "emulated" && ours) {
         await checkRegistryAnswers(local.registry.server, { kind: "local" });
         defaults.emulatorImage = await resolveDigestReference(local.registry, LOCAL_EMULATOR_REPOSITORY, localEmulatorTag());
+    }
+    return defaults;
+}
+
+/**
+ * What an external target writes into a stack besides the credentials: its registry (always: a
+ * stack is the target's, whatever it held before) and the emulator image of emulated mode,
+ * PROD_MIRROR_EMULATOR_IMAGE when set (the variable wins over the stack's value: otherwise it could
+ * only ever apply to a stack's first up), else the stack's own. Nothing of the local default:
+ * no local registry, no local emulator image. Throws, naming both settings, when emulated mode has
+ * no image.
+ */
+export function externalDefaults(config: ConfigMap, target: ExternalTarget, stackName: string): Record<string, string> {
+    const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
+    const defaults: Record<string, string> = { registryServer: target.registry.server };
+    if (!has("app") && !has("appFile")) {
+        defaults.appFile = LOCAL_APP_FILE;
+    }
+    if (!has("cloudMode")) {
+        defaults.cloudMode = "emulated";
+    }
+    const mode = config[`${PROJECT}:cloudMode`]?.value ?? defaults.cloudMode ?? DEFAULT_CLOUD_MODE;
+    if (target.emulatorImage !== undefined) {
+        defaults.emulatorImage = target.emulatorImage;
+    } else if (mode === "emulated" && !has("emulatorImage")) {
+        throw new UsageError(`stack ${stackName} runs the AWS emulator (cloudMode emulated) but has no emulator image, and an external target has no local one to give: ` +
+            `set PROD_MIRROR_EMULATOR_IMAGE=<registry>/<repository>:<tag> (moto_server with python3 + boto3; local/emulator builds one), ` +
+            `or pulumi config set ${PROJECT}:emulatorImage <image> --stack ${stackName}; nothing was created`);
     }
     return defaults;
 }
@@ -235,7 +274,7 @@ export interface DestroyResult {
 }
 
 /** What `down` and `down --forget-state` both begin with: the mirror's port-forwards closed, its stack if the backend has one. */
-export async function closeForwardsAndFindStack(key: string, local: LocalEnvironment, log: Log): Promise<{ stackName: string; stack: Stack | undefined }> {
+export async function closeForwardsAndFindStack(key: string, local: { mirrorsDir: string }, log: Log): Promise<{ stackName: string; stack: Stack | undefined }> {
     const stackName = stackNameFor(key);
     const closed = stopForwards(path.join(local.mirrorsDir, "run"), stackName);
     if (closed > 0) {
@@ -248,7 +287,7 @@ export async function closeForwardsAndFindStack(key: string, local: LocalEnviron
  * Closes the port-forwards, destroys the mirror, checks nothing survives, removes its stack. `key`
  * is refKey's: a branch mirror's key is its branch. `again` is the command that retries it, for messages.
  */
-export async function destroyMirror(key: string, local: LocalEnvironment, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
+export async function destroyMirror(key: string, local: { mirrorsDir: string }, log: Log, run: RunContext = {}, again = "prod-mirror down"): Promise<DestroyResult> {
     const { stackName, stack } = await closeForwardsAndFindStack(key, local, log);
     if (stack === undefined) {
         return { existed: false, survivors: [] };

@@ -25,9 +25,13 @@ export interface StackSettings {
     readyTimeoutSeconds?: number;
 }
 
-/** Creates the stack when it does not exist yet, otherwise selects it. */
-export async function openStack(stackName: string): Promise<Stack> {
-    return LocalWorkspace.createOrSelectStack({ stackName, workDir: repoRoot });
+/**
+ * Creates the stack when it does not exist yet, otherwise selects it. `secretsProvider` (a KMS URL)
+ * applies to a stack created here; an existing stack keeps its own. Unset: the passphrase provider
+ * (or Pulumi Cloud's own).
+ */
+export async function openStack(stackName: string, secretsProvider?: string): Promise<Stack> {
+    return LocalWorkspace.createOrSelectStack({ stackName, workDir: repoRoot }, secretsProvider === undefined ? {} : { secretsProvider });
 }
 
 /** Selects an existing stack, or returns undefined when the backend has none by that name. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # build-push.sh CONTEXT_DIR IMAGE_REF [DOCKER_BUILD_ARGS...]
 # Builds CONTEXT_DIR (its Dockerfile unless -f is passed) with the local engine and pushes IMAGE_REF to
-# the local registry, logged in with the local credentials. IMAGE_REF is `$PM_REGISTRY_ADDR/...` or a
-# repository path that gets that prefix (prod-mirror/api:tag -> 127.0.0.1:5000/prod-mirror/api:tag).
+# the registry it names, logged in with the local credentials. IMAGE_REF is `host[:port]/...` or a
+# repository path that gets the local registry's prefix (prod-mirror/api:tag -> 127.0.0.1:5000/prod-mirror/api:tag).
 # Prints the pushed reference with its digest (ref@sha256:...) on stdout.
 . "$(dirname "$0")/../lib.sh"
 
@@ -10,8 +10,12 @@
 context=$1 ref=$2
 shift 2
 [ -d "$context" ] || pm_die "build context $context is not a directory"
-case "$ref" in
-  "$PM_REGISTRY_ADDR"/*) ;;
+# Only a bare repository path gets the prefix: a reference that names its registry (a first part
+# with a dot or a port, or localhost, as docker reads it) keeps it, and is never re-aimed at ours.
+first=
+case "$ref" in */*) first=${ref%%/*} ;; esac
+case "$first" in
+  *.* | *:* | localhost) ;;
   *) ref=$PM_REGISTRY_ADDR/$ref ;;
 esac
 

@@ -10,13 +10,20 @@ const root = path.resolve(__dirname, "..", "..");
 const UP_USAGE = `usage: prod-mirror up [options]
   up       [--branch B] [--commit SHA] [--ttl 72h] [--ready-timeout 3m] [--no-forward] [--out-dir DIR]
            create or update the mirror of a branch (default: the checked-out one); --ready-timeout bounds
-           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds)
+           the wait for each workload to become ready (kept in the stack as prod-mirror:readyTimeoutSeconds);
+           --registry-password-stdin reads the push password of PROD_MIRROR_REGISTRY_USER from standard input
   up, down, outputs and diff also take --pr N --source-repo OWNER/REPO: the mirror of pull request N,
            whose branch B comes from repository OWNER/REPO (a fork's own); default: the CI's
-up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)`;
+up and down wait for another run on the same branch: --lock-timeout 30m (0 = fail at once)
+target: the local default unless the environment names another (KUBECONFIG, PROD_MIRROR_REGISTRY or
+  CI_REGISTRY, PULUMI_BACKEND_URL; PROD_MIRROR_TARGET=local|external forces one; see the README's
+  "Your own cluster"). Every command takes --kubeconfig PATH and --context NAME for the cluster`;
 
 const LS_USAGE = `usage: prod-mirror ls [options]
-  ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL`;
+  ls       [--json]                     live mirrors: branch, stack, age, expiry, status, entry URL
+target: the local default unless the environment names another (KUBECONFIG, PROD_MIRROR_REGISTRY or
+  CI_REGISTRY, PULUMI_BACKEND_URL; PROD_MIRROR_TARGET=local|external forces one; see the README's
+  "Your own cluster"). Every command takes --kubeconfig PATH and --context NAME for the cluster`;
 
 /** A valid use of each flag the usage shows (--pr and --source-repo only go together). */
 const FLAG_USE: Record<string, string[]> = {
@@ -37,6 +44,9 @@ const FLAG_USE: Record<string, string[]> = {
     "--min-age": ["--min-age", "30m"],
     "--max-deletions": ["--max-deletions", "10"],
     "--lock-timeout": ["--lock-timeout", "30m"],
+    "--kubeconfig": ["--kubeconfig", "team.kubeconfig"],
+    "--context": ["--context", "ci"],
+    "--registry-password-stdin": ["--registry-password-stdin"],
 };
 
 const flagsIn = (text: string): string[] => [...new Set(text.match(/--[a-z][a-z-]*/g) ?? [])].sort();

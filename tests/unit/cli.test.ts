@@ -12,11 +12,21 @@ import type { AppSpec } from "../../components/app-spec";
 import { stackName } from "../../components/naming";
 
 describe("cli: arguments", () => {
-    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, forgetState: false, minAgeMinutes: 30, maxDeletions: 10 };
+    const defaults = { ttlHours: DEFAULT_TTL_HOURS, format: "json", forward: true, lockTimeoutMinutes: DEFAULT_LOCK_TIMEOUT_MINUTES, json: false, dryRun: false, forgetState: false, registryPasswordStdin: false, minAgeMinutes: 30, maxDeletions: 10 };
 
     it("defaults: 72 h TTL, JSON, port-forwards on, 30 min lock wait", () => {
         assert.deepStrictEqual(parseArgs(["up"]), { command: "up", ...defaults });
         assert.strictEqual(DEFAULT_LOCK_TIMEOUT_MINUTES, 30);
+    });
+
+    it("reads an external target's flags on every command, and the password switch on up and doctor only", () => {
+        assert.deepStrictEqual(parseArgs(["up", "--kubeconfig", "/k/config", "--context=prod", "--registry-password-stdin"]), { command: "up", ...defaults, kubeconfig: "/k/config", context: "prod", registryPasswordStdin: true });
+        for (const command of ["down", "outputs", "diff", "ls", "reap", "doctor"]) {
+            assert.deepStrictEqual([parseArgs([command, "--context", "c"]).context, parseArgs([command, "--kubeconfig=k"]).kubeconfig], ["c", "k"], command);
+        }
+        assert.throws(() => parseArgs(["down", "--registry-password-stdin"]), { message: /^down does not take "--registry-password-stdin"/ });
+        assert.throws(() => parseArgs(["up", "--registry-password-stdin=x"]), { message: /^--registry-password-stdin takes no value/ });
+        assert.throws(() => parseArgs(["up", "--context"]), { message: /^--context needs a value/ });
     });
 
     it("reads the switches of ls and reap, and rejects a value on a switch", () => {
