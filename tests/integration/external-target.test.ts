@@ -141,11 +141,13 @@ describe("external target: the local cluster, registry and emulator as a team's 
         const auths = JSON.parse(Buffer.from(secrets.items[0].data[".dockerconfigjson"], "base64").toString("utf8")) as { auths: Record<string, { username: string }> };
         assert.deepStrictEqual(Object.entries(auths.auths).map(([server, a]) => [server, a.username]), [["127.0.0.1:5000", push.user]]);
 
-        // The CLI's own files are under the test's HOME, not the local default's state.
+        // The CLI's own files are under the test's HOME, not the local default's state; the run lock
+        // lives where the state lives: a lease in the bucket, released, and no flock file anywhere.
         const targets = path.join(tmp, "home", ".local", "state", "prod-mirror-targets");
         assert.strictEqual(fs.readdirSync(targets).length, 1);
-        assert.ok(fs.existsSync(path.join(targets, fs.readdirSync(targets)[0], "locks", `${stack}.lock`)), "the run lock is not in the target's directory");
+        assert.ok(!fs.existsSync(path.join(targets, fs.readdirSync(targets)[0], "locks", `${stack}.lock`)), "an s3 target's run took a local flock instead of the lease");
         assert.ok(!fs.existsSync(path.join(local.mirrorsDir, "locks", `${stack}.lock`)), "the external run took a lock in the local default's state");
+        assert.deepStrictEqual((await keys()).filter((k) => k.includes(".prod-mirror/locks/")), [], "the lease was not released");
 
         const outputs = await cli(env, "outputs", "--branch", branch, "--format", "dotenv");
         expectOk("outputs", outputs);
