@@ -9,37 +9,26 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { describeLocalEnvironment, localEmulatorTag, parseDotenvFile, repoRoot } from "../../cli/local-environment";
+import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment";
 import { DEFAULT_NAME_PREFIX } from "../../components/app-spec";
 import { namespaceName, stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv, freePort } from "../local/local-env";
 import { cli, expectOk, type Result } from "./cli-runner";
-
-const EMULATOR = "http://127.0.0.1:4566";
-
-/** The variables that are set: an unset one is absent, as in a shell. */
-const defined = (env: NodeJS.ProcessEnv): Record<string, string> => Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+import { defined, EMULATOR, externalRunnerEnv, pushUser, TestBucket } from "./external-runner";
 
 describe("external target: the local cluster, registry and emulator as a team's own", function () {
     const suffix = crypto.randomBytes(3).toString("hex");
     const branch = `target/it-${suffix}`;
     const stack = stackNameFor(branch);
     const commit = "0123456789abcdef0123456789abcdef01234567";
-    const bucket = `pm-target-it-${suffix}`;
-    const backendUrl = `s3://${bucket}/mirrors?endpoint=${EMULATOR}&s3ForcePathStyle=true&region=us-east-1`;
-    const s3 = new S3Client({ endpoint: EMULATOR, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const bucket = new TestBucket(`pm-target-it-${suffix}`);
     let tmp: string;
     let env: NodeJS.ProcessEnv;
     let local: ReturnType<typeof describeLocalEnvironment>;
     let push: { user: string; password: string };
     let created = false;
 
-    /** Every key in the test's bucket. */
-    async function keys(name = bucket): Promise<string[]> {
-        const listed = await s3.send(new ListObjectsV2Command({ Bucket: name }));
-        return (listed.Contents ?? []).map((o) => o.Key ?? "");
-    }
+    const keys = (name?: string): Promise<string[]> => bucket.keys(name);
 
     const namespaceExists = (key: string): boolean => {
         const r = execFileSync("kubectl", ["get", "namespace", namespaceName(key, DEFAULT_NAME_PREFIX), "--ignore-not-found", "-o", "name"], { env: local.env, encoding: "utf8" });
@@ -50,42 +39,10 @@ describe("external target: the local cluster, registry and emulator as a team's 
         this.timeout(90 * 60_000);
         ensureLocalEnv();
         local = describeLocalEnvironment();
-        const creds = parseDotenvFile(fs.readFileSync(path.join(local.stateDir, "registry", "credentials.env"), "utf8"));
-        push = { user: creds.REGISTRY_USERNAME, password: creds.REGISTRY_PASSWORD };
-        assert.ok(push.user !== undefined && push.user !== local.registry.username, "the registry's push user must be another than its pull user");
+        push = pushUser(local);
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pm-target-it-"));
-        const home = path.join(tmp, "home");
-        const pulumiHome = path.join(tmp, "pulumi-home");
-        fs.mkdirSync(home);
-        fs.mkdirSync(pulumiHome);
-        // Plugins as a person's ~/.pulumi would have them: the ones the local environment installed.
-        fs.symlinkSync(path.join(local.stateDir, "pulumi-home", "plugins"), path.join(pulumiHome, "plugins"));
-        // The team's kubeconfig: for now the local cluster's admin one, in a file of the test's own.
-        const kubeconfig = path.join(tmp, "team.kubeconfig");
-        fs.copyFileSync(local.env.KUBECONFIG, kubeconfig);
-        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-        env = {
-            // The tools (pulumi, kubectl, docker) are on PATH as on a CI runner; nothing else of the local environment.
-            PATH: local.env.PATH,
-            HOME: home,
-            PULUMI_HOME: pulumiHome,
-            PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            // The runner's docker engine; the docker CLI there may lack buildx.
-            DOCKER_HOST: local.env.DOCKER_HOST,
-            DOCKER_BUILDKIT: "0",
-            KUBECONFIG: kubeconfig,
-            CI_REGISTRY: "127.0.0.1:5000",
-            CI_REGISTRY_USER: push.user,
-            CI_REGISTRY_PASSWORD: push.password,
-            PULUMI_BACKEND_URL: backendUrl,
-            PULUMI_CONFIG_PASSPHRASE: "external-target-test",
-            AWS_ACCESS_KEY_ID: "test",
-            AWS_SECRET_ACCESS_KEY: "test",
-            AWS_REGION: "us-east-1",
-            PROD_MIRROR_EMULATOR_IMAGE: `127.0.0.1:5000/prod-mirror/moto:${localEmulatorTag()}`,
-            PROD_MIRROR_INSTALLATION: process.env.PROD_MIRROR_INSTALLATION,
-        };
+        await bucket.create();
+        env = externalRunnerEnv(tmp, bucket.backendUrl(), local);
     });
 
     after(async function () {
@@ -96,10 +53,7 @@ describe("external target: the local cluster, registry and emulator as a team's 
                 process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
             }
         }
-        for (const key of await keys().catch(() => [])) {
-            await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-        }
-        await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+        await bucket.remove();
     });
 
     it("up, outputs, ls and down on it: the stack holds the target's registry and pull user, nothing of the local default", async function () {
@@ -223,15 +177,15 @@ describe("external target: the local cluster, registry and emulator as a team's 
             assert.ok(r.stderr.includes(`prod-mirror: the state bucket ${missing} does not exist at ${EMULATOR} (PULUMI_BACKEND_URL): nothing was created; create it once (aws s3 mb s3://${missing}) or fix PULUMI_BACKEND_URL\n`), r.stderr);
             await assert.rejects(keys(missing), /NoSuchBucket|does not exist/, "the missing bucket was created");
             const port = await freePort();
-            const closed = await failingUp({ PULUMI_BACKEND_URL: `s3://${bucket}?endpoint=http://127.0.0.1:${port}&s3ForcePathStyle=true&region=us-east-1` });
-            assert.match(closed.r.stderr, new RegExp(`^prod-mirror: the state backend http://127\\.0\\.0\\.1:${port} \\(PULUMI_BACKEND_URL, bucket ${bucket}\\) does not answer: .*ECONNREFUSED.*; nothing was created; check PULUMI_BACKEND_URL's endpoint and that it runs\\n`, "m"));
+            const closed = await failingUp({ PULUMI_BACKEND_URL: `s3://${bucket.name}?endpoint=http://127.0.0.1:${port}&s3ForcePathStyle=true&region=us-east-1` });
+            assert.match(closed.r.stderr, new RegExp(`^prod-mirror: the state backend http://127\\.0\\.0\\.1:${port} \\(PULUMI_BACKEND_URL, bucket ${bucket.name}\\) does not answer: .*ECONNREFUSED.*; nothing was created; check PULUMI_BACKEND_URL's endpoint and that it runs\\n`, "m"));
         });
 
         it("a malformed PULUMI_BACKEND_URL, and a target missing its registry", async function () {
             this.timeout(120_000);
-            const { r } = await failingUp({ PULUMI_BACKEND_URL: `s3:/${bucket}` }, 10_000);
+            const { r } = await failingUp({ PULUMI_BACKEND_URL: `s3:/${bucket.name}` }, 10_000);
             assert.ok(r.stderr.startsWith(`prod-mirror: an external target (chosen because KUBECONFIG, PULUMI_BACKEND_URL are set) needs a cluster, a registry and a state backend; one part is missing or invalid:\n` +
-                `  - state backend: PULUMI_BACKEND_URL "s3:/${bucket}" is not a usable state backend: it has no scheme (file://, s3:// or https://).`), r.stderr);
+                `  - state backend: PULUMI_BACKEND_URL "s3:/${bucket.name}" is not a usable state backend: it has no scheme (file://, s3:// or https://).`), r.stderr);
             const none = await failingUp({ CI_REGISTRY: undefined, CI_REGISTRY_USER: undefined, CI_REGISTRY_PASSWORD: undefined }, 10_000);
             assert.ok(none.r.stderr.includes("  - registry: none given; set PROD_MIRROR_REGISTRY=host[:port] (GitLab CI sets CI_REGISTRY; a GitHub job with GITHUB_TOKEN uses ghcr.io)\n"), none.r.stderr);
         });
