@@ -8,7 +8,7 @@ import { APP_FILE_MAX_BYTES } from "../components/app-file";
 import { DEFAULT_CLOUD_MODE } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
 import { parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
-import { KEYS } from "../components/manifests";
+import { KEYS, OPERATOR_GROUP } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
@@ -197,6 +197,10 @@ async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promis
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
     }
+    // The local environment's KUBECONFIG is that group (local/env.sh shellenv, access/).
+    if (!has("operatorGroup")) {
+        defaults.operatorGroup = OPERATOR_GROUP;
+    }
     // The program has no emulator image of its own: the local environment's is the CLI's to give.
     // It runs by digest: a later push of moto's tag cannot change a running mirror's emulator
     // behind its stack. Re-resolved on each up, unless someone set another image.
@@ -209,23 +213,33 @@ async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promis
     return defaults;
 }
 
-/** Objects of any kind still labelled with the stack, and the namespace if it survived. */
+/**
+ * The namespace(s) still labelled with the stack or named `namespace`, and the objects labelled
+ * with it inside them. Only inside: the least-privilege identity (access/) may list namespaces but
+ * read nothing outside its mirrors' own, and the program creates nothing elsewhere.
+ */
 export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
-    const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
-    const labelled = kubectl(["get", kinds, "-A", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
-    if (!labelled.ok) {
-        return [`(could not list objects labelled ${KEYS.stack}=${labelValue(stackName)}: ${labelled.stderr.trim()})`];
+    const selector = `${KEYS.stack}=${labelValue(stackName)}`;
+    const listed = kubectl(["get", "namespaces", "-l", selector, "-o", "name"], env);
+    if (!listed.ok) {
+        return [`(could not list namespaces labelled ${selector}: ${listed.stderr.trim()})`];
     }
-    const found = labelled.stdout.split("\n").filter((l) => l !== "");
-    const namespaces = kubectl(["get", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
-    found.push(...namespaces.stdout.split("\n").filter((l) => l !== ""));
-    if (namespace !== undefined && namespace !== "" && !found.includes(`namespace/${namespace}`)) {
-        const ns = kubectl(["get", "namespace", namespace, "-o", "name"], env);
-        if (ns.ok) {
-            found.push(ns.stdout.trim());
+    const namespaces = listed.stdout.split("\n").filter((l) => l !== "");
+    if (namespace !== undefined && namespace !== "" && !namespaces.includes(`namespace/${namespace}`)) {
+        const ns = kubectl(["get", "namespace", namespace, "-o", "name", "--ignore-not-found"], env);
+        if (ns.ok && ns.stdout.trim() !== "") {
+            namespaces.push(ns.stdout.trim());
         }
     }
-    return found;
+    const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
+    const found: string[] = [];
+    for (const ns of namespaces) {
+        const name = ns.slice("namespace/".length);
+        const inside = kubectl(["get", kinds, "-n", name, "-l", selector, "-o", "name"], env);
+        // A namespace being deleted has lost its RoleBinding first: what is left in it is not readable, the namespace is the survivor.
+        found.push(...(inside.ok ? inside.stdout.split("\n").filter((l) => l !== "").map((o) => `${o} (in ${name})`) : []));
+    }
+    return [...found, ...namespaces];
 }
 
 export interface DestroyResult {
