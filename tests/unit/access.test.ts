@@ -42,6 +42,6 @@ describe("access/ manifests", () => {
 
     it("grants the group nothing that reads Secrets or writes another cluster-scoped kind", () => {
         const granted = rbac[0].rules.flatMap((r: any) => r.resources.map((res: string) => `${res}:${r.verbs.join(",")}`));
-        assert.deepStrictEqual(granted, ["namespaces:get,list,watch,create,update,patch,delete", "rolebindings:create", "clusterroles:bind"]);
+        assert.deepStrictEqual(granted, ["namespaces:get,list,watch,create,update,patch,delete", "rolebindings:create,update,patch", "clusterroles:bind"]);
     });
 });
