@@ -213,10 +213,13 @@ async function localDefaults(config: ConfigMap, local: LocalEnvironment): Promis
     return defaults;
 }
 
+const SURVIVOR_KINDS = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
+
 /**
- * The namespace(s) still labelled with the stack or named `namespace`, and the objects labelled
- * with it inside them. Only inside: the least-privilege identity (access/) may list namespaces but
- * read nothing outside its mirrors' own, and the program creates nothing elsewhere.
+ * Objects of any kind still labelled with the stack, and the namespace(s) if they survived: across
+ * the cluster when the identity may list it (a copy of the pull secret in another namespace counts),
+ * else inside the stack's own namespaces, which is all the least-privilege identity of access/ may
+ * read, and all the program ever creates.
  */
 export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
     const selector = `${KEYS.stack}=${labelValue(stackName)}`;
@@ -231,13 +234,20 @@ export function survivorsOf(stackName: string, namespace: string | undefined, en
             namespaces.push(ns.stdout.trim());
         }
     }
-    const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
+    const lines = (out: string): string[] => out.split("\n").filter((l) => l !== "");
+    const everywhere = kubectl(["get", SURVIVOR_KINDS, "-A", "-l", selector, "-o", "name"], env);
+    if (everywhere.ok) {
+        return [...lines(everywhere.stdout), ...namespaces];
+    }
+    if (!/\bforbidden\b/i.test(everywhere.stderr)) {
+        return [`(could not list objects labelled ${selector}: ${everywhere.stderr.trim()})`, ...namespaces];
+    }
     const found: string[] = [];
     for (const ns of namespaces) {
         const name = ns.slice("namespace/".length);
-        const inside = kubectl(["get", kinds, "-n", name, "-l", selector, "-o", "name"], env);
-        // A namespace being deleted has lost its RoleBinding first: what is left in it is not readable, the namespace is the survivor.
-        found.push(...(inside.ok ? inside.stdout.split("\n").filter((l) => l !== "").map((o) => `${o} (in ${name})`) : []));
+        const inside = kubectl(["get", SURVIVOR_KINDS, "-n", name, "-l", selector, "-o", "name"], env);
+        // A namespace being deleted loses its RoleBinding early: what is left in it is unreadable, the namespace is the survivor.
+        found.push(...(inside.ok ? lines(inside.stdout) : []));
     }
     return [...found, ...namespaces];
 }

@@ -10,7 +10,7 @@ import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/loc
 import { USAGE } from "../../cli/args";
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
-import { ensureLocalEnv } from "../local/local-env";
+import { asClusterAdmin, ensureLocalEnv } from "../local/local-env";
 import { cli, expectOk, start } from "./cli-runner";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 
@@ -189,6 +189,9 @@ describe("prod-mirror CLI on the local environment", function () {
 
     it("keeps the stack when an object labelled with it survives down, and finishes on a later down", async function () {
         this.timeout(20 * 60_000);
+        // Only an identity that may list the whole cluster can look in another namespace (the
+        // restricted one of access/ lists inside the stack's own namespaces): this case runs as cluster-admin.
+        const admin = asClusterAdmin(env);
         const other = `it/cli-survivor-${suffix}`;
         const otherStack = stackNameFor(other);
         const listed = async (): Promise<boolean> => (JSON.parse((await cli(env, "ls", "--json")).stdout) as Array<{ stack: string }>).some((m) => m.stack === otherStack);
@@ -197,23 +200,23 @@ describe("prod-mirror CLI on the local environment", function () {
             expectOk("up", await cli(env, "up", "--branch", other, "--commit", commit, "--ttl", "1h", "--no-forward"));
             // A survivor the destroy cannot see: someone copied the mirror's pull secret into another
             // namespace to reuse it, labels and all. Only the label check finds it.
-            const namespace = JSON.parse((await cli(env, "outputs", "--branch", other)).stdout).namespace as string;
-            const [secret] = kubectlJson(env, "get", "secrets", "-n", namespace, "--field-selector", "type=kubernetes.io/dockerconfigjson").items;
+            const namespace = JSON.parse((await cli(admin, "outputs", "--branch", other)).stdout).namespace as string;
+            const [secret] = kubectlJson(admin, "get", "secrets", "-n", namespace, "--field-selector", "type=kubernetes.io/dockerconfigjson").items;
             assert.ok(secret, `no pull secret in ${namespace} to copy`);
             const manifest = { apiVersion: "v1", kind: "Secret", type: secret.type, data: secret.data, metadata: { name: copy, namespace: "default", labels: secret.metadata.labels } };
-            execFileSync("kubectl", ["create", "-f", "-"], { env, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
-            const blocked = await cli(env, "down", "--branch", other);
+            execFileSync("kubectl", ["create", "-f", "-"], { env: admin, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
+            const blocked = await cli(admin, "down", "--branch", other);
             assert.notStrictEqual(blocked.code, 0, "down reported success with an object of the mirror left");
             assert.match(blocked.stderr, new RegExp(`was destroyed but these objects survive:\\n  secret/${copy}\\n`));
             assert.ok(await listed(), "down removed the stack although an object labelled with it survives");
 
-            kubectl(env, "delete", "secret", copy, "-n", "default");
-            const finished = await cli(env, "down", "--branch", other);
+            kubectl(admin, "delete", "secret", copy, "-n", "default");
+            const finished = await cli(admin, "down", "--branch", other);
             expectOk("down once the survivor is gone", finished);
             assert.match(finished.stderr, /nothing labelled with it is left/);
             assert.ok(!(await listed()), "the stack is still listed after a successful down");
         } finally {
-            kubectl(env, "delete", "secret", copy, "-n", "default", "--ignore-not-found");
+            kubectl(admin, "delete", "secret", copy, "-n", "default", "--ignore-not-found");
             if (await listed()) {
                 await cli(env, "down", "--branch", other);
             }

@@ -19,6 +19,7 @@ import type { FidelityReport } from "../../components/rewrite";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 import { assertLiveEqualsProductionPlusReport, renderWithKubectl } from "./fidelity";
 import { walkDealFlow } from "./deal-flow";
+import { asClusterAdmin } from "../local/local-env";
 
 const timings: Array<[string, number]> = [];
 async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
@@ -188,7 +189,7 @@ describe("mirror lifecycle on the local environment", function () {
     });
 
     it("labels every object it made with the stack, so a leftover can be found", function () {
-        const labelled = kubectl(env, "get", "all,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+        const labelled = kubectl(asClusterAdmin(env), "get", "all,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
             "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").split("\n").filter((l) => l !== "");
         for (const kind of ["namespace/", "deployment.apps/", "service/", "secret/", "serviceaccount/", "networkpolicy.networking.k8s.io/", "resourcequota/", "limitrange/"]) {
             assert.ok(labelled.some((l) => l.startsWith(kind)), `no ${kind} labelled with the stack among:\n${labelled.join("\n")}`);
@@ -329,7 +330,7 @@ describe("mirror lifecycle on the local environment", function () {
         destroyed = true;
         assert.strictEqual(await findStack(mirror.stackName), undefined, "the stack is still on the backend");
         assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "", "the namespace is still there");
-        const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+        const labelled = kubectl(asClusterAdmin(env), "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
             "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").trim();
         assert.strictEqual(labelled, "", `objects labelled with the stack remain:\n${labelled}`);
         assert.ok(!fs.existsSync(path.join(mirror.local.mirrorsDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");
