@@ -8,7 +8,7 @@ import { APP_FILE_MAX_BYTES } from "../components/app-file";
 import { DEFAULT_CLOUD_MODE } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
 import { parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
-import { KEYS, OPERATOR_GROUP } from "../components/manifests";
+import { KEYS, MANAGED_BY, OPERATOR_GROUP } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
@@ -218,23 +218,23 @@ const SURVIVOR_KINDS = "all,secrets,configmaps,serviceaccounts,networkpolicies,r
 /**
  * Objects of any kind still labelled with the stack, and the namespace(s) if they survived: across
  * the cluster when the identity may list it (a copy of the pull secret in another namespace counts),
- * else inside the stack's own namespaces, which is all the least-privilege identity of access/ may
- * read, and all the program ever creates.
+ * else in every namespace of prod-mirror's that the identity may read: the least-privilege identity
+ * of access/ reads nothing else, so it (or anyone with its rights) can have copied nothing elsewhere.
  */
 export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
     const selector = `${KEYS.stack}=${labelValue(stackName)}`;
+    const lines = (out: string): string[] => out.split("\n").filter((l) => l !== "");
     const listed = kubectl(["get", "namespaces", "-l", selector, "-o", "name"], env);
     if (!listed.ok) {
         return [`(could not list namespaces labelled ${selector}: ${listed.stderr.trim()})`];
     }
-    const namespaces = listed.stdout.split("\n").filter((l) => l !== "");
+    const namespaces = lines(listed.stdout);
     if (namespace !== undefined && namespace !== "" && !namespaces.includes(`namespace/${namespace}`)) {
         const ns = kubectl(["get", "namespace", namespace, "-o", "name", "--ignore-not-found"], env);
         if (ns.ok && ns.stdout.trim() !== "") {
             namespaces.push(ns.stdout.trim());
         }
     }
-    const lines = (out: string): string[] => out.split("\n").filter((l) => l !== "");
     const everywhere = kubectl(["get", SURVIVOR_KINDS, "-A", "-l", selector, "-o", "name"], env);
     if (everywhere.ok) {
         return [...lines(everywhere.stdout), ...namespaces];
@@ -242,12 +242,14 @@ export function survivorsOf(stackName: string, namespace: string | undefined, en
     if (!/\bforbidden\b/i.test(everywhere.stderr)) {
         return [`(could not list objects labelled ${selector}: ${everywhere.stderr.trim()})`, ...namespaces];
     }
+    const ours = kubectl(["get", "namespaces", "-l", `${KEYS.managedBy}=${MANAGED_BY}`, "-o", "name"], env);
     const found: string[] = [];
-    for (const ns of namespaces) {
+    for (const ns of new Set([...namespaces, ...(ours.ok ? lines(ours.stdout) : [])])) {
         const name = ns.slice("namespace/".length);
         const inside = kubectl(["get", SURVIVOR_KINDS, "-n", name, "-l", selector, "-o", "name"], env);
-        // A namespace being deleted loses its RoleBinding early: what is left in it is unreadable, the namespace is the survivor.
-        found.push(...(inside.ok ? lines(inside.stdout) : []));
+        // Refused: another team's mirror, or a namespace being deleted, which loses its RoleBinding early
+        // (the namespace itself is then the survivor).
+        found.push(...(inside.ok ? lines(inside.stdout).map((o) => `${o} (in ${name})`) : []));
     }
     return [...found, ...namespaces];
 }

@@ -165,15 +165,16 @@ describe("mirror lifecycle on the local environment", function () {
         this.timeout(3 * 60_000);
         const report = outputs.fidelity.value as FidelityReport;
         // Production's objects, rendered by kubectl's own kustomize: independent of the program's renderer.
+        // As cluster-admin: the check also looks for production's cluster-scoped objects, which the mirror must not have made.
         const production = renderWithKubectl(env, path.join(repoRoot, "app", "deploy", "production"));
-        const compared = assertLiveEqualsProductionPlusReport(env, production, report, namespace);
+        const compared = assertLiveEqualsProductionPlusReport(asClusterAdmin(env), production, report, namespace);
         log(`fidelity: ${compared} fields of ${report.objects.length} objects compared, ${report.objects.reduce((n, o) => n + o.changes.length, 0)} reported changes, ${report.skipped.length} skipped`);
         assert.deepStrictEqual(report.skipped.map((s) => s.object), ["PriorityClass/deals-critical"]);
         assert.deepStrictEqual(report.standIns.map((s) => [s.secret, s.referencedBy]), [["deal-signing", ["Deployment/api"]]]);
         // The check can fail: a report that leaves out one change it made is caught.
         const image = report.objects.find((o) => o.object === "Deployment/api") as FidelityReport["objects"][number];
         const withoutImage = { ...report, objects: report.objects.map((o) => (o === image ? { ...o, changes: o.changes.filter((c) => c.rule !== "image") } : o)) };
-        assert.throws(() => assertLiveEqualsProductionPlusReport(env, production, withoutImage, namespace), /Deployment\/api \/spec\/template\/spec\/containers\/0\/image/);
+        assert.throws(() => assertLiveEqualsProductionPlusReport(asClusterAdmin(env), production, withoutImage, namespace), /Deployment\/api \/spec\/template\/spec\/containers\/0\/image/);
         // The stand-in is the mirror's own: a generated value, not production's (which the mirror never sees).
         const standIn = kubectlJson(env, "get", "secret", "deal-signing", "-n", namespace);
         assert.match(Buffer.from(standIn.data.key, "base64").toString("utf8"), /^[A-Za-z0-9_-]{43}$/);
