@@ -119,6 +119,7 @@ const mirror = production.then(
                 quota: settings.quota,
                 containerDefaults: settings.containerDefaults,
                 deleteTimeoutSeconds: settings.deleteTimeoutSeconds,
+                operatorGroup: settings.operatorGroup,
                 previewDomain: settings.previewDomain,
                 previewTlsSecret: settings.previewTlsSecret,
                 readyTimeoutSeconds: settings.readyTimeoutSeconds,

@@ -8,7 +8,7 @@ import { APP_FILE_MAX_BYTES } from "../components/app-file";
 import { DEFAULT_CLOUD_MODE } from "../components/app-spec";
 import { PROJECT } from "../components/config-error";
 import { parseSettings, SETTINGS_KEYS, type MirrorSettings } from "../components/settings";
-import { KEYS } from "../components/manifests";
+import { KEYS, MANAGED_BY, OPERATOR_GROUP } from "../components/manifests";
 import { imageTag, labelValue, stackName as stackNameFor } from "../components/naming";
 import { readProjectFile } from "../components/project-file";
 import { buildAndPushImages, plannedImageBuilds } from "./app-images";
@@ -140,7 +140,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Pla
         registryPassword: local.registry.password,
         imageBuilder: "external",
         readyTimeoutSeconds,
-    }, current, external === undefined ? await localDefaults(current, local) : externalDefaults(current, external, stackName));
+    }, current, external === undefined ? await localDefaults(current, local) : externalDefaults(current, external, stackName, operatorGroupOf(process.env)));
     const settings = settingsOf(stack.name, config);
     // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
     // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
@@ -208,6 +208,10 @@ async function localDefaults(config: ConfigMap, local: Place): Promise<Record<st
     if (!has("registryServer")) {
         defaults.registryServer = local.registry.server;
     }
+    // The local environment's KUBECONFIG is that group (local/env.sh shellenv, access/).
+    if (!has("operatorGroup")) {
+        defaults.operatorGroup = OPERATOR_GROUP;
+    }
     // The program has no emulator image of its own: the local environment's is the CLI's to give.
     // It runs by digest: a later push of moto's tag cannot change a running mirror's emulator
     // behind its stack. Re-resolved on each up, unless someone set another image.
@@ -228,9 +232,12 @@ async function localDefaults(config: ConfigMap, local: Place): Promise<Record<st
  * no local registry, no local emulator image. Throws, naming both settings, when emulated mode has
  * no image.
  */
-export function externalDefaults(config: ConfigMap, target: ExternalTarget, stackName: string): Record<string, string> {
+export function externalDefaults(config: ConfigMap, target: ExternalTarget, stackName: string, operatorGroup?: string): Record<string, string> {
     const has = (key: string): boolean => config[`${PROJECT}:${key}`] !== undefined;
     const defaults: Record<string, string> = { registryServer: target.registry.server };
+    if (operatorGroup !== undefined && !has("operatorGroup")) {
+        defaults.operatorGroup = operatorGroup;
+    }
     if (!has("app") && !has("appFile")) {
         defaults.appFile = LOCAL_APP_FILE;
     }
@@ -248,23 +255,65 @@ export function externalDefaults(config: ConfigMap, target: ExternalTarget, stac
     return defaults;
 }
 
-/** Objects of any kind still labelled with the stack, and the namespace if it survived. */
-export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
-    const kinds = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
-    const labelled = kubectl(["get", kinds, "-A", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
-    if (!labelled.ok) {
-        return [`(could not list objects labelled ${KEYS.stack}=${labelValue(stackName)}: ${labelled.stderr.trim()})`];
+/**
+ * The group a mirror's namespace binds to its admin role (prod-mirror:operatorGroup), for an external
+ * target: PROD_MIRROR_OPERATOR_GROUP when set, else access/'s group when the cluster says this identity
+ * is in it (`kubectl auth whoami`); else none, and the identity needs its rights in the namespace from
+ * elsewhere (a cluster-admin, say). Without the binding, the least-privilege identity could create the
+ * namespace but nothing in it.
+ */
+export function operatorGroupOf(env: NodeJS.ProcessEnv): string | undefined {
+    const chosen = env.PROD_MIRROR_OPERATOR_GROUP;
+    if (chosen !== undefined && chosen !== "") {
+        return chosen;
     }
-    const found = labelled.stdout.split("\n").filter((l) => l !== "");
-    const namespaces = kubectl(["get", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "-o", "name"], env);
-    found.push(...namespaces.stdout.split("\n").filter((l) => l !== ""));
-    if (namespace !== undefined && namespace !== "" && !found.includes(`namespace/${namespace}`)) {
-        const ns = kubectl(["get", "namespace", namespace, "-o", "name"], env);
-        if (ns.ok) {
-            found.push(ns.stdout.trim());
+    const whoami = kubectl(["auth", "whoami", "-o", "json"], env, 10_000);
+    if (!whoami.ok) {
+        return undefined;
+    }
+    const groups = (JSON.parse(whoami.stdout) as { status?: { userInfo?: { groups?: string[] } } }).status?.userInfo?.groups ?? [];
+    return groups.includes(OPERATOR_GROUP) ? OPERATOR_GROUP : undefined;
+}
+
+const SURVIVOR_KINDS = "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,roles,rolebindings";
+
+/**
+ * Objects of any kind still labelled with the stack, and the namespace(s) if they survived: across
+ * the cluster when the identity may list it (a copy of the pull secret in another namespace counts),
+ * else in every namespace of prod-mirror's that the identity may read: the least-privilege identity
+ * of access/ reads nothing else, so it (or anyone with its rights) can have copied nothing elsewhere.
+ */
+export function survivorsOf(stackName: string, namespace: string | undefined, env: NodeJS.ProcessEnv): string[] {
+    const selector = `${KEYS.stack}=${labelValue(stackName)}`;
+    const lines = (out: string): string[] => out.split("\n").filter((l) => l !== "");
+    const listed = kubectl(["get", "namespaces", "-l", selector, "-o", "name"], env);
+    if (!listed.ok) {
+        return [`(could not list namespaces labelled ${selector}: ${listed.stderr.trim()})`];
+    }
+    const namespaces = lines(listed.stdout);
+    if (namespace !== undefined && namespace !== "" && !namespaces.includes(`namespace/${namespace}`)) {
+        const ns = kubectl(["get", "namespace", namespace, "-o", "name", "--ignore-not-found"], env);
+        if (ns.ok && ns.stdout.trim() !== "") {
+            namespaces.push(ns.stdout.trim());
         }
     }
-    return found;
+    const everywhere = kubectl(["get", SURVIVOR_KINDS, "-A", "-l", selector, "-o", "name"], env);
+    if (everywhere.ok) {
+        return [...lines(everywhere.stdout), ...namespaces];
+    }
+    if (!/\bforbidden\b/i.test(everywhere.stderr)) {
+        return [`(could not list objects labelled ${selector}: ${everywhere.stderr.trim()})`, ...namespaces];
+    }
+    const ours = kubectl(["get", "namespaces", "-l", `${KEYS.managedBy}=${MANAGED_BY}`, "-o", "name"], env);
+    const found: string[] = [];
+    for (const ns of new Set([...namespaces, ...(ours.ok ? lines(ours.stdout) : [])])) {
+        const name = ns.slice("namespace/".length);
+        const inside = kubectl(["get", SURVIVOR_KINDS, "-n", name, "-l", selector, "-o", "name"], env);
+        // Refused: another team's mirror, or a namespace being deleted, which loses its RoleBinding early
+        // (the namespace itself is then the survivor).
+        found.push(...(inside.ok ? lines(inside.stdout).map((o) => `${o} (in ${name})`) : []));
+    }
+    return [...found, ...namespaces];
 }
 
 export interface DestroyResult {

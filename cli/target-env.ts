@@ -31,7 +31,9 @@ export function localValues(): LocalValues {
     const shell = parseShellEnv(execFileSync("bash", [path.join(repoRoot, "local", "env.sh"), "shellenv"], { encoding: "utf8" }), process.env.PATH ?? "");
     const cli = shell.PROD_MIRROR_STATE === undefined || shell.PULUMI_HOME === undefined ? shell : cliEnvFrom(shell, mirrorsDirFrom(shell.PROD_MIRROR_STATE, process.env));
     const both = (name: string): string[] => [...new Set([shell[name], cli[name]].filter((v): v is string => v !== undefined))];
-    return { KUBECONFIG: both("KUBECONFIG"), PULUMI_BACKEND_URL: both("PULUMI_BACKEND_URL"), PROD_MIRROR_REGISTRY: both("PROD_MIRROR_REGISTRY") };
+    // The environment's cluster-admin kubeconfig is the local cluster too (tests' fixtures, a person's own kubectl).
+    const kubeconfigs = [...both("KUBECONFIG"), ...both("PROD_MIRROR_ADMIN_KUBECONFIG")];
+    return { KUBECONFIG: kubeconfigs, PULUMI_BACKEND_URL: both("PULUMI_BACKEND_URL"), PROD_MIRROR_REGISTRY: both("PROD_MIRROR_REGISTRY") };
 }
 
 /** The target of this process: its environment and flags, `--kubeconfig` made absolute. */

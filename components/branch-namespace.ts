@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BranchContext } from "./branch-context";
 import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_DELETE_TIMEOUT_SECONDS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./app-spec";
-import { commonLabels, namespaceAnnotations, namespaceLabels } from "./manifests";
+import { commonLabels, MIRROR_ADMIN_ROLE, namespaceAnnotations, namespaceLabels } from "./manifests";
 
 export interface BranchNamespaceArgs {
     /** The namespace's physical name, from naming.namespaceName. */
@@ -27,6 +27,11 @@ export interface BranchNamespaceArgs {
      * namespace, so a later destroy finishes it). Default: DEFAULT_DELETE_TIMEOUT_SECONDS (120).
      */
     deleteTimeoutSeconds?: number;
+    /**
+     * The group (access/, prod-mirror:operatorGroup) that gets MIRROR_ADMIN_ROLE in the namespace by a
+     * RoleBinding made before anything else in it. Default: none, no RoleBinding.
+     */
+    operatorGroup?: string;
 }
 
 /**
@@ -47,8 +52,10 @@ export function deletedWithNamespace(namespace: pulumi.Resource): pulumi.Resourc
  */
 export class BranchNamespace extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace;
-    /** The namespace's name, known once it exists. */
+    /** The namespace's name, known once it exists and, with an operatorGroup, once that may write in it. */
     public readonly name: pulumi.Output<string>;
+    /** What an object in the namespace waits for when it does not take `name`: the RoleBinding, else the namespace. */
+    public readonly ready: pulumi.Resource;
 
     constructor(name: string, args: BranchNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:k8s:BranchNamespace", name, {}, opts);
@@ -71,10 +78,28 @@ export class BranchNamespace extends pulumi.ComponentResource {
             // Recorded in the state, which is what a destroy (which runs no program) goes by.
             { parent: this, customTimeouts: { delete: `${deleteTimeoutSeconds}s` } },
         );
-        this.name = this.namespace.metadata.name;
-        const ns = this.name;
         const labels = commonLabels(args.context, args.stack, installation);
         const child = { parent: this, deletedWith: this.namespace };
+        if (args.operatorGroup === undefined) {
+            this.ready = this.namespace;
+            this.name = this.namespace.metadata.name;
+        } else {
+            // A least-privilege operator holds nothing in a new namespace until this binding exists
+            // (access/rbac.yaml). Deleted with the namespace, never before it: a destroy must keep
+            // its rights in the namespace until the namespace itself goes.
+            this.ready = new k8s.rbac.v1.RoleBinding(
+                `${name}-operators`,
+                {
+                    metadata: { namespace: this.namespace.metadata.name, labels },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: MIRROR_ADMIN_ROLE },
+                    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: args.operatorGroup }],
+                },
+                child,
+            );
+            // The name carries the binding as a dependency: every object given it is created after.
+            this.name = pulumi.all([this.namespace.metadata.name, (this.ready as k8s.rbac.v1.RoleBinding).metadata.name]).apply(([ns]) => ns);
+        }
+        const ns = this.name;
 
         new k8s.core.v1.ResourceQuota(
             `${name}-quota`,

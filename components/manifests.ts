@@ -21,6 +21,14 @@ export const KEYS = {
 
 export const MANAGED_BY = "prod-mirror";
 
+/**
+ * The least-privilege identity access/ defines: the group the local environment's kubeconfig and a
+ * team's CI belong to, and the ClusterRole each mirror namespace binds it to (`admin` plus quotas).
+ * access/policy.yaml names both; a unit test keeps them equal.
+ */
+export const OPERATOR_GROUP = "prod-mirror:operators";
+export const MIRROR_ADMIN_ROLE = "prod-mirror:mirror-admin";
+
 /** The AWS tag keys every resource carries (see awsTags); reap selects leftovers by them. */
 export const AWS_TAG_KEYS = {
     branch: "prod-mirror:branch",

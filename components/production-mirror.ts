@@ -58,6 +58,8 @@ export interface ProductionMirrorArgs {
     containerDefaults?: ContainerDefaults;
     /** How long a destroy waits for the namespace to go, in seconds. Default: DEFAULT_DELETE_TIMEOUT_SECONDS (BranchNamespace). */
     deleteTimeoutSeconds?: number;
+    /** The least-privilege group bound to MIRROR_ADMIN_ROLE in the namespace. Default: none (BranchNamespace). */
+    operatorGroup?: string;
     /** Ingress and HTTPRoute hosts become `<namespace>.<previewDomain>`. Default: DEFAULT_PREVIEW_DOMAIN. */
     previewDomain?: string;
     /** The Secret an Ingress's TLS entries name in the mirror. Default: none, so TLS entries are dropped (and reported). */
@@ -258,6 +260,7 @@ export class ProductionMirror extends pulumi.ComponentResource {
                 quota: args.quota,
                 containerDefaults: args.containerDefaults,
                 deleteTimeoutSeconds: args.deleteTimeoutSeconds,
+                operatorGroup: args.operatorGroup,
                 externalEgressPorts: externalEgressPorts(args.cloud),
             },
             child,
@@ -318,7 +321,8 @@ export class ProductionMirror extends pulumi.ComponentResource {
                     objs: late.fill(objects) as KubeObject[],
                     transformations: [
                         (obj: KubeObject, opts: pulumi.CustomResourceOptions) => {
-                            opts.dependsOn = after;
+                            // The objects carry the namespace as plain text, which orders nothing.
+                            opts.dependsOn = [ns.ready, ...after];
                             opts.aliases = legacyAliases(name, obj, this);
                             // The provider's own await bound is 10 minutes per Deployment; a service
                             // that never becomes ready must fail `up` within the mirror's bound. An

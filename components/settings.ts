@@ -32,6 +32,7 @@ import { ConfigError, missingKeyError, PROJECT, stackFile, Where } from "./confi
 import { checked, int, matching, object, onlyFields, parseJson, quantity, resources, str } from "./config-fields";
 import { DEFAULT_TTL_HOURS, expiryProblem, TTL_MAX_HOURS, TTL_RANGE, ttlProblem } from "./expiry";
 import { IMAGE_REFERENCE } from "./image-reference";
+import { OPERATOR_GROUP } from "./manifests";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
 import { DEFAULT_READY_TIMEOUT_SECONDS, READY_TIMEOUT_RANGE, readyTimeoutProblem } from "./ready-timeout";
 
@@ -71,6 +72,12 @@ export interface MirrorSettings {
      * path or the contents, with the cluster's credentials) is not here: index.ts reads it as a secret.
      */
     kubeContext?: string;
+    /**
+     * prod-mirror:operatorGroup: the Kubernetes group (access/) that runs the mirror with least
+     * privilege; the namespace gets a RoleBinding granting it MIRROR_ADMIN_ROLE before anything else
+     * goes in. Default: none, no RoleBinding (an identity that is already cluster-admin needs none).
+     */
+    operatorGroup?: string;
     /** prod-mirror:clusterDomain. Default: DEFAULT_CLUSTER_DOMAIN (`cluster.local`). */
     clusterDomain: string;
     /** prod-mirror:registryServer (default DEFAULT_REGISTRY_SERVER, `127.0.0.1:5000`) and :registryUsername (required). */
@@ -124,6 +131,7 @@ export const SETTINGS_KEYS = [
     "readyTimeoutSeconds",
     "installation",
     "kubeContext",
+    "operatorGroup",
     "clusterDomain",
     "registryServer",
     "registryUsername",
@@ -163,6 +171,9 @@ export interface ParseContext {
 export const REGISTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
+// What the API server accepts from a client certificate's O=, a ServiceAccount's groups or a cloud
+// IAM mapping, without the spaces and commas that would only be typos here.
+const GROUP = /^[A-Za-z0-9]([A-Za-z0-9:._@-]*[A-Za-z0-9])?$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 /** prod-mirror:namePrefix; naming owns the rule (some prefixes are reserved), this only reports it. */
@@ -286,6 +297,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
     const emulatorImage = value("emulatorImage");
     const emulatorExample = `${registryServer}/prod-mirror/moto@sha256:${"0123456789abcdef".repeat(4)}`;
     const previewTlsSecret = value("previewTlsSecret");
+    const operatorGroup = value("operatorGroup");
     const optional = {
         branch: value("branch"),
         commit: commit?.toLowerCase(),
@@ -294,6 +306,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         sourceRepo: value("sourceRepo"),
         expiresAt,
         kubeContext: value("kubeContext"),
+        operatorGroup: operatorGroup === undefined ? undefined : matching(at("operatorGroup"), operatorGroup, OPERATOR_GROUP, GROUP, "a Kubernetes group name"),
         awsEndpoint: url(at("awsEndpoint"), value("awsEndpoint"), "http://127.0.0.1:4566"),
         awsWorkloadEndpoint: url(at("awsWorkloadEndpoint"), value("awsWorkloadEndpoint"), "http://aws.internal:4566"),
         previewTlsSecret: previewTlsSecret === undefined ? undefined : checked(at("previewTlsSecret"), previewTlsSecret, "preview-tls", dnsSubdomainProblem),

@@ -29,13 +29,13 @@ serialize() {
 
 # Every `prod-mirror up|down|reap` runs `up`, and walking every part costs 4-5 s when all is up. A
 # full `up` therefore ends by writing a stamp: a fingerprint of every file that defines the
-# environment (versions.env, the part scripts, image and cluster sources) and the pid record of
+# environment (versions.env, the part scripts, image and cluster sources, access/) and the pid record of
 # each daemon. While both match, with every daemon alive, the next `up` is done; an edit, a
 # version bump, a dead or restarted daemon, or `down` takes the full path again.
 UP_STAMP=$PM_RUN/up.stamp
 
 up_fingerprint() {
-  { cd "$PM_ROOT" && find local -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+  { cd "$PM_ROOT" && find local access -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     printf '%s\n' "$PM_CACHE" "$PM_REGISTRY_ADDR"; } | sha256sum | cut -c1-16
 }
 
@@ -99,12 +99,13 @@ print_usage() {
 
 The local environment is up. To use it from a shell:
   export PATH="$PM_BIN:\$PATH"
-  export KUBECONFIG="$PM_KUBECONFIG"
+  export KUBECONFIG="$PM_OPERATOR_KUBECONFIG"
   export DOCKER_HOST="$PM_DOCKER_HOST"
   export DOCKER_CONFIG="$PM_STATE/docker/client"
   export PULUMI_BACKEND_URL="$PM_PULUMI_BACKEND_URL"
   export PULUMI_CONFIG_PASSPHRASE_FILE="$PM_STATE/pulumi-passphrase"
   export PULUMI_HOME="$PM_PULUMI_HOME"
+KUBECONFIG is the group prod-mirror:operators (access/); cluster-admin: $PM_KUBECONFIG
 Registry (htpasswd auth):   http://$PM_REGISTRY_ADDR  (credentials: $PM_STATE/registry/credentials.env)
 AWS emulator for tests:     $(part emulator endpoint 2>/dev/null || echo "see local/parts/emulator.sh")
 Or run 'eval "\$(bash local/env.sh shellenv)"'.
@@ -114,7 +115,8 @@ USAGE
 cmd_shellenv() {
   cat <<SH
 export PATH="$PM_BIN:\$PATH"
-export KUBECONFIG="$PM_KUBECONFIG"
+export KUBECONFIG="$PM_OPERATOR_KUBECONFIG"
+export PROD_MIRROR_ADMIN_KUBECONFIG="$PM_KUBECONFIG"
 export DOCKER_HOST="$PM_DOCKER_HOST"
 export DOCKER_CONFIG="$PM_STATE/docker/client"
 export PULUMI_BACKEND_URL="$PM_PULUMI_BACKEND_URL"

@@ -22,6 +22,9 @@ export PATH="$PM_BIN:$PATH"
 PM_REGISTRY_ADDR=${PROD_MIRROR_REGISTRY_ADDR:-127.0.0.1:5000}
 PM_DOCKER_HOST=unix://$PM_STATE/docker/docker.sock
 PM_KUBECONFIG=$PM_STATE/kubernetes/admin.kubeconfig
+# The group prod-mirror:operators (access/): what the CLI and the tests use, so that they run with
+# the least privilege a team's cluster grants; admin.kubeconfig is for the environment's set-up.
+PM_OPERATOR_KUBECONFIG=$PM_STATE/kubernetes/mirror-operator.kubeconfig
 PM_PULUMI_BACKEND_URL=file://$PM_STATE/pulumi-backend
 # Pulumi's plugins and workspace files, kept apart from a user's own ~/.pulumi.
 PM_PULUMI_HOME=$PM_STATE/pulumi-home

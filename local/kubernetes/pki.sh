@@ -69,6 +69,7 @@ cert kubelet-serving "/CN=$NODE_NAME" "extendedKeyUsage=serverAuth
 subjectAltName=IP:$NODE_IP,IP:127.0.0.1,DNS:$NODE_NAME"
 client apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
 client admin "/O=system:masters/CN=prod-mirror-admin"
+client mirror-operator "/O=prod-mirror:operators/CN=prod-mirror-operator"
 client controller-manager "/CN=system:kube-controller-manager"
 client scheduler "/CN=system:kube-scheduler"
 client kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
@@ -86,6 +87,7 @@ if [ ! -s "$P/sa.key" ]; then
   chmod 600 "$P/sa.key"
 fi
 kubeconfig admin admin
+kubeconfig mirror-operator mirror-operator
 kubeconfig controller-manager controller-manager
 kubeconfig scheduler scheduler
 kubeconfig kubelet kubelet

@@ -384,6 +384,8 @@ cmd_start() {
   start_control_plane
   start_node
   deploy_coredns
+  # What a team applies once on its own cluster (access/README.md); the CLI runs as that group here.
+  kubectl apply -f "$PM_ROOT/access/" >/dev/null
 }
 
 cmd_status() {

@@ -193,27 +193,38 @@ describe("prod-mirror CLI on the local environment", function () {
         const otherStack = stackNameFor(other);
         const listed = async (): Promise<boolean> => (JSON.parse((await cli(env, "ls", "--json")).stdout) as Array<{ stack: string }>).some((m) => m.stack === otherStack);
         const copy = `${otherStack}-copy`;
+        // Another mirror's namespace, as the restricted identity of access/ may make one: the only kind
+        // of place outside its own namespace where it (or anyone with its rights) can put a copy.
+        const elsewhere = `pm-it-cli-elsewhere-${suffix}`;
+        const create = (manifest: unknown): void => {
+            execFileSync("kubectl", ["create", "-f", "-"], { env, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
+        };
         try {
             expectOk("up", await cli(env, "up", "--branch", other, "--commit", commit, "--ttl", "1h", "--no-forward"));
+            create({ apiVersion: "v1", kind: "Namespace", metadata: { name: elsewhere, labels: { "app.kubernetes.io/managed-by": "prod-mirror", "prod-mirror.dev/stack": `it-cli-elsewhere-${suffix}`, "pod-security.kubernetes.io/enforce": "restricted" } } });
+            create({
+                apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "operators", namespace: elsewhere },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "prod-mirror:mirror-admin" },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "prod-mirror:operators" }],
+            });
             // A survivor the destroy cannot see: someone copied the mirror's pull secret into another
             // namespace to reuse it, labels and all. Only the label check finds it.
             const namespace = JSON.parse((await cli(env, "outputs", "--branch", other)).stdout).namespace as string;
             const [secret] = kubectlJson(env, "get", "secrets", "-n", namespace, "--field-selector", "type=kubernetes.io/dockerconfigjson").items;
             assert.ok(secret, `no pull secret in ${namespace} to copy`);
-            const manifest = { apiVersion: "v1", kind: "Secret", type: secret.type, data: secret.data, metadata: { name: copy, namespace: "default", labels: secret.metadata.labels } };
-            execFileSync("kubectl", ["create", "-f", "-"], { env, input: JSON.stringify(manifest), stdio: ["pipe", "ignore", "pipe"] });
+            create({ apiVersion: "v1", kind: "Secret", type: secret.type, data: secret.data, metadata: { name: copy, namespace: elsewhere, labels: secret.metadata.labels } });
             const blocked = await cli(env, "down", "--branch", other);
             assert.notStrictEqual(blocked.code, 0, "down reported success with an object of the mirror left");
-            assert.match(blocked.stderr, new RegExp(`was destroyed but these objects survive:\\n  secret/${copy}\\n`));
+            assert.match(blocked.stderr, new RegExp(`was destroyed but these objects survive:\\n  secret/${copy} \\(in ${elsewhere}\\)\\n`));
             assert.ok(await listed(), "down removed the stack although an object labelled with it survives");
 
-            kubectl(env, "delete", "secret", copy, "-n", "default");
+            kubectl(env, "delete", "secret", copy, "-n", elsewhere);
             const finished = await cli(env, "down", "--branch", other);
             expectOk("down once the survivor is gone", finished);
             assert.match(finished.stderr, /nothing labelled with it is left/);
             assert.ok(!(await listed()), "the stack is still listed after a successful down");
         } finally {
-            kubectl(env, "delete", "secret", copy, "-n", "default", "--ignore-not-found");
+            kubectl(env, "delete", "namespace", elsewhere, "--ignore-not-found", "--wait=false");
             if (await listed()) {
                 await cli(env, "down", "--branch", other);
             }

@@ -19,6 +19,7 @@ import type { FidelityReport } from "../../components/rewrite";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 import { assertLiveEqualsProductionPlusReport, renderWithKubectl } from "./fidelity";
 import { walkDealFlow } from "./deal-flow";
+import { asClusterAdmin } from "../local/local-env";
 
 const timings: Array<[string, number]> = [];
 async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
@@ -164,15 +165,16 @@ describe("mirror lifecycle on the local environment", function () {
         this.timeout(3 * 60_000);
         const report = outputs.fidelity.value as FidelityReport;
         // Production's objects, rendered by kubectl's own kustomize: independent of the program's renderer.
+        // As cluster-admin: the check also looks for production's cluster-scoped objects, which the mirror must not have made.
         const production = renderWithKubectl(env, path.join(repoRoot, "app", "deploy", "production"));
-        const compared = assertLiveEqualsProductionPlusReport(env, production, report, namespace);
+        const compared = assertLiveEqualsProductionPlusReport(asClusterAdmin(env), production, report, namespace);
         log(`fidelity: ${compared} fields of ${report.objects.length} objects compared, ${report.objects.reduce((n, o) => n + o.changes.length, 0)} reported changes, ${report.skipped.length} skipped`);
         assert.deepStrictEqual(report.skipped.map((s) => s.object), ["PriorityClass/deals-critical"]);
         assert.deepStrictEqual(report.standIns.map((s) => [s.secret, s.referencedBy]), [["deal-signing", ["Deployment/api"]]]);
         // The check can fail: a report that leaves out one change it made is caught.
         const image = report.objects.find((o) => o.object === "Deployment/api") as FidelityReport["objects"][number];
         const withoutImage = { ...report, objects: report.objects.map((o) => (o === image ? { ...o, changes: o.changes.filter((c) => c.rule !== "image") } : o)) };
-        assert.throws(() => assertLiveEqualsProductionPlusReport(env, production, withoutImage, namespace), /Deployment\/api \/spec\/template\/spec\/containers\/0\/image/);
+        assert.throws(() => assertLiveEqualsProductionPlusReport(asClusterAdmin(env), production, withoutImage, namespace), /Deployment\/api \/spec\/template\/spec\/containers\/0\/image/);
         // The stand-in is the mirror's own: a generated value, not production's (which the mirror never sees).
         const standIn = kubectlJson(env, "get", "secret", "deal-signing", "-n", namespace);
         assert.match(Buffer.from(standIn.data.key, "base64").toString("utf8"), /^[A-Za-z0-9_-]{43}$/);
@@ -188,7 +190,7 @@ describe("mirror lifecycle on the local environment", function () {
     });
 
     it("labels every object it made with the stack, so a leftover can be found", function () {
-        const labelled = kubectl(env, "get", "all,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+        const labelled = kubectl(asClusterAdmin(env), "get", "all,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
             "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").split("\n").filter((l) => l !== "");
         for (const kind of ["namespace/", "deployment.apps/", "service/", "secret/", "serviceaccount/", "networkpolicy.networking.k8s.io/", "resourcequota/", "limitrange/"]) {
             assert.ok(labelled.some((l) => l.startsWith(kind)), `no ${kind} labelled with the stack among:\n${labelled.join("\n")}`);
@@ -329,7 +331,7 @@ describe("mirror lifecycle on the local environment", function () {
         destroyed = true;
         assert.strictEqual(await findStack(mirror.stackName), undefined, "the stack is still on the backend");
         assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found").trim(), "", "the namespace is still there");
-        const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
+        const labelled = kubectl(asClusterAdmin(env), "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,namespaces",
             "--all-namespaces", "-l", `prod-mirror.dev/stack=${labelValue(mirror.stackName)}`, "-o", "name").trim();
         assert.strictEqual(labelled, "", `objects labelled with the stack remain:\n${labelled}`);
         assert.ok(!fs.existsSync(path.join(mirror.local.mirrorsDir, "run", "forwards", mirror.stackName)), "port-forwards of the stack are still recorded");

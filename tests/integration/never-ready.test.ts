@@ -15,6 +15,7 @@ import { KEYS } from "../../components/manifests";
 import { labelValue, namespaceName, stackName as stackNameFor } from "../../components/naming";
 import { cli, expectOk, type Result } from "./cli-runner";
 import { kubectl, kubectlJson } from "./cluster";
+import { asClusterAdmin } from "../local/local-env";
 
 const FIXTURES = path.join("tests", "integration", "fixtures", "never-ready");
 /** The readiness bound the mirror is given: short, so the suite stays fast. */
@@ -147,7 +148,7 @@ describe("a service that never becomes ready", function () {
         const seconds = (Date.now() - started) / 1000;
         console.log(`figure: down from a failed up took ${seconds.toFixed(0)} s and left nothing`);
         const selector = `${KEYS.stack}=${labelValue(stackName)}`;
-        assert.strictEqual(kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,jobs,namespaces", "-A", "-l", selector, "-o", "name").trim(), "");
+        assert.strictEqual(kubectl(asClusterAdmin(env), "get", "all,secrets,configmaps,serviceaccounts,jobs,namespaces", "-A", "-l", selector, "-o", "name").trim(), "");
         assert.strictEqual(kubectl(env, "get", "namespace", namespace, "--ignore-not-found", "-o", "name").trim(), "");
         assert.strictEqual(await findStack(stackName), undefined, "the stack is still on the backend");
     });

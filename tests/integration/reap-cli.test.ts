@@ -31,7 +31,7 @@ describe("prod-mirror reap against an empty backend (issue 8)", function () {
             kind: "Namespace",
             metadata: {
                 name: namespace,
-                labels: { [KEYS.managedBy]: MANAGED_BY, [KEYS.installation]: installation, [KEYS.stack]: stack },
+                labels: { [KEYS.managedBy]: MANAGED_BY, [KEYS.installation]: installation, [KEYS.stack]: stack, "pod-security.kubernetes.io/enforce": "restricted" },
                 annotations: { [KEYS.stack]: stack },
             },
         };

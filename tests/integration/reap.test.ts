@@ -17,7 +17,7 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { reap, type ReapItem, type ReapOptions, type ReapReport } from "../../cli/reap";
 import { acquireRunLock } from "../../cli/run-lock";
 import { labelValue } from "../../components/naming";
-import { ensureLocalEnv, freePort, repoRoot } from "../local/local-env";
+import { asClusterAdmin, ensureLocalEnv, freePort, repoRoot } from "../local/local-env";
 import { eventually, kubectl } from "./cluster";
 
 const log = (line: string): void => {
@@ -98,7 +98,7 @@ describe("reap on the local environment (own backend, own installation)", functi
                 annotations: all["prod-mirror.dev/stack"] === undefined ? {} : { "prod-mirror.dev/stack": stack },
             },
         };
-        const r = spawnSync("kubectl", ["apply", "-f", "-"], { env, input: JSON.stringify(manifest), encoding: "utf8" });
+        const r = spawnSync("kubectl", ["apply", "-f", "-"], { env: asClusterAdmin(env), input: JSON.stringify(manifest), encoding: "utf8" });
         assert.strictEqual(r.status, 0, `kubectl apply of namespace ${name} exited ${r.status}: ${r.stderr}`);
     }
 

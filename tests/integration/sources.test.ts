@@ -22,6 +22,7 @@ import { cloudResourceName, imageTag, labelValue, namespaceName, stackName as st
 import type { FidelityReport } from "../../components/rewrite";
 import { kubectl, kubectlJson } from "./cluster";
 import { assertLiveEqualsProductionPlusReport, renderWithKubectl } from "./fidelity";
+import { asClusterAdmin } from "../local/local-env";
 
 const log = (line: string): void => {
     process.stderr.write(`      ${line}\n`);
@@ -48,7 +49,7 @@ function change(report: FidelityReport, object: string, pointer: string): Change
 /** Everything labelled with the stack, and the namespace its mirror would have, if either exists. */
 function leftInCluster(env: NodeJS.ProcessEnv, stackName: string, namespace: string): string[] {
     const selector = `${KEYS.stack}=${labelValue(stackName)}`;
-    const labelled = kubectl(env, "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,namespaces",
+    const labelled = kubectl(asClusterAdmin(env), "get", "all,secrets,configmaps,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs,namespaces",
         "--all-namespaces", "-l", selector, "-o", "name").split("\n").filter((l) => l !== "");
     const ns = kubectl(env, "get", "namespace", namespace, "--ignore-not-found", "-o", "name").trim();
     return [...labelled, ...(ns === "" || labelled.includes(ns) ? [] : [ns])];

@@ -19,6 +19,7 @@ import { labelValue, stackName as stackNameFor } from "../../components/naming";
 import { KEYS } from "../../components/manifests";
 import { cli, expectOk } from "./cli-runner";
 import { eventually, kubectl, kubectlJson } from "./cluster";
+import { asClusterAdmin } from "../local/local-env";
 
 const log = (line: string): void => {
     process.stderr.write(`      ${line}\n`);
@@ -58,7 +59,7 @@ describe("down with a stuck finalizer or without its cluster", function () {
     /** What of the mirror is still in the cluster: its namespace, and anything labelled with its stack anywhere. */
     function leftovers(branch: string, namespace: string): string[] {
         const selector = `${KEYS.stack}=${labelValue(stackNameFor(branch))}`;
-        const labelled = kubectl(env, "get", "all,configmaps,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs", "-A", "-l", selector, "-o", "name");
+        const labelled = kubectl(asClusterAdmin(env), "get", "all,configmaps,secrets,serviceaccounts,networkpolicies,resourcequotas,limitranges,jobs", "-A", "-l", selector, "-o", "name");
         const ns = kubectl(env, "get", "namespace", namespace, "--ignore-not-found", "-o", "name");
         return `${labelled}${ns}`.split("\n").filter((l) => l.trim() !== "");
     }

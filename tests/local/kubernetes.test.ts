@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 
-import { ensureLocalEnv, httpGet } from "./local-env";
+import { asClusterAdmin, ensureLocalEnv, httpGet } from "./local-env";
 import { pinned, registryAddr } from "./local-state";
 import { image, pullSecret, webPod } from "./web-pod";
 
@@ -29,7 +29,7 @@ describe("local environment: kubernetes", function () {
 
     before(function () {
         this.timeout(90 * 60 * 1000);
-        env = ensureLocalEnv();
+        env = asClusterAdmin(ensureLocalEnv());
     });
 
     after(function () {

@@ -57,3 +57,16 @@ export function httpGet(url: string, tls?: https.RequestOptions): Promise<{ stat
         req.on("error", reject);
     });
 }
+
+/**
+ * `env` with the local cluster's system:masters kubeconfig instead of the restricted identity
+ * shellenv exports (access/): for fixtures a mirror's identity may not make (a namespace of someone
+ * else, a privileged pod) and for checks that must see the whole cluster (nothing left anywhere).
+ */
+export function asClusterAdmin(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const admin = env.PROD_MIRROR_ADMIN_KUBECONFIG;
+    if (admin === undefined) {
+        throw new Error("PROD_MIRROR_ADMIN_KUBECONFIG is not set: run the tests with the environment of `bash local/env.sh shellenv`");
+    }
+    return { ...env, KUBECONFIG: admin };
+}

@@ -11,7 +11,7 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 
-import { ensureLocalEnv, httpGet, repoRoot } from "./local-env";
+import { asClusterAdmin, ensureLocalEnv, httpGet, repoRoot } from "./local-env";
 import { kubernetesName } from "./local-state";
 import { pullSecret, webPod } from "./web-pod";
 
@@ -159,7 +159,7 @@ describe("local environment: not reachable from the network", function () {
 
     before(function () {
         this.timeout(90 * 60_000);
-        env = ensureLocalEnv();
+        env = asClusterAdmin(ensureLocalEnv());
         const state = env.PROD_MIRROR_STATE as string;
         pki = path.join(state, "kubernetes", "pki");
         listeners = environmentListeners(path.join(state, "run"));

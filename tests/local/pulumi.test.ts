@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-import { ensureLocalEnv, repoRoot } from "./local-env";
+import { asClusterAdmin, ensureLocalEnv, repoRoot } from "./local-env";
 
 const program = path.join(__dirname, "fixtures", "namespace-program");
 
@@ -29,8 +29,9 @@ describe("local environment: pulumi", function () {
 
     before(function () {
         this.timeout(90 * 60 * 1000);
+        // As cluster-admin: this checks the local Pulumi toolchain on any namespace, not a mirror's rights.
         env = {
-            ...ensureLocalEnv(),
+            ...asClusterAdmin(ensureLocalEnv()),
             PULUMI_SKIP_UPDATE_CHECK: "1",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             // Any attempt to reach the internet goes to a port where nothing listens and fails at once,

@@ -10,7 +10,7 @@ import * as path from "path";
 
 import type { KubeObject } from "../../components/kube-object";
 import type { DeploymentSource } from "../../components/app-spec";
-import { ensureLocalEnv, repoRoot } from "./local-env";
+import { asClusterAdmin, ensureLocalEnv, repoRoot } from "./local-env";
 
 const FIXTURES = path.join(repoRoot, "tests", "fixtures", "sources");
 
@@ -61,7 +61,8 @@ describe("local environment: rendering deployment sources through the kubernetes
         const program = path.join(dir, "program");
         fs.cpSync(path.join(__dirname, "fixtures", "render-program"), program, { recursive: true });
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(program, "node_modules"));
-        const { PULUMI_CONFIG_PASSPHRASE_FILE: _personal, ...local } = ensureLocalEnv();
+        // As cluster-admin: this checks the renderer on plain namespaces, not a mirror's rights.
+        const { PULUMI_CONFIG_PASSPHRASE_FILE: _personal, ...local } = asClusterAdmin(ensureLocalEnv());
         env = {
             ...local,
             // A backend of this run only: never a person's stacks, and nothing left behind.

@@ -9,7 +9,7 @@ const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 describe("BranchNamespace", () => {
     inBothModes((preview) => {
-        async function build(extra: { externalEgressPorts?: number[]; deleteTimeoutSeconds?: number } = {}) {
+        async function build(extra: { externalEgressPorts?: number[]; deleteTimeoutSeconds?: number; operatorGroup?: string } = {}) {
             const mocks = await useMocks(preview);
             const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
             const deletedWith: Record<string, pulumi.Resource | undefined> = {};
@@ -31,6 +31,25 @@ describe("BranchNamespace", () => {
                 assert.strictEqual(deletedWith[name], ns.namespace, name);
             }
             assert.strictEqual(deletedWith["ns-namespace"], undefined);
+        });
+
+        it("binds the operator group to prod-mirror:mirror-admin in the namespace, deleted with it, before the quota goes in", async () => {
+            const { mocks, ns, deletedWith } = await build({ operatorGroup: "team:ci" });
+            const binding = mocks.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ns-operators").inputs;
+            assert.strictEqual(binding.metadata.namespace, "pm-feature-login");
+            assert.deepStrictEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "prod-mirror:mirror-admin" });
+            assert.deepStrictEqual(binding.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "team:ci" }]);
+            assert.strictEqual(deletedWith["ns-operators"], ns.namespace);
+            // The quota takes `name`, which carries the binding: the engine creates it after.
+            const deps = await (ns.name as any).allResources();
+            assert.deepStrictEqual([...deps].map((r: any) => r.__name).sort(), ["ns-namespace", "ns-operators"]);
+            assert.strictEqual((ns.ready as any).__name, "ns-operators");
+        });
+
+        it("makes no RoleBinding without an operator group", async () => {
+            const { mocks, ns } = await build();
+            assert.strictEqual(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").length, 0);
+            assert.strictEqual(ns.ready, ns.namespace);
         });
 
         it("gives the namespace two minutes to delete by default, so a stuck finalizer cannot hold a destroy for Pulumi's ten", async () => {

@@ -164,6 +164,10 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
         },
     ],
     cloudMode: [{ value: "localstack", message: `prod-mirror:cloudMode ${F}: expected one of emulated, aws, got "localstack". Example: prod-mirror:cloudMode: emulated` }],
+    operatorGroup: ["prod mirror", "prod-mirror:operators,admins", ":operators"].map((value) => ({
+        value,
+        message: `prod-mirror:operatorGroup ${F}: expected a Kubernetes group name, got "${value}". Example: prod-mirror:operatorGroup: prod-mirror:operators`,
+    })),
     awsRegion: ["us-east-1a", "aws:eu-west-1", "US-EAST-1", "eu-1", "euw-west-1"].map((value) => ({
         value,
         message: `prod-mirror:awsRegion ${F}: expected an AWS region name, got "${value}". Example: prod-mirror:awsRegion: eu-west-1`,

@@ -324,7 +324,8 @@ describe("ProductionMirror", () => {
             app2.standIns = { secrets: [{ name: "signing", keys: ["key"] }] };
             const urns = await workloadDependencies(mocks, args({ app: app2 }));
             const standIn = "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing";
-            assert.deepStrictEqual(urns, { [app("api")]: [standIn], [app("worker")]: [standIn], [app("gateway")]: [standIn] });
+            const namespace = "urn:pulumi:unit::prod-mirror::prod-mirror:k8s:BranchNamespace$kubernetes:core/v1:Namespace::mirror-ns-namespace";
+            assert.deepStrictEqual(urns, { [app("api")]: [namespace, standIn], [app("worker")]: [namespace, standIn], [app("gateway")]: [namespace, standIn] });
         });
 
         it("bounds the wait for each of production's objects by readyTimeoutSeconds (default 180 s), and leaves the emulator's own bounds", async () => {
@@ -544,6 +545,7 @@ describe("ProductionMirror", () => {
             const group = "urn:pulumi:unit::prod-mirror::kubernetes:yaml:ConfigGroup$";
             assert.deepStrictEqual(urns, {
                 [app("web")]: [
+                    "urn:pulumi:unit::prod-mirror::prod-mirror:k8s:BranchNamespace$kubernetes:core/v1:Namespace::mirror-ns-namespace",
                     "urn:pulumi:unit::prod-mirror::prod-mirror:mirror:ProductionMirror$prod-mirror:k8s:StandIn::mirror-standin-signing",
                     `${group}kubernetes:core/v1:ConfigMap::${app("aws")}`,
                     `${group}kubernetes:core/v1:ServiceAccount::${app("deals")}`,

@@ -93,6 +93,12 @@ describe("cli: probing an external target", () => {
             assert.deepStrictEqual(externalDefaults(cfg({ cloudMode: "aws" }), target, "s"), { registryServer: "registry.example", appFile: "app/production.yaml" });
         });
 
+        it("the operator group the identity is in, unless the stack names one", () => {
+            assert.deepStrictEqual(externalDefaults(cfg({ cloudMode: "aws", appFile: "a.yaml" }), target, "s", "prod-mirror:operators"), { registryServer: "registry.example", operatorGroup: "prod-mirror:operators" });
+            assert.deepStrictEqual(externalDefaults(cfg({ cloudMode: "aws", appFile: "a.yaml", operatorGroup: "team:ci" }), target, "s", "prod-mirror:operators"), { registryServer: "registry.example" });
+            assert.deepStrictEqual(externalDefaults(cfg({ cloudMode: "aws", appFile: "a.yaml" }), target, "s"), { registryServer: "registry.example" });
+        });
+
         it("refuses an emulated stack with no emulator image, naming both settings", () => {
             assert.throws(() => externalDefaults({}, target, "main-1"), {
                 name: "UsageError",
