@@ -36,3 +36,11 @@ export function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Result> 
 export function expectOk(what: string, r: { code: number | null; stderr: string }): void {
     assert.strictEqual(r.code, 0, `${what} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
 }
+
+/** An `after` hook's `down` of a mirror a failed test may have left: a failure is reported, not thrown, so the other cleanups still run. */
+export async function downForCleanup(env: NodeJS.ProcessEnv, branch: string): Promise<void> {
+    const r = await cli(env, "down", "--branch", branch);
+    if (r.code !== 0) {
+        process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
+    }
+}

@@ -11,7 +11,7 @@ import { USAGE } from "../../cli/args";
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
-import { cli, expectOk, start } from "./cli-runner";
+import { cli, downForCleanup, expectOk, start } from "./cli-runner";
 import { eventually, kubectl, kubectlJson } from "./cluster";
 
 describe("prod-mirror CLI on the local environment", function () {
@@ -36,10 +36,7 @@ describe("prod-mirror CLI on the local environment", function () {
     after(async function () {
         this.timeout(15 * 60_000);
         if (created) {
-            const r = await cli(env, "down", "--branch", branch);
-            if (r.code !== 0) {
-                process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
-            }
+            await downForCleanup(env, branch);
         }
     });
 

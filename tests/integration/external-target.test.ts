@@ -13,7 +13,7 @@ import { describeLocalEnvironment, repoRoot } from "../../cli/local-environment"
 import { DEFAULT_NAME_PREFIX } from "../../components/app-spec";
 import { namespaceName, stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv, freePort } from "../local/local-env";
-import { cli, expectOk, type Result } from "./cli-runner";
+import { cli, downForCleanup, expectOk, type Result } from "./cli-runner";
 import { defined, EMULATOR, externalRunnerEnv, pushUser, TestBucket } from "./external-runner";
 
 describe("external target: the local cluster, registry and emulator as a team's own", function () {
@@ -48,10 +48,7 @@ describe("external target: the local cluster, registry and emulator as a team's 
     after(async function () {
         this.timeout(15 * 60_000);
         if (created) {
-            const r = await cli(env, "down", "--branch", branch);
-            if (r.code !== 0) {
-                process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
-            }
+            await downForCleanup(env, branch);
         }
         await bucket.remove();
     });

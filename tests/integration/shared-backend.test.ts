@@ -14,7 +14,7 @@ import { TAGS } from "../../cli/stack";
 import { DEFAULT_NAME_PREFIX } from "../../components/app-spec";
 import { namespaceName, stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
-import { cli, expectOk, start, type Result } from "./cli-runner";
+import { cli, downForCleanup, expectOk, type Result, start } from "./cli-runner";
 import { defined, EMULATOR, externalRunnerEnv, TestBucket } from "./external-runner";
 
 /** Short, so that the takeover is seen in seconds; both runners use it (a waiter takes the longer of its own and the holder's). */
@@ -51,10 +51,7 @@ describe("shared s3 backend: two runners, one branch", function () {
     after(async function () {
         this.timeout(15 * 60_000);
         if (created) {
-            const r = await cli(a, "down", "--branch", branch);
-            if (r.code !== 0) {
-                process.stderr.write(`      cleanup: down of ${branch} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
-            }
+            await downForCleanup(a, branch);
         }
         await bucket.remove();
     });
