@@ -25,7 +25,7 @@ import { checkAwsEndpointAnswers, checkRegistryAnswers, resolveDigestReference }
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
 import { configureStack, findStack, openStack } from "./stack";
-import { formatStuckReport, readStuck } from "./stuck";
+import { formatStuckReport, heldBefore, readStuck } from "./stuck";
 
 export type Log = (line: string) => void;
 
@@ -377,7 +377,12 @@ export async function destroyAndRemoveStack(
         // Emptying a namespace takes the API server 5-10 s whatever deletes it; started now, it runs while
         // pulumi starts, reads the state and reaches the Namespace, whose delete then only awaits the end.
         // Only namespaces labelled with this stack: never one a state's outputs merely name.
-        const early = kubectlAsync(["delete", "namespaces", "-l", `${KEYS.stack}=${labelValue(stackName)}`, "--wait=false"], access.env);
+        // First, while this identity can still read inside them, what in them carries finalizers: the
+        // namespace controller deletes the namespace's RoleBinding with the rest, and with it the
+        // least-privilege identity's rights there (access/), so a stuck report must be able to do without.
+        const selector = `${KEYS.stack}=${labelValue(stackName)}`;
+        const held = heldBefore(selector, access.env);
+        const early = held.then(() => kubectlAsync(["delete", "namespaces", "-l", selector, "--wait=false"], access.env));
         // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
         await recoverStack(stack, env, log, run, stackName);
         const namespace = (await stack.outputs()).namespace?.value as string | undefined;
@@ -385,9 +390,9 @@ export async function destroyAndRemoveStack(
             await stack.destroy({ onOutput, signal: run.signal });
         } catch (err) {
             // A cancelled destroy leaves a namespace half-way through its ordinary teardown: not stuck.
-            const stuck = namespace === undefined || namespace === "" || run.signal?.aborted === true ? undefined : readStuck(namespace, access.env);
+            const stuck = namespace === undefined || namespace === "" || run.signal?.aborted === true ? undefined : readStuck(namespace, access.env, await held);
             if (stuck?.ns.deletingSince !== undefined) {
-                throw new StuckNamespaceError(formatStuckReport(stuck.ns, stuck.objects, again));
+                throw new StuckNamespaceError(formatStuckReport(stuck.ns, stuck.objects, again, stuck.listedBefore));
             }
             throw err;
         }

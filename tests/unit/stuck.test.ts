@@ -1,7 +1,7 @@
 // Issue 12: a `down` that gave up on the namespace says which objects hold it, by kind and name,
 // with their finalizers and the command that releases each. Literal kubectl output in, literal text out.
 import * as assert from "assert";
-import { formatStuckReport, kubectlResource, parseNamespace, stuckObjects } from "../../cli/stuck";
+import { finalizerHolders, formatStuckReport, kubectlResource, parseNamespace, stuckFromBefore, stuckObjects } from "../../cli/stuck";
 
 /** `kubectl get namespace pm-stuck-1a2b3c4d -o json` while a ConfigMap's finalizer holds it. */
 const TERMINATING = {
@@ -109,5 +109,26 @@ describe("what holds a namespace a destroy gave up on", () => {
                 "the stack is kept, with the namespace in it: once the namespace is gone or the objects are resolved, run 'prod-mirror reap' again",
             ].join("\n"),
         );
+    });
+
+    // The least-privilege identity loses its rights in the namespace with its RoleBinding, which the
+    // namespace controller deletes with the rest: the report then comes from a list taken before.
+    it("without rights inside any more: the objects listed before the deletion whose finalizers the namespace still names", () => {
+        const before = finalizerHolders({
+            items: [
+                { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "held", finalizers: ["prod-mirror.test/hold"] } },
+                { apiVersion: "v1", kind: "Secret", metadata: { name: "released", finalizers: ["example.com/done"] } },
+                { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "plain" } },
+            ],
+        });
+        assert.deepStrictEqual(before.map((o) => [o.kind, o.name, o.deletingSince]), [["ConfigMap", "held", ""], ["Secret", "released", ""]]);
+        const ns = parseNamespace(TERMINATING);
+        const stuck = stuckFromBefore(before, ns);
+        assert.deepStrictEqual(stuck, [{ resource: "configmap", kind: "ConfigMap", name: "held", finalizers: ["prod-mirror.test/hold"], deletingSince: "2026-11-26T19:02:11Z" }]);
+        assert.deepStrictEqual(stuckFromBefore(before, { ...ns, conditions: [] }), [], "nothing is named as remaining: nothing from before counts");
+        const report = formatStuckReport(ns, stuck, "prod-mirror down --branch stuck", true).split("\n");
+        assert.strictEqual(report[1], "these objects in it are deleted but wait for their finalizers (as listed before the deletion: this identity lost its rights in the namespace with it, so a cluster admin runs the patches below):");
+        assert.strictEqual(report[2], "  ConfigMap/held  finalizers: prod-mirror.test/hold  (deleted at 2026-11-26T19:02:11Z)");
+        assert.ok(report.includes(`  kubectl patch configmap/held -n pm-stuck-1a2b3c4d --type=merge -p '{"metadata":{"finalizers":null}}'`), report.join("\n"));
     });
 });
