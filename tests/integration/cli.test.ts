@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { describeLocalEnvironment, parseShellEnv, repoRoot } from "../../cli/local-environment";
-import { USAGE } from "../../cli/args";
+import { USAGE, usageOf } from "../../cli/args";
 import { backendLocks, fileBackendDir, runLockHolder } from "../../cli/run-lock";
 import { stackName as stackNameFor } from "../../components/naming";
 import { ensureLocalEnv } from "../local/local-env";
@@ -40,11 +40,11 @@ describe("prod-mirror CLI on the local environment", function () {
         }
     });
 
-    it("prints the usage on stdout and exits 0 for --help and up -h; a bad line exits 2 with it on stderr", async function () {
+    it("prints the usage on stdout and exits 0 for --help, and up's own for up -h; a bad line exits 2 with it on stderr", async function () {
         this.timeout(60_000);
-        for (const argv of [["--help"], ["up", "-h"]]) {
+        for (const [argv, usage] of [[["--help"], USAGE], [["up", "-h"], usageOf("up")]] as const) {
             const help = await cli(env, ...argv);
-            assert.deepStrictEqual([help.code, help.stdout, help.stderr], [0, `${USAGE}\n`, ""], argv.join(" "));
+            assert.deepStrictEqual([help.code, help.stdout, help.stderr], [0, `${usage}\n`, ""], argv.join(" "));
         }
         const bad = await cli(env, "Up");
         assert.deepStrictEqual([bad.code, bad.stdout, bad.stderr], [2, "", `prod-mirror: unknown command "Up"\n${USAGE}\n`]);
