@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KEYS, MANAGED_BY } from "../../components/manifests";
-import { ensureLocalEnv } from "../local/local-env";
+import { asClusterAdmin, ensureLocalEnv } from "../local/local-env";
 import { cli } from "./cli-runner";
 import { kubectl } from "./cluster";
 
@@ -42,7 +42,7 @@ describe("prod-mirror reap against an empty backend (issue 8)", function () {
 
     after(function () {
         this.timeout(5 * 60_000);
-        kubectl(env, "delete", "namespace", namespace, "--ignore-not-found", "--wait=true");
+        kubectl(asClusterAdmin(env), "delete", "namespace", namespace, "--ignore-not-found", "--wait=true");
         fs.rmSync(mirrorsDir, { recursive: true, force: true });
     });
 

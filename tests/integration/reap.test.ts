@@ -104,7 +104,7 @@ describe("reap on the local environment (own backend, own installation)", functi
 
     const exists = (name: string): boolean => kubectl(env, "get", "namespaces", "-o", "name").split("\n").includes(`namespace/${name}`);
     const deleteNamespaces = (...names: string[]): void => {
-        kubectl(env, "delete", "namespace", ...names, "--ignore-not-found", "--wait=true", "--timeout=120s");
+        kubectl(asClusterAdmin(env), "delete", "namespace", ...names, "--ignore-not-found", "--wait=true", "--timeout=120s");
     };
 
     const tags = (stack: string, inst = installation): Record<string, string> => ({

@@ -86,7 +86,7 @@ describe("down with a stuck finalizer or without its cluster", function () {
             log(`cleaning up the mirror of ${branch}`);
             fs.writeFileSync(kubeconfig, workingKubeconfig, { mode: 0o600 });
             if (namespace !== "") {
-                attempt(() => kubectl(env, "patch", "configmap/held", "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'));
+                attempt(() => kubectl(asClusterAdmin(env), "patch", "configmap/held", "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'));
             }
             if ((await findStack(stackNameFor(branch))) !== undefined) {
                 await destroyMirror(branch, mirror.local, log).catch((err: unknown) => log(`cleanup of ${branch} failed: ${String(err)}`));
@@ -161,7 +161,7 @@ describe("down with a stuck finalizer or without its cluster", function () {
 
         it("finishes on a later down once the finalizer is removed, leaving nothing", async function () {
             this.timeout(10 * 60_000);
-            kubectl(env, "patch", "configmap/held", "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}');
+            kubectl(asClusterAdmin(env), "patch", "configmap/held", "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}');
             const started = Date.now();
             const r = await cli(env, "down", "--branch", branch);
             console.log(`figure: a later down finished in ${seconds(started)} s once the finalizer was removed`);
