@@ -166,25 +166,29 @@ describe("reap on the local environment (own backend, own installation)", functi
 
     after(async function () {
         this.timeout(5 * 60_000);
-        if (namespacesMade.length > 0) {
-            deleteNamespaces(...namespacesMade);
-        }
-        if (workspace !== undefined) {
-            const left = await stackNames();
-            for (const name of stacksMade.filter((n) => left.includes(n))) {
-                await workspace.removeStack(name, { force: true });
+        try {
+            if (namespacesMade.length > 0) {
+                deleteNamespaces(...namespacesMade);
             }
+            if (workspace !== undefined) {
+                const left = await stackNames();
+                for (const name of stacksMade.filter((n) => left.includes(n))) {
+                    await workspace.removeStack(name, { force: true });
+                }
+            }
+            for (const name of stacksMade) {
+                fs.rmSync(path.join(repoRoot, `Pulumi.${name}.yaml`), { force: true });
+            }
+        } finally {
+            // Whatever failed above: a moto left running would keep mocha (and CI) from ever exiting.
+            // moto keeps everything in memory: stopping it by its pid removes every resource with it.
+            if (moto?.pid !== undefined && moto.exitCode === null) {
+                const exited = new Promise((resolve) => moto?.once("exit", resolve));
+                process.kill(moto.pid, "SIGTERM");
+                await exited;
+            }
+            fs.rmSync(tmp, { recursive: true, force: true });
         }
-        for (const name of stacksMade) {
-            fs.rmSync(path.join(repoRoot, `Pulumi.${name}.yaml`), { force: true });
-        }
-        // moto keeps everything in memory: stopping it by its pid removes every resource with it.
-        if (moto?.pid !== undefined && moto.exitCode === null) {
-            const exited = new Promise((resolve) => moto?.once("exit", resolve));
-            process.kill(moto.pid, "SIGTERM");
-            await exited;
-        }
-        fs.rmSync(tmp, { recursive: true, force: true });
     });
 
     it("against an EMPTY backend, with live objects of its installation (old enough), deletes nothing and says why", async function () {
