@@ -24,7 +24,9 @@ describe("prod-mirror reap against an empty backend (issue 8)", function () {
     before(function () {
         this.timeout(90 * 60_000);
         mirrorsDir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-reapcli-"));
-        env = { ...ensureLocalEnv(), PROD_MIRROR_MIRRORS_DIR: mirrorsDir, PROD_MIRROR_INSTALLATION: installation };
+        // The backend of this mirrors directory: the suite's own (in the environment ensureLocalEnv gives)
+        // would name another, which the CLI takes for an external target's.
+        env = { ...ensureLocalEnv(), PROD_MIRROR_MIRRORS_DIR: mirrorsDir, PROD_MIRROR_INSTALLATION: installation, PULUMI_BACKEND_URL: `file://${path.join(mirrorsDir, "pulumi-backend")}` };
         // A live mirror's namespace, labelled exactly as ProductionMirror labels one.
         const manifest = {
             apiVersion: "v1",
@@ -51,7 +53,7 @@ describe("prod-mirror reap against an empty backend (issue 8)", function () {
         for (const flags of [["--dry-run"], []]) {
             const r = await cli(env, "reap", "--min-age", "0", ...flags);
             assert.strictEqual(r.code, 1, `reap ${flags.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr.slice(-2000)}`);
-            assert.match(r.stdout, new RegExp(`^namespace\\s+${namespace}\\s+stack=${stack}\\s+.*-> refused$`, "m"));
+            assert.match(r.stdout, new RegExp(`^namespace\\s+${namespace}\\s+stack=${stack}\\s+.*-> refused$`, "m"), r.stderr.slice(-2000));
             assert.ok(
                 r.stdout.includes(`reap refused: the backend lists no stack of installation ${installation}, yet 1 object(s) of it exist (namespace ${namespace}): ` +
                     "a wiped or wrong backend would make every one of them look orphaned, so reap removes nothing."),
