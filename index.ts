@@ -123,6 +123,7 @@ const mirror = production.then(
                 previewDomain: settings.previewDomain,
                 previewTlsSecret: settings.previewTlsSecret,
                 readyTimeoutSeconds: settings.readyTimeoutSeconds,
+                probePeriodSeconds: settings.probePeriodSeconds,
             },
             { providers: { kubernetes } },
         ),

@@ -14,7 +14,7 @@ import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUr
 import { RegistrySecret } from "./registry-secret";
 import { LateValues } from "./late-values";
 import { DEFAULT_READY_TIMEOUT_SECONDS, readyTimeoutProblem, readyTimeouts } from "./ready-timeout";
-import { podSpecPath, rewrite, RewriteError, type FidelityReport, type RewriteTarget } from "./rewrite";
+import { DEFAULT_PROBE_PERIOD_SECONDS, podSpecPath, probePeriodProblem, rewrite, RewriteError, type FidelityReport, type RewriteTarget } from "./rewrite";
 import { StandIn } from "./stand-in";
 
 /** The cloud settings as the caller gives them; the mirror adds what it owns (pull secret, account). */
@@ -69,6 +69,11 @@ export interface ProductionMirrorArgs {
      * update (its customTimeouts), within ready-timeout.ts's range. Default: DEFAULT_READY_TIMEOUT_SECONDS (180).
      */
     readyTimeoutSeconds?: number;
+    /**
+     * The readiness and startup probes' longest period in the mirror (the `probe-period` rule);
+     * 0 keeps production's probes. Default: DEFAULT_PROBE_PERIOD_SECONDS (1).
+     */
+    probePeriodSeconds?: number;
 }
 
 /** What a test runner needs about one cloud mode's resources. */
@@ -135,6 +140,7 @@ function rewriteTarget(args: ProductionMirrorArgs, namespace: string, labels: Re
         previewHost: previewHost(namespace, args.previewDomain ?? DEFAULT_PREVIEW_DOMAIN),
         previewTlsSecretName: args.previewTlsSecret,
         knownCustomKinds: args.app.customResourceKinds ?? [],
+        probePeriodSeconds: args.probePeriodSeconds ?? DEFAULT_PROBE_PERIOD_SECONDS,
     };
 }
 
@@ -232,6 +238,10 @@ export class ProductionMirror extends pulumi.ComponentResource {
         const badTimeout = readyTimeoutProblem(readyTimeoutSeconds);
         if (badTimeout !== undefined) {
             throw new pulumi.RunError(`ProductionMirror ${name}: readyTimeoutSeconds ${readyTimeoutSeconds} is out of range: ${badTimeout}, e.g. ${DEFAULT_READY_TIMEOUT_SECONDS}`);
+        }
+        const badProbePeriod = probePeriodProblem(args.probePeriodSeconds ?? DEFAULT_PROBE_PERIOD_SECONDS);
+        if (badProbePeriod !== undefined) {
+            throw new pulumi.RunError(`ProductionMirror ${name}: probePeriodSeconds ${args.probePeriodSeconds} is out of range: ${badProbePeriod}, e.g. ${DEFAULT_PROBE_PERIOD_SECONDS}`);
         }
         const production = args.production ?? generateProduction(args.app);
         const unmirrorable = rewriteProblem(production, args);

@@ -43,6 +43,8 @@ export interface RewriteTarget {
     previewTlsSecretName?: string;
     /** Custom resources the mirror's cluster knows; any other non-built-in kind is a problem. */
     knownCustomKinds: { apiVersion: string; kind: string; namespaced: boolean }[];
+    /** The readiness and startup probes' longest period, in seconds; 0 keeps production's probes. */
+    probePeriodSeconds: number;
 }
 
 /** The rule behind a change, a skip or a problem. */
@@ -65,7 +67,8 @@ export type RuleName =
     | "tls-secret"
     | "pod-security"
     | "priority-class"
-    | "skip-await";
+    | "skip-await"
+    | "probe-period";
 
 /** One field the mirror sets differently from production. */
 export interface FieldChange {
@@ -609,6 +612,94 @@ export function skipRoutingAwait(o: KubeObject): Rewritten {
     });
 }
 
+/** Workloads whose readiness the kubernetes provider awaits: their pods are ready when `up` says so. */
+const AWAITED_WORKLOADS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+
+/** The pod template labels of every workload the provider awaits (one that is not told to skip it). */
+export function awaitedPodLabels(objects: readonly KubeObject[]): Record<string, unknown>[] {
+    return objects
+        .filter((o) => isBuiltIn(o) && apiGroup(o.apiVersion) === "apps" && AWAITED_WORKLOADS.has(o.kind))
+        .filter((o) => valueAt(o, ["metadata", "annotations", SKIP_AWAIT_ANNOTATION]) !== "true")
+        .map((o) => valueAt(o, ["spec", "template", "metadata", "labels"]))
+        .filter(isRecord);
+}
+
+/** Whether a non-empty selector picks pods with these labels. */
+function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {
+    const pairs = Object.entries(selector);
+    return pairs.length > 0 && pairs.every(([key, value]) => Object.prototype.hasOwnProperty.call(labels, key) && labels[key] === value);
+}
+
+/**
+ * `skip-await`, for a Service: the provider waits 10 s after each change of a Service's endpoints for
+ * them to settle, however early its pods are ready. When the Service routes to the pods of a workload
+ * whose readiness the provider awaits anyway, that await already says the pods behind it are ready,
+ * so the Service's own adds only time: a mirror was ready up to 10 s after its last Deployment. A
+ * LoadBalancer Service keeps its await (its address comes from outside the cluster), as does one
+ * that selects no awaited workload's pods.
+ */
+export function skipCoveredServiceAwait(o: KubeObject, podLabels: readonly Record<string, unknown>[]): Rewritten {
+    return edit(o, "skip-await", (e) => {
+        const selector = e.get(["spec", "selector"]);
+        if (!isKind(e.object, "", "Service") || e.get(["spec", "type"]) === "LoadBalancer" || !isRecord(selector)) {
+            return;
+        }
+        if (podLabels.some((labels) => selects(selector, labels))) {
+            e.set(["metadata", "annotations", SKIP_AWAIT_ANNOTATION], "true");
+        }
+    });
+}
+
+/** A mirror's probe period cap when nothing says otherwise, in seconds. */
+export const DEFAULT_PROBE_PERIOD_SECONDS = 1;
+
+/** The longest cap that still means something; 0 keeps production's probes. */
+export const PROBE_PERIOD_MAX_SECONDS = 60;
+
+/** Why `seconds` is no probe period cap, or undefined. */
+export function probePeriodProblem(seconds: number): string | undefined {
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= PROBE_PERIOD_MAX_SECONDS
+        ? undefined
+        : `the probe period cap is a whole number of seconds from 1 to ${PROBE_PERIOD_MAX_SECONDS}, or 0 to keep production's probes`;
+}
+
+/** The probes whose period decides when a mirror's pods are first ready. */
+const READINESS_PROBES = ["readinessProbe", "startupProbe"] as const;
+
+/** Kubernetes' defaults for a probe's periodSeconds and failureThreshold. */
+const PROBE_DEFAULTS = { periodSeconds: 10, failureThreshold: 3 };
+
+/**
+ * `probe-period`: a pod is ready at the first readiness probe that passes after it can serve, so a
+ * production period of 5 or 10 s (right for a fleet under load) costs a mirror up to that much per
+ * service, and more along a chain of services whose readiness asks the next one. A readiness or
+ * startup probe's period is capped at `periodSeconds`; its failureThreshold grows so that
+ * failureThreshold × period, the time a pod may fail before it counts as unready or failed to
+ * start, stays production's. 0 keeps production's probes.
+ */
+export function capProbePeriods(o: KubeObject, periodSeconds: number): Rewritten {
+    return edit(o, "probe-period", (e) => {
+        if (periodSeconds <= 0) {
+            return;
+        }
+        for (const { path, container } of containersOf(e.object, ["containers", "initContainers"])) {
+            for (const probe of READINESS_PROBES) {
+                const spec = container[probe];
+                if (!isRecord(spec)) {
+                    continue;
+                }
+                const period = typeof spec.periodSeconds === "number" ? spec.periodSeconds : PROBE_DEFAULTS.periodSeconds;
+                const threshold = typeof spec.failureThreshold === "number" ? spec.failureThreshold : PROBE_DEFAULTS.failureThreshold;
+                if (period <= periodSeconds) {
+                    continue;
+                }
+                e.set([...path, probe, "periodSeconds"], periodSeconds);
+                e.set([...path, probe, "failureThreshold"], Math.ceil((threshold * period) / periodSeconds));
+            }
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Problems: found on production's objects, all of them before anything is returned
 
@@ -851,6 +942,7 @@ interface ProductionFacts {
     referencedConfigMaps: Set<string>;
     shippedSecrets: Set<string>;
     skippedPriorityClasses: Set<string>;
+    awaitedPodLabels: Record<string, unknown>[];
 }
 
 function productionFacts(objects: readonly KubeObject[], target: RewriteTarget): ProductionFacts {
@@ -862,6 +954,7 @@ function productionFacts(objects: readonly KubeObject[], target: RewriteTarget):
         shippedSecrets: new Set([...names("", "Secret")].filter((n) => !target.standIns.some((s) => s.name === n))),
         // Every PriorityClass is cluster-scoped, hence skipped.
         skippedPriorityClasses: names("scheduling.k8s.io", "PriorityClass"),
+        awaitedPodLabels: awaitedPodLabels(objects),
     };
 }
 
@@ -883,6 +976,8 @@ function rules(target: RewriteTarget, facts: ProductionFacts): ((o: KubeObject) 
         (o) => replaceTlsSecret(o, target.previewTlsSecretName),
         (o) => replaceHosts(o, target.previewHost),
         (o) => skipRoutingAwait(o),
+        (o) => skipCoveredServiceAwait(o, facts.awaitedPodLabels),
+        (o) => capProbePeriods(o, target.probePeriodSeconds),
     ];
 }
 

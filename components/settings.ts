@@ -35,6 +35,7 @@ import { IMAGE_REFERENCE } from "./image-reference";
 import { OPERATOR_GROUP } from "./manifests";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
 import { DEFAULT_READY_TIMEOUT_SECONDS, READY_TIMEOUT_RANGE, readyTimeoutProblem } from "./ready-timeout";
+import { DEFAULT_PROBE_PERIOD_SECONDS, probePeriodProblem } from "./rewrite";
 
 
 /** The registry images are pushed to and pulled from when prod-mirror:registryServer is not set: the local one. */
@@ -65,6 +66,11 @@ export interface MirrorSettings {
      * ready-timeout.ts's range. Default: DEFAULT_READY_TIMEOUT_SECONDS (180).
      */
     readyTimeoutSeconds: number;
+    /**
+     * prod-mirror:probePeriodSeconds: the readiness and startup probes' longest period in the mirror;
+     * 0 keeps production's. Default: DEFAULT_PROBE_PERIOD_SECONDS (1).
+     */
+    probePeriodSeconds: number;
     /** prod-mirror:installation: which installation's reap may remove this mirror's leftovers. Default: DEFAULT_INSTALLATION. */
     installation: string;
     /**
@@ -129,6 +135,7 @@ export const SETTINGS_KEYS = [
     "expiresAt",
     "namePrefix",
     "readyTimeoutSeconds",
+    "probePeriodSeconds",
     "installation",
     "kubeContext",
     "operatorGroup",
@@ -278,6 +285,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
         ttlHours: parseTtlHours(at("ttlHours"), value("ttlHours")),
         namePrefix: namePrefix(at("namePrefix"), value("namePrefix") ?? DEFAULT_NAME_PREFIX),
         readyTimeoutSeconds: parseReadyTimeout(at("readyTimeoutSeconds"), value("readyTimeoutSeconds")),
+        probePeriodSeconds: parseProbePeriod(at("probePeriodSeconds"), value("probePeriodSeconds")),
         installation: matching(at("installation"), value("installation") ?? DEFAULT_INSTALLATION, "team-a", INSTALLATION_PATTERN, INSTALLATION_RULE),
         clusterDomain: matching(at("clusterDomain"), value("clusterDomain") ?? DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_DOMAIN, DOMAIN, "a DNS domain"),
         previewDomain: matching(at("previewDomain"), value("previewDomain") ?? DEFAULT_PREVIEW_DOMAIN, "preview.example.com", DOMAIN, "a DNS domain (preview hosts are <branch>.<domain>)"),
@@ -359,6 +367,19 @@ function parseReadyTimeout(where: Where, text: string | undefined): number {
     const seconds = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
     if (readyTimeoutProblem(seconds) !== undefined) {
         where.fail(`expected a whole number of seconds; ${READY_TIMEOUT_RANGE}`, text, `"${DEFAULT_READY_TIMEOUT_SECONDS}"`);
+    }
+    return seconds;
+}
+
+/** prod-mirror:probePeriodSeconds: whole seconds within probePeriodProblem's range (rewrite.ts). */
+function parseProbePeriod(where: Where, text: string | undefined): number {
+    if (text === undefined) {
+        return DEFAULT_PROBE_PERIOD_SECONDS;
+    }
+    const seconds = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+    const problem = probePeriodProblem(seconds);
+    if (problem !== undefined) {
+        where.fail(problem, text, `"${DEFAULT_PROBE_PERIOD_SECONDS}"`);
     }
     return seconds;
 }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CloudResources, CloudResourcesArgs } from "./shape";
 import { DEFAULT_CLUSTER_DOMAIN, serviceUrl } from "../naming";
 import { AWS_TAG_KEYS, KEYS, restrictedContainerSecurity, restrictedPodSecurity, TMP_MOUNT, TMP_VOLUME } from "../manifests";
+import { SKIP_AWAIT_ANNOTATION } from "../rewrite";
 
 /** What `emulated` mode needs beyond the common args. */
 export interface EmulatedCloudSettings {
@@ -156,8 +157,9 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                     },
                                     readinessProbe: {
                                         httpGet: { path: "/moto-api/", port: EMULATOR_PORT },
-                                        periodSeconds: 2,
-                                        failureThreshold: 30,
+                                        // As the probe-period rule makes production's: ready within a second of the hook.
+                                        periodSeconds: 1,
+                                        failureThreshold: 60,
                                     },
                                     resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                                     securityContext: restrictedContainerSecurity(),
@@ -174,7 +176,9 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
         new k8s.core.v1.Service(
             `${name}-emulator`,
             {
-                metadata: { name: EMULATOR_NAME, namespace: args.namespace, labels },
+                // The Deployment's await already says its pod is ready; the provider's own Service await
+                // would add 10 s of endpoint settling to every new mirror (rewrite.ts, skipCoveredServiceAwait).
+                metadata: { name: EMULATOR_NAME, namespace: args.namespace, labels, annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } },
                 spec: { selector, ports: [{ name: "http", port: EMULATOR_PORT, targetPort: EMULATOR_PORT }] },
             },
             child,

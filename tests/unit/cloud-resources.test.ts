@@ -408,6 +408,8 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual([pod.serviceAccountName, pod.imagePullSecrets], ["workloads", [{ name: "pull" }]]);
                 const service = mocks.one("kubernetes:core/v1:Service", "cloud-emulator").inputs;
                 assert.deepStrictEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+                // Its Deployment's await covers the emulator's readiness; the Service's would add 10 s of settling.
+                assert.strictEqual(service.metadata.annotations["pulumi.com/skipAwait"], "true");
                 assert.strictEqual(await valueOf(cloud.endpoint as pulumi.Output<string>), "http://aws-emulator.pm-feature.svc.cluster.local:4566");
             });
 
@@ -422,7 +424,7 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual(moto.lifecycle.postStart.exec.command, ["python3", "/etc/prod-mirror/create_resources.py", "http://127.0.0.1:4566"]);
                 assert.ok(moto.volumeMounts.some((m: any) => m.mountPath === "/etc/prod-mirror" && m.readOnly === true));
                 // No readiness of its own: the kubelet starts probing only after the hook succeeded.
-                assert.deepStrictEqual(moto.readinessProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 2, failureThreshold: 30 });
+                assert.deepStrictEqual(moto.readinessProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 1, failureThreshold: 60 });
                 const env = Object.fromEntries(moto.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
                 // moto itself must not be pointed at an endpoint; the hook gets its own as an argument.
                 assert.strictEqual(env.AWS_ENDPOINT_URL, undefined);

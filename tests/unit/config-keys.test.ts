@@ -128,6 +128,12 @@ const REFUSED: Partial<Record<Key, Bad[]>> = {
         value,
         message: `prod-mirror:readyTimeoutSeconds ${F}: expected a whole number of seconds; the workloads' readiness bound is 10 to 3600 seconds, got "${value}". Example: prod-mirror:readyTimeoutSeconds: "180"`,
     })),
+    probePeriodSeconds: ["61", "-1", "1.5", "5s", "one"].map((value) => ({
+        value,
+        message:
+            `prod-mirror:probePeriodSeconds ${F}: the probe period cap is a whole number of seconds from 1 to 60, or 0 to keep production's probes, ` +
+            `got "${value}". Example: prod-mirror:probePeriodSeconds: "1"`,
+    })),
     namePrefix: [
         { value: "Team-1", message: `prod-mirror:namePrefix ${F}: expected 1 to 10 lowercase letters and digits, starting with a letter, got "Team-1". Example: prod-mirror:namePrefix: pm` },
     ],

@@ -51,6 +51,7 @@ describe("config", () => {
             ttlHours: 72,
             namePrefix: "pm",
             readyTimeoutSeconds: 180,
+            probePeriodSeconds: 1,
             installation: "default",
             clusterDomain: "cluster.local",
             previewDomain: "localhost",
@@ -155,6 +156,7 @@ describe("config", () => {
         assert.ok(!("branch" in s), "a blank branch is no branch");
         assert.strictEqual(parse({ ...BASE, ttlHours: " 24 " }).ttlHours, 24);
         assert.deepStrictEqual([" 60 ", "10", "3600"].map((readyTimeoutSeconds) => parse({ ...BASE, readyTimeoutSeconds }).readyTimeoutSeconds), [60, 10, 3600]);
+        assert.deepStrictEqual(["0", " 5 ", "60"].map((probePeriodSeconds) => parse({ ...BASE, probePeriodSeconds }).probePeriodSeconds), [0, 5, 60]);
     });
 
     it("takes the forms each pattern allows, at their edges", () => {

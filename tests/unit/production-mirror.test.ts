@@ -366,6 +366,17 @@ describe("ProductionMirror", () => {
             }
         });
 
+        it("refuses a probe period cap out of range, naming it and the range", async () => {
+            await useMocks(preview);
+            for (const probePeriodSeconds of [-1, 61, 0.5]) {
+                assert.throws(() => new ProductionMirror("mirror", args({ probePeriodSeconds })), {
+                    message:
+                        `ProductionMirror mirror: probePeriodSeconds ${probePeriodSeconds} is out of range: the probe period cap is a whole number of seconds ` +
+                        `from 1 to 60, or 0 to keep production's probes, e.g. 1`,
+                });
+            }
+        });
+
         it("sends the registry password to the engine only inside secrets", async () => {
             const { mocks } = await emulated();
             const leaks = mocks.registrations.flatMap((r) => plaintextPaths(r.rawInputs, PASSWORD).map((p) => `${r.type} ${r.name}${p}`));

@@ -30,6 +30,10 @@ import {
     replaceTlsSecret,
     rewrite,
     skipRoutingAwait,
+    skipCoveredServiceAwait,
+    awaitedPodLabels,
+    capProbePeriods,
+    probePeriodProblem,
     RewriteError,
     type Rewritten,
     type RewriteTarget,
@@ -65,6 +69,7 @@ const TARGET: RewriteTarget = {
         { apiVersion: "example.com/v1", kind: "Widget", namespaced: true },
         { apiVersion: "example.com/v1", kind: "GlobalWidget", namespaced: false },
     ],
+    probePeriodSeconds: 1,
 };
 
 /** Container settings `restricted` accepts when the pod sets runAsNonRoot and seccomp. */
@@ -481,6 +486,87 @@ describe("rewrite rules", () => {
                 complete(other, skipRoutingAwait(other), []);
             }
         });
+
+        const SKIP = [{ path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" as const }];
+        const service = (selector: unknown, type?: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name: "api" }, spec: { selector, ...(type ? { type } : {}) } });
+        const workload = (kind: string, labels: Record<string, string>, apiVersion = "apps/v1", annotations?: Record<string, string>): KubeObject => ({
+            apiVersion,
+            kind,
+            metadata: { name: "api", ...(annotations ? { annotations } : {}) },
+            spec: { template: { metadata: { labels }, spec: podSpec() } },
+        });
+
+        it("skips a Service's endpoint await when it routes to pods of a workload whose readiness the provider awaits", () => {
+            for (const kind of ["Deployment", "StatefulSet", "DaemonSet"]) {
+                const labels = awaitedPodLabels([workload(kind, { app: "api", tier: "web" })]);
+                const s = service({ app: "api" });
+                complete(s, skipCoveredServiceAwait(s, labels), SKIP);
+            }
+        });
+
+        it("keeps the await of a Service no awaited workload covers: other labels, no selector, LoadBalancer, a skipped or non-awaited workload", () => {
+            const labels = awaitedPodLabels([workload("Deployment", { app: "api" })]);
+            for (const s of [service({ app: "web" }), service({ app: "api", tier: "web" }), service(undefined), service({}), service({ app: "api" }, "LoadBalancer")]) {
+                complete(s, skipCoveredServiceAwait(s, labels), []);
+            }
+            const notAwaited = awaitedPodLabels([
+                workload("Deployment", { app: "api" }, "apps/v1", { "pulumi.com/skipAwait": "true" }),
+                workload("ReplicaSet", { app: "api" }),
+                workload("Deployment", { app: "api" }, "example.com/v1"),
+            ]);
+            assert.deepStrictEqual(notAwaited, []);
+            const s = service({ app: "api" });
+            complete(s, skipCoveredServiceAwait(s, notAwaited), []);
+            // Only Services: a Deployment selecting itself is not touched.
+            const d = workload("Deployment", { app: "api" });
+            complete(d, skipCoveredServiceAwait(d, labels), []);
+        });
+    });
+
+    describe("probe-period", () => {
+        const probed = (probes: Record<string, unknown>, list = "containers"): KubeObject => {
+            const spec = podSpec();
+            spec[list] = [{ ...spec.containers[0], ...probes }];
+            return deployment("api", spec);
+        };
+        const change = (path: string, production: unknown, mirror: unknown): FieldChange => ({ path: `/spec/template/spec/${path}`, production, mirror, rule: "probe-period" });
+
+        it("caps readiness and startup probe periods and keeps production's failure window (failureThreshold x period)", () => {
+            const o = probed({ readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 }, startupProbe: { exec: { command: ["true"] }, failureThreshold: 30 } });
+            complete(o, capProbePeriods(o, 1), [
+                change("containers/0/readinessProbe/periodSeconds", 5, 1),
+                change("containers/0/readinessProbe/failureThreshold", undefined, 15),
+                // Kubernetes' default period is 10 s: 30 x 10 s stays 300 x 1 s.
+                change("containers/0/startupProbe/periodSeconds", undefined, 1),
+                change("containers/0/startupProbe/failureThreshold", 30, 300),
+            ]);
+            const two = capProbePeriods(o, 2);
+            assert.deepStrictEqual(two.changes, [
+                change("containers/0/readinessProbe/periodSeconds", 5, 2),
+                change("containers/0/readinessProbe/failureThreshold", undefined, 8),
+                change("containers/0/startupProbe/periodSeconds", undefined, 2),
+                change("containers/0/startupProbe/failureThreshold", 30, 150),
+            ]);
+            assert.deepStrictEqual(two.object, applyChanges(o, two.changes));
+        });
+
+        it("caps init containers' probes (sidecars), and leaves liveness probes, short periods and a cap of 0 alone", () => {
+            const init = probed({ restartPolicy: "Always", readinessProbe: { periodSeconds: 3, failureThreshold: 1 } }, "initContainers");
+            complete(init, capProbePeriods(init, 1), [change("initContainers/0/readinessProbe/periodSeconds", 3, 1), change("initContainers/0/readinessProbe/failureThreshold", 1, 3)]);
+            const kept = probed({ livenessProbe: { periodSeconds: 30 }, readinessProbe: { periodSeconds: 1 } });
+            complete(kept, capProbePeriods(kept, 1), []);
+            const production = probed({ readinessProbe: { periodSeconds: 10 } });
+            complete(production, capProbePeriods(production, 0), []);
+            const service: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "api" }, spec: { readinessProbe: { periodSeconds: 10 } } };
+            complete(service, capProbePeriods(service, 1), []);
+        });
+
+        it("refuses a cap that is not a whole number of seconds from 0 to 60", () => {
+            assert.deepStrictEqual([0, 1, 60].map(probePeriodProblem), [undefined, undefined, undefined]);
+            for (const bad of [-1, 61, 1.5, NaN]) {
+                assert.match(probePeriodProblem(bad) ?? "", /from 1 to 60, or 0 to keep production's probes/);
+            }
+        });
     });
 });
 
@@ -709,6 +795,7 @@ describe("a whole production deployment", () => {
                                     { name: "SIGNING_KEY", valueFrom: { secretKeyRef: { name: "deal-signing", key: "key" } } },
                                 ],
                                 ports: [{ containerPort: 8080 }],
+                                readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 },
                                 resources: { requests: { cpu: "500m", memory: "512Mi" } },
                                 securityContext: structuredClone(SAFE),
                             },
@@ -766,9 +853,11 @@ describe("a whole production deployment", () => {
                     { path: "/spec/replicas", production: 3, mirror: 1, rule: "replicas" },
                     { path: `${POD}/containers/0/resources`, production: { requests: { cpu: "500m", memory: "512Mi" } }, mirror: RESOURCES, rule: "resources" },
                     { path: `${POD}/containers/1/resources`, production: undefined, mirror: RESOURCES, rule: "resources" },
+                    { path: `${POD}/containers/0/readinessProbe/periodSeconds`, production: 5, mirror: 1, rule: "probe-period" },
+                    { path: `${POD}/containers/0/readinessProbe/failureThreshold`, production: undefined, mirror: 15, rule: "probe-period" },
                 ],
             },
-            { object: "Service/api", changes: common },
+            { object: "Service/api", changes: [...common, { path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" }] },
             {
                 object: "Ingress/api",
                 changes: [
