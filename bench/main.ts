@@ -43,6 +43,11 @@ interface Bench {
     dir: string;
     /** The environment of every command about mirrors: the local environment's, with the bench's mirrors directory. */
     env: NodeJS.ProcessEnv;
+    /**
+     * The kubectl baseline's and the capacity check's: the cluster admin's kubeconfig, as the seed's
+     * job ran with the team's own credentials (prod-mirror runs as the restricted operator, access/).
+     */
+    adminEnv: NodeJS.ProcessEnv;
     registry: string;
     made: Made;
 }
@@ -118,13 +123,13 @@ async function kubectlRound(b: Bench, base: { objects: any[]; namespace: string;
     const kinds = new Set(objects.map((o) => o.kind));
     b.made.namespaces.add(ns);
     const start = process.hrtime.bigint();
-    await run("kubectl", ["apply", "-f", file], b.env);
+    await run("kubectl", ["apply", "-f", file], b.adminEnv);
     await Promise.all([
-        kinds.has("Job") ? run("kubectl", ["wait", "-n", ns, "--for=condition=complete", "job", "--all", "--timeout=300s"], b.env) : undefined,
-        kinds.has("Deployment") ? run("kubectl", ["wait", "-n", ns, "--for=condition=available", "deployment", "--all", "--timeout=300s"], b.env) : undefined,
+        kinds.has("Job") ? run("kubectl", ["wait", "-n", ns, "--for=condition=complete", "job", "--all", "--timeout=300s"], b.adminEnv) : undefined,
+        kinds.has("Deployment") ? run("kubectl", ["wait", "-n", ns, "--for=condition=available", "deployment", "--all", "--timeout=300s"], b.adminEnv) : undefined,
     ]);
     s.ready.push(secondsSince(start));
-    const r = await run("kubectl", ["delete", "namespace", ns, "--wait=true", "--timeout=300s"], b.env);
+    const r = await run("kubectl", ["delete", "namespace", ns, "--wait=true", "--timeout=300s"], b.adminEnv);
     b.made.namespaces.delete(ns);
     s.gone.push(r.seconds);
     say(`kubectl run ${i}: ready ${s.ready.at(-1)!.toFixed(1)} s, namespace gone ${r.seconds.toFixed(1)} s`);
@@ -197,8 +202,8 @@ async function imageSteps(b: Bench): Promise<Step[]> {
 
 /** The cluster's free CPU requests now, in millicores. */
 async function clusterFreeCpu(b: Bench): Promise<number> {
-    const nodes = JSON.parse((await run("kubectl", ["get", "nodes", "-o", "json"], b.env)).stdout).items as any[];
-    const pods = JSON.parse((await run("kubectl", ["get", "pods", "-A", "-o", "json"], b.env)).stdout).items as any[];
+    const nodes = JSON.parse((await run("kubectl", ["get", "nodes", "-o", "json"], b.adminEnv)).stdout).items as any[];
+    const pods = JSON.parse((await run("kubectl", ["get", "pods", "-A", "-o", "json"], b.adminEnv)).stdout).items as any[];
     return freeCpu(nodes, pods);
 }
 
@@ -335,7 +340,7 @@ async function cleanup(b: Bench): Promise<boolean> {
         await pool([...b.made.branches], 3, (branch) => attempt(`down --branch ${branch}`, () => down(b, branch)));
     }
     for (const ns of b.made.namespaces) {
-        await attempt(`kubectl delete namespace ${ns}`, () => run("kubectl", ["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=300s"], b.env));
+        await attempt(`kubectl delete namespace ${ns}`, () => run("kubectl", ["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=300s"], b.adminEnv));
     }
     for (const file of b.made.stackFiles) {
         fs.rmSync(file, { force: true });
@@ -363,7 +368,13 @@ async function main(argv: string[]): Promise<number> {
     const id = `${Date.now().toString(36).slice(-4)}${crypto.randomBytes(1).toString("hex")}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `prod-mirror-bench-${id}-`));
     const env = envFor(path.join(dir, "mirrors"), `bench-${id}`);
-    const b: Bench = { plan, id, dir, env, registry: env.PROD_MIRROR_REGISTRY ?? "127.0.0.1:5000", made: { branches: new Set(), namespaces: new Set(), stackFiles: new Set(), images: new Set() } };
+    const admin = env.PROD_MIRROR_ADMIN_KUBECONFIG;
+    if (admin === undefined || !fs.existsSync(admin)) {
+        process.stderr.write(`bench: PROD_MIRROR_ADMIN_KUBECONFIG names no file (${admin ?? "unset"}); bring the local environment up with 'bash local/env.sh up'\n${BENCH_USAGE}\n`);
+        return 1;
+    }
+    const adminEnv = { ...env, KUBECONFIG: admin };
+    const b: Bench = { plan, id, dir, env, adminEnv, registry: env.PROD_MIRROR_REGISTRY ?? "127.0.0.1:5000", made: { branches: new Set(), namespaces: new Set(), stackFiles: new Set(), images: new Set() } };
     const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`;
     say(`run ${id}: mirrors, backend and baseline files under ${dir}; installation bench-${id}`);
     const started = process.hrtime.bigint();
