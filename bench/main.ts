@@ -153,7 +153,7 @@ async function mirrorRound(b: Bench, i: number, s: MainSamples, notes: string[])
 }
 
 /** The CLI's image step (cli/app-images.ts) alone: all services under a new tag, from `projectDir`. */
-function imageStep(b: Bench, projectDir: string, tag: string): number {
+async function imageStep(b: Bench, projectDir: string, tag: string): Promise<number> {
     // The image step reads only the app description and the image repository; `aws` spares giving an
     // emulator image, which has nothing to do with it.
     const settings = parseSettings(
@@ -163,7 +163,7 @@ function imageStep(b: Bench, projectDir: string, tag: string): number {
     const builds = plannedImageBuilds(settings.app, b.registry, settings.imageRepository, tag, projectDir);
     builds.forEach((build) => b.made.images.add(build.ref));
     const start = process.hrtime.bigint();
-    buildAndPushImages(builds, b.env, () => undefined);
+    await buildAndPushImages(builds, b.env, () => undefined);
     return secondsSince(start);
 }
 
@@ -171,12 +171,12 @@ async function imageSteps(b: Bench): Promise<Step[]> {
     const sameLayers: number[] = [];
     const changed: number[] = [];
     for (let i = 1; i <= b.plan.runs; i++) {
-        sameLayers.push(imageStep(b, repoRoot, `bench-${b.id}-img${i}`));
+        sameLayers.push(await imageStep(b, repoRoot, `bench-${b.id}-img${i}`));
         // A copy of app/ with one service's source changed: the other services' layers are all there.
         const copy = path.join(b.dir, `changed-${i}`);
         fs.cpSync(path.join(repoRoot, "app"), path.join(copy, "app"), { recursive: true });
         fs.appendFileSync(path.join(copy, "app", "api", "main.py"), `\n# changed for bench ${b.id} run ${i}\n`);
-        changed.push(imageStep(b, copy, `bench-${b.id}-chg${i}`));
+        changed.push(await imageStep(b, copy, `bench-${b.id}-chg${i}`));
         say(`image step run ${i}: same layers ${sameLayers.at(-1)!.toFixed(1)} s, api changed ${changed.at(-1)!.toFixed(1)} s`);
     }
     const unit: number[] = [];

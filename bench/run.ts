@@ -3,6 +3,7 @@
 import { spawn } from "child_process";
 import * as path from "path";
 import { repoRoot } from "../cli/local-environment";
+import { IMAGES_PUSHED } from "../cli/app-images";
 import { secondsSince } from "./stats";
 
 export interface Ran {
@@ -69,8 +70,13 @@ export function loggedSeconds(log: string, pattern: RegExp): number {
 
 export const PULUMI_UP_LINE = /pulumi up succeeded in ([0-9.]+)s/;
 
-/** The image step inside an `up`: the sum of its `image … pushed in Xs` lines. */
+/** The image step inside an `up`: its `images pushed in Xs` line, else the sum of its `image … pushed in Xs` lines. */
 export function imageSeconds(log: string): number {
+    // The step's own wall-clock line when the CLI prints one (its images go at once); before, the images' sum.
+    const step = new RegExp(`\\b${IMAGES_PUSHED} ([0-9.]+)s`).exec(log);
+    if (step !== null) {
+        return Number(step[1]);
+    }
     return [...log.matchAll(/\bimage \S+ pushed in ([0-9.]+)s/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 

@@ -7,6 +7,7 @@ import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
 import { kubectl } from "./kubectl";
+import { configWithoutSecrets } from "./stack";
 
 export interface ClusterAccess {
     /** The caller's environment with KUBECONFIG set to the stack's cluster (unchanged when the stack names none). */
@@ -30,7 +31,10 @@ export function isKubeconfigContents(value: string): boolean {
  * talks to the one cluster.
  */
 export async function clusterAccessOf(stack: Stack, env: NodeJS.ProcessEnv): Promise<ClusterAccess> {
-    const config = await stack.getAllConfig();
+    // Without --show-secrets first: deriving the passphrase's key costs 0.2 s, and only a stack that
+    // keeps its own kubeconfig (always a secret) needs it decrypted.
+    const plain = await configWithoutSecrets(stack);
+    const config = plain[`${PROJECT}:kubeconfig`] === undefined ? plain : await stack.getAllConfig();
     const kubeconfig = config[`${PROJECT}:kubeconfig`]?.value;
     const context = config[`${PROJECT}:kubeContext`]?.value;
     if ((kubeconfig === undefined || kubeconfig === "") && (context === undefined || context === "")) {

@@ -23,7 +23,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { type BranchRef, defaultOutDir, describeRef, destroyMirror, forwardServices, prepareMirror, refFlags, refKey, resolveBranch, useLocalEnvironment, writeOutputFiles } from "./mirror";
 import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { formatReapReport, reap as reapMirrors } from "./reap";
-import { findStack, stampTags } from "./stack";
+import { findStack, stampTags, updateStack } from "./stack";
 
 const log = (line: string): void => {
     process.stderr.write(`[prod-mirror] ${line}\n`);
@@ -64,22 +64,30 @@ async function up(args: ParsedArgs): Promise<void> {
     const stackName = stackNameFor(refKey(ref));
     await guardedRun(local.mirrorsDir, stackName, "up", args.lockTimeoutMinutes, log, async (run) => {
         const { signal, cancelled, deadline } = run;
-        const mirror = await prepareMirror(ref, args.ttlHours, local, log, args.readyTimeoutSeconds);
-        await recoverStack(mirror.stack, process.env, log, run);
+        // While the images build: an interrupted run's leftovers cleared, and the tags `ls` and `reap`
+        // read stamped before the update (a mirror whose update fails is still listed with its expiry).
+        let tags: Record<string, string> = {};
+        const mirror = await prepareMirror(ref, args.ttlHours, local, log, args.readyTimeoutSeconds, async (stack, settings, created) => {
+            // A stack created by this run has neither leftovers nor tags to read.
+            if (!created) {
+                await recoverStack(stack, process.env, log, run);
+            }
+            tags = await stampTags(stack, { branch: ref.branch, commit: settings.commit ?? "", expiresAt: settings.expiresAt ?? "" }, created ? {} : undefined);
+        });
         // A signal during the image step: do not start an update only to cancel it.
         if (cancelled()) {
             throw new Error("cancelled before the update started");
         }
         const started = Date.now();
-        const result = await whileLocked(() => mirror.stack.up({ onOutput: (out) => process.stderr.write(out), signal }), deadline, log).catch((err: unknown) => {
+        const outputs = await whileLocked(() => updateStack(mirror.stack, { onOutput: (out) => process.stderr.write(out), signal }), deadline, log).catch((err: unknown) => {
             throw cancelled() ? err : unreadyError(err, namespaceName(refKey(ref), mirror.settings.namePrefix), mirror.settings.readyTimeoutSeconds, refFlags(ref));
         });
-        log(`pulumi up ${result.summary.result} in ${seconds(started)}`);
+        log(`pulumi up succeeded in ${seconds(started)}`);
 
-        const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), result.outputs);
-        const namespace = String(result.outputs.namespace?.value ?? "");
-        const serviceUrls = (result.outputs.serviceUrls?.value ?? {}) as Record<string, string>;
-        const entry = String(result.outputs.entryService?.value ?? "");
+        const files = writeOutputFiles(args.outDir ?? defaultOutDir(mirror.stackName), outputs);
+        const namespace = String(outputs.namespace?.value ?? "");
+        const serviceUrls = (outputs.serviceUrls?.value ?? {}) as Record<string, string>;
+        const entry = String(outputs.entryService?.value ?? "");
         let entryUrl = serviceUrls[entry];
         const lines = [`stack:     ${mirror.stackName}`, `namespace: ${namespace}`, `outputs:   ${files.json}`, `dotenv:    ${files.dotenv}`];
         if (args.forward) {
@@ -89,8 +97,8 @@ async function up(args: ParsedArgs): Promise<void> {
             lines.push(...forwards.map((f) => `  ${f.service.padEnd(10)} ${f.url}`));
         }
         lines.push("stack outputs for test runners (also: npx prod-mirror outputs --format dotenv|json):");
-        lines.push(...toDotenv(runnerEnvOf(result.outputs)).trimEnd().split("\n").map((l) => `  ${l}`));
-        await stampTags(mirror.stack, { branch: ref.branch, commit: mirror.settings.commit ?? "", expiresAt: mirror.settings.expiresAt ?? "", entryUrl });
+        lines.push(...toDotenv(runnerEnvOf(outputs)).trimEnd().split("\n").map((l) => `  ${l}`));
+        await stampTags(mirror.stack, { entryUrl }, tags);
         process.stdout.write(`${lines.join("\n")}\n`);
     });
 }

@@ -24,7 +24,7 @@ import { plainOutputs, runnerEnvOf, toDotenv } from "./outputs";
 import { checkAwsEndpointAnswers, checkRegistryAnswers, resolveDigestReference } from "./registry-api";
 import { startForwards, stopForwards, type Forward } from "./port-forward";
 import { stackPath } from "./stack-path";
-import { configureStack, findStack, openStack } from "./stack";
+import { configureStack, destroyStack, findStack, maskedOutputs, openOrCreateStack } from "./stack";
 import { formatStuckReport, heldBefore, readStuck } from "./stuck";
 
 export type Log = (line: string) => void;
@@ -111,8 +111,19 @@ export interface PreparedMirror {
     local: Place;
 }
 
-/** Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when given), builds and pushes its images. */
-export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Place, log: Log, readyTimeoutSeconds?: number): Promise<PreparedMirror> {
+/**
+ * Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when
+ * given), builds and pushes its images. `alongside` runs while the images build (the CLI's state
+ * checks and tags: `pulumi` processes that would otherwise wait their turn); the update must not.
+ */
+export async function prepareMirror(
+    ref: BranchRef,
+    ttlHours: number,
+    local: Place,
+    log: Log,
+    readyTimeoutSeconds?: number,
+    alongside?: (stack: Stack, settings: MirrorSettings, created: boolean) => Promise<unknown>,
+): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
         throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
     }
@@ -124,7 +135,7 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Pla
         const existing = await findStack(stackName);
         externalDefaults(existing === undefined ? {} : await existing.getAllConfig(), external, stackName);
     }
-    const stack = await openStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined);
+    const { stack, created } = await openOrCreateStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined);
     const current = await stack.getAllConfig();
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
     // the program deploys the exact references it pushed.
@@ -153,7 +164,17 @@ export async function prepareMirror(ref: BranchRef, ttlHours: number, local: Pla
         await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
     }
     const tag = imageTag(refKey(ref), ref.commit);
-    buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log, external?.registry);
+    // Both end before either's failure is thrown: nothing of this run is left working on the stack
+    // once the caller gives up its lock.
+    const ended = await Promise.allSettled([
+        buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log, external?.registry),
+        alongside?.(stack, settings, created),
+    ]);
+    for (const end of ended) {
+        if (end.status === "rejected") {
+            throw end.reason;
+        }
+    }
     return { stack, stackName, branch: ref.branch, settings, local };
 }
 
@@ -385,9 +406,9 @@ export async function destroyAndRemoveStack(
         const early = held.then(() => kubectlAsync(["delete", "namespaces", "-l", selector, "--wait=false"], access.env));
         // A run killed half-way left a lock or pending operations: the destroy needs them cleared too.
         await recoverStack(stack, env, log, run, stackName);
-        const namespace = (await stack.outputs()).namespace?.value as string | undefined;
+        const namespace = (await maskedOutputs(stack)).namespace?.value as string | undefined;
         try {
-            await stack.destroy({ onOutput, signal: run.signal });
+            await destroyStack(stack, { onOutput, signal: run.signal });
         } catch (err) {
             // A cancelled destroy leaves a namespace half-way through its ordinary teardown: not stuck.
             const stuck = namespace === undefined || namespace === "" || run.signal?.aborted === true ? undefined : readStuck(namespace, access.env, await held);

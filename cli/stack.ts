@@ -1,9 +1,10 @@
 // One Pulumi stack per branch, on the configured backend, driven through the Automation API.
 // Everything here is what `pulumi stack init/select`, `config set` and `up` do by hand.
 import { spawnSync } from "child_process";
-import { LocalWorkspace, Stack, type ConfigMap } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack, StackNotFoundError, type ConfigMap, type OutputMap } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
 import { repoRoot } from "./local-environment";
+import { SECRET_MASK } from "./outputs";
 
 /** Config the CLI writes into a branch's stack before each update. */
 export interface StackSettings {
@@ -31,17 +32,40 @@ export interface StackSettings {
  * (or Pulumi Cloud's own).
  */
 export async function openStack(stackName: string, secretsProvider?: string): Promise<Stack> {
-    return LocalWorkspace.createOrSelectStack({ stackName, workDir: repoRoot }, secretsProvider === undefined ? {} : { secretsProvider });
+    return (await openOrCreateStack(stackName, secretsProvider)).stack;
 }
 
-/** Selects an existing stack, or returns undefined when the backend has none by that name. */
+/**
+ * openStack, saying whether the stack was created now: a new stack has no tags, no pending
+ * operations and no lock to look for, and each look is a `pulumi` process. As the automation API's
+ * createOrSelectStack: a select, and a create when the backend has no such stack.
+ */
+export async function openOrCreateStack(stackName: string, secretsProvider?: string): Promise<{ stack: Stack; created: boolean }> {
+    const workspace = await LocalWorkspace.create({ workDir: repoRoot, ...(secretsProvider === undefined ? {} : { secretsProvider }) });
+    try {
+        return { stack: await Stack.select(stackName, workspace), created: false };
+    } catch (err) {
+        if (!(err instanceof StackNotFoundError)) {
+            throw err;
+        }
+    }
+    return { stack: await Stack.create(stackName, workspace), created: true };
+}
+
+/**
+ * Selects an existing stack, or returns undefined when the backend has none by that name. One
+ * `stack select` (which fails on a missing stack) rather than listing every stack first.
+ */
 export async function findStack(stackName: string): Promise<Stack | undefined> {
     const workspace = await LocalWorkspace.create({ workDir: repoRoot });
-    const stacks = await workspace.listStacks();
-    if (!stacks.some((s) => s.name === stackName || s.name.endsWith(`/${stackName}`))) {
-        return undefined;
+    try {
+        return await Stack.select(stackName, workspace);
+    } catch (err) {
+        if (err instanceof StackNotFoundError) {
+            return undefined;
+        }
+        throw err;
     }
-    return Stack.select(stackName, workspace);
 }
 
 /**
@@ -102,10 +126,20 @@ export const TAGS = {
     entryUrl: `${PROJECT}:entryUrl`,
 } as const;
 
-/** Stamps branch, commit and expiry (each `up` extends it); createdAt only the first time. */
-export async function stampTags(stack: Stack, tags: { branch: string; commit: string; expiresAt: string; entryUrl?: string }, now = new Date()): Promise<void> {
+/**
+ * Stamps the given tags that differ from the stack's (each `up` extends the expiry), and createdAt
+ * when the stack has none; returns the stack's tags as they now are. `known`: the tags as a previous
+ * call returned them, which spares asking the backend again (a `pulumi` process). Never while an
+ * update of the same stack runs: a file backend's tag write rewrites the stack's file.
+ */
+export async function stampTags(
+    stack: Stack,
+    tags: { branch?: string; commit?: string; expiresAt?: string; entryUrl?: string },
+    known?: Record<string, string>,
+    now = new Date(),
+): Promise<Record<string, string>> {
     const workspace = stack.workspace;
-    const existing = await workspace.listTags(stack.name);
+    const existing = known ?? (await workspace.listTags(stack.name));
     const wanted: Record<string, string | undefined> = {
         [TAGS.branch]: tags.branch,
         [TAGS.commit]: tags.commit,
@@ -113,9 +147,56 @@ export async function stampTags(stack: Stack, tags: { branch: string; commit: st
         [TAGS.entryUrl]: tags.entryUrl,
         [TAGS.createdAt]: existing[TAGS.createdAt] ?? now.toISOString().replace(/\.\d{3}Z$/, "Z"),
     };
+    const tagsNow = { ...existing };
     for (const [key, value] of Object.entries(wanted)) {
         if (value !== undefined && existing[key] !== value) {
             await workspace.setTag(stack.name, key, value);
+            tagsNow[key] = value;
         }
     }
+    return tagsNow;
+}
+
+/** What the automation API's PulumiCommand does but does not declare (its d.ts omits it): run one `pulumi` command. */
+interface RunnablePulumi {
+    run(args: string[], cwd: string, env: Record<string, string>, onOutput?: (out: string) => void, onError?: (err: string) => void, signal?: AbortSignal): Promise<{ stdout: string; stderr: string }>;
+}
+
+/**
+ * `pulumi <args> --stack <name>` as the automation API's Stack methods run it (the workspace's
+ * binary, PULUMI_HOME, environment and directory; a failure is its CommandError; an abort sends
+ * SIGINT), without what its up() and destroy() do after: `stack output` twice and `stack history`,
+ * about 0.8 s after every update here, for a summary the CLI does not use.
+ */
+export async function runOnStack(stack: Stack, args: string[], opts: { onOutput?: (out: string) => void; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string }> {
+    const workspace = stack.workspace;
+    const env: Record<string, string> = { ...(workspace.pulumiHome === undefined ? {} : { PULUMI_HOME: workspace.pulumiHome }), ...workspace.envVars };
+    const pulumi = workspace.pulumiCommand as unknown as RunnablePulumi;
+    return pulumi.run([...args, "--stack", stack.name], workspace.workDir, env, opts.onOutput, undefined, opts.signal);
+}
+
+/** `pulumi up` of the stack, then its outputs as `maskedOutputs` reads them. */
+export async function updateStack(stack: Stack, opts: { onOutput?: (out: string) => void; signal?: AbortSignal } = {}): Promise<OutputMap> {
+    await runOnStack(stack, ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local"], opts);
+    return maskedOutputs(stack);
+}
+
+/** `pulumi destroy` of the stack (its resources; the stack itself stays). */
+export async function destroyStack(stack: Stack, opts: { onOutput?: (out: string) => void; signal?: AbortSignal } = {}): Promise<void> {
+    await runOnStack(stack, ["destroy", "--yes", "--skip-preview", "--exec-kind", "auto.local"], opts);
+}
+
+/**
+ * The stack's outputs as `pulumi stack output --json` prints them: a secret one is the mask, never
+ * its value, and is marked secret. One `pulumi` process, where the automation API's outputs() runs
+ * two (the second with --show-secrets) that the CLI would only mask again.
+ */
+export async function maskedOutputs(stack: Stack): Promise<OutputMap> {
+    const printed = JSON.parse((await runOnStack(stack, ["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(printed).map(([key, value]) => [key, { value, secret: value === SECRET_MASK }]));
+}
+
+/** The stack's config as `pulumi config --json` prints it: a secret's value is absent, and nothing is decrypted. */
+export async function configWithoutSecrets(stack: Stack): Promise<ConfigMap> {
+    return JSON.parse((await runOnStack(stack, ["config", "--json"])).stdout) as ConfigMap;
 }

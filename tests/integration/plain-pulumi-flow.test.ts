@@ -103,7 +103,7 @@ describe("the README's plain-Pulumi flow, run as written", function () {
     let failedAt: string | undefined;
     const timings: Array<[string, number]> = [];
 
-    before(function () {
+    before(async function () {
         this.timeout(60 * 60_000);
         flow = classifyFlow(flowLines);
         const local = ensureLocalEnvironment();
@@ -118,7 +118,7 @@ describe("the README's plain-Pulumi flow, run as written", function () {
         const settings = templateSettings(project);
         tag = imageTag(branch, commit);
         const started = Date.now();
-        buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, project), { ...process.env, ...local.env }, log);
+        await buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, project), { ...process.env, ...local.env }, log);
         timings.push(["images", (Date.now() - started) / 1000]);
 
         // A GitLab job's variables name the branch; whatever CI runs this test must not.

@@ -42,6 +42,8 @@ describe("bench: figures", () => {
         assert.strictEqual(loggedSeconds(log, PULUMI_UP_LINE), 27.2);
         assert.strictEqual(imageSeconds(log), 2.2);
         assert.strictEqual(imageSeconds("nothing"), 0);
+        // The images go at once: the step's own wall-clock line wins over their sum.
+        assert.strictEqual(imageSeconds(`${log}[prod-mirror] images pushed in 1.6s\n`), 1.6);
         assert.throws(() => loggedSeconds("[prod-mirror] pulumi up failed in 3.0s", PULUMI_UP_LINE), /^Error: no line matching \/pulumi up succeeded in/);
     });
 
