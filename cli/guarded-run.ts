@@ -5,6 +5,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
 import { parseBackendUrl } from "./backend-url";
 import { acquireStackLock, lockPlaceFor } from "./lock-for-backend";
+import { runOnStack } from "./stack";
 import { breakDeadBackendLocks, type BackendLock, type LockHolder } from "./run-lock";
 import { breakDeadBucketLocks, bucketClient } from "./s3-lease-store";
 
@@ -138,14 +139,21 @@ async function breakDeadUpdateLocks(env: NodeJS.ProcessEnv, stackName: string, d
  * operations with a refresh, which waits for a live holder's backend lock as the update does.
  * Returns what it did.
  */
-export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Log, run: RunContext = {}, stackName = stack.name): Promise<string[]> {
+export async function recoverStack(
+    stack: Stack,
+    env: NodeJS.ProcessEnv,
+    log: Log,
+    run: RunContext = {},
+    stackName = stack.name,
+    readState: (stack: Stack) => Promise<{ deployment?: unknown }> = exportedState,
+): Promise<string[]> {
     const done: string[] = [];
     for (const lock of await breakDeadUpdateLocks(env, stackName, run.previousHolderDied)) {
         const line = `broke the update lock of ${stackName} left by pid ${lock.pid} on ${lock.hostname} (since ${lock.timestamp}), which is gone`;
         log(line);
         done.push(line);
     }
-    const state = (await stack.exportStack()).deployment as { pending_operations?: unknown[] } | undefined;
+    const state = (await readState(stack)).deployment as { pending_operations?: unknown[] } | undefined;
     const pending = state?.pending_operations?.length ?? 0;
     if (pending > 0) {
         log(`${stackName} has ${pending} pending operation(s) from an interrupted run: refreshing to clear them`);
@@ -154,6 +162,14 @@ export async function recoverStack(stack: Stack, env: NodeJS.ProcessEnv, log: Lo
         done.push(`cleared ${pending} pending operation(s) with a refresh`);
     }
     return done;
+}
+
+/**
+ * The stack's state for the look at its pending operations: `pulumi stack export` without
+ * --show-secrets, so no key is derived (0.2 s) and no secret reaches this process.
+ */
+export async function exportedState(stack: Stack): Promise<{ deployment?: unknown }> {
+    return JSON.parse((await runOnStack(stack, ["stack", "export"])).stdout) as { deployment?: unknown };
 }
 
 const LOCKED = /the stack is currently locked|currently locked by/i;

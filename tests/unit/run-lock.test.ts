@@ -495,6 +495,9 @@ describe("cli: guarded run (lock + signals)", () => {
 });
 
 describe("cli: recovering a stack a killed run left", () => {
+    /** The fakes' state, as recoverStack reads a real stack's with `pulumi stack export`. */
+    const exportOf = (stack: Stack): Promise<{ deployment?: unknown }> => (stack as unknown as { exportStack: () => Promise<{ deployment?: unknown }> }).exportStack();
+
     /** A stack with one pending operation whose refresh meets the backend's lock `lockedTimes` times. */
     function pendingStack(lockedTimes: number): { stack: Stack; refreshes: () => number } {
         let refreshes = 0;
@@ -514,7 +517,7 @@ describe("cli: recovering a stack a killed run left", () => {
     it("waits for another run's backend lock before the refresh that clears pending operations, as the update does", async () => {
         const { stack, refreshes } = pendingStack(2);
         const lines: string[] = [];
-        const done = await recoverStack(stack, {}, (l) => lines.push(l), { deadline: Date.now() + 5000, lockPollMs: 20 });
+        const done = await recoverStack(stack, {}, (l) => lines.push(l), { deadline: Date.now() + 5000, lockPollMs: 20 }, "pm-x", exportOf);
         assert.deepStrictEqual(done, ["cleared 1 pending operation(s) with a refresh"]);
         assert.strictEqual(refreshes(), 3);
         assert.deepStrictEqual(lines, [
@@ -525,20 +528,20 @@ describe("cli: recovering a stack a killed run left", () => {
 
     it("gives up on the backend's lock at the deadline, with pulumi's own message", async () => {
         const { stack, refreshes } = pendingStack(1000);
-        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 200, lockPollMs: 20 }), /the stack is currently locked by 1 lock\(s\)/);
+        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 200, lockPollMs: 20 }, "pm-x", exportOf), /the stack is currently locked by 1 lock\(s\)/);
         assert.ok(refreshes() > 1 && refreshes() < 20, `${refreshes()} refreshes`);
     });
 
     it("looks again at another run's backend lock less and less often (Pulumi Cloud's lock is waited on this way)", async () => {
         const { stack, refreshes } = pendingStack(1000);
         // Looks at 0, 20, 60, 140, 300 ms (20 ms doubling), then the next (620) would pass the deadline.
-        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 450, lockPollMs: 20 }), /the stack is currently locked/);
+        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 450, lockPollMs: 20 }, "pm-x", exportOf), /the stack is currently locked/);
         assert.strictEqual(refreshes(), 5);
     });
 
     it("does not wait for the backend's lock when the next look would come after the deadline", async () => {
         const { stack, refreshes } = pendingStack(1000);
-        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 50, lockPollMs: 1000 }), /the stack is currently locked/);
+        await assert.rejects(recoverStack(stack, {}, () => undefined, { deadline: Date.now() + 50, lockPollMs: 1000 }, "pm-x", exportOf), /the stack is currently locked/);
         assert.strictEqual(refreshes(), 1);
     });
 
@@ -553,7 +556,7 @@ describe("cli: recovering a stack a killed run left", () => {
             },
         } as unknown as Stack;
         const signal = new AbortController().signal;
-        assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined, { signal }), ["cleared 2 pending operation(s) with a refresh"]);
+        assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined, { signal }, "pm-x", exportOf), ["cleared 2 pending operation(s) with a refresh"]);
         assert.strictEqual(options?.clearPendingCreates, true);
         assert.strictEqual(options?.signal, signal);
         const written: string[] = [];
@@ -575,7 +578,7 @@ describe("cli: recovering a stack a killed run left", () => {
                 exportStack: () => Promise.resolve({ version: 3, deployment }),
                 refresh: () => Promise.resolve(refreshes++),
             } as unknown as Stack;
-            assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined), [], JSON.stringify(deployment));
+            assert.deepStrictEqual(await recoverStack(stack, {}, () => undefined, {}, "pm-x", exportOf), [], JSON.stringify(deployment));
             assert.strictEqual(refreshes, 0, JSON.stringify(deployment));
         }
     });
@@ -599,7 +602,7 @@ describe("cli: recovering a stack a killed run left", () => {
             const died: LockHolder = { pid: deadPid(), ...thisProcessSpace(), command: "up", since: hoursAgo(2) };
             const stack = { name: "pm-x", exportStack: () => Promise.resolve({ version: 3, deployment: {} }) } as unknown as Stack;
             const lines: string[] = [];
-            const done = await recoverStack(stack, { PULUMI_BACKEND_URL: `file://${backend}` }, (l) => lines.push(l), { previousHolderDied: died });
+            const done = await recoverStack(stack, { PULUMI_BACKEND_URL: `file://${backend}` }, (l) => lines.push(l), { previousHolderDied: died }, "pm-x", exportOf);
             const expected = [
                 `broke the update lock of pm-x left by pid 1 on ci-runner-7 (since ${ancient}), which is gone`,
                 `broke the update lock of pm-x left by pid ${deadPulumi} on ${os.hostname()} (since ${diedAt}), which is gone`,

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { exportedState } from "../../cli/guarded-run";
 import { destroyStack, maskedOutputs, stampTags, TAGS, updateStack } from "../../cli/stack";
 
 /** A stack whose workspace records each `pulumi` command and answers it from `answers` (by the command's first two words). */
@@ -46,6 +47,10 @@ describe("cli: pulumi commands on a stack", () => {
         // No --show-secrets anywhere: a secret output's value never reaches this process.
         assert.ok(calls.every((c) => !c.args.includes("--show-secrets")));
         assert.deepStrictEqual(await maskedOutputs(recordingStack({ "stack output": "{}" }).stack), {});
+        // The look at pending operations reads the state with its secrets still encrypted.
+        const exporting = recordingStack({ "stack export": JSON.stringify({ version: 3, deployment: { pending_operations: [] } }) });
+        assert.deepStrictEqual(await exportedState(exporting.stack), { version: 3, deployment: { pending_operations: [] } });
+        assert.deepStrictEqual(exporting.calls.map((c) => c.args), [["stack", "export", "--stack", "pm-x"]]);
     });
 
     it("stamps only the tags that changed, createdAt only when missing, and asks the backend again only when not told the tags", async () => {
