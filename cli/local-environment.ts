@@ -5,7 +5,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-export const repoRoot = path.resolve(__dirname, "..");
+/** The project's directory: bin/prod-mirror.js says where when it runs a compiled copy from its cache. */
+export const repoRoot = process.env.PROD_MIRROR_PROJECT_DIR ?? path.resolve(__dirname, "..");
 const envScript = path.join(repoRoot, "local", "env.sh");
 
 export interface RegistryCredentials {

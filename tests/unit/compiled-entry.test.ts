@@ -5,8 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { repoRoot } from "../../cli/local-environment";
 
-// bin/pulumi-program.js, Pulumi's entry point: the program compiled once per content of its sources.
-describe("the program's entry point (bin/pulumi-program.js)", function () {
+// bin/compiled-entry.js, behind Pulumi's entry point (bin/pulumi-program.js) and the CLI's
+// (bin/prod-mirror.js): TypeScript compiled once per content of its sources.
+describe("the compiled entry points (bin/compiled-entry.js)", function () {
     this.timeout(30_000);
     let project: string;
     let cache: string;
@@ -16,7 +17,9 @@ describe("the program's entry point (bin/pulumi-program.js)", function () {
         project = fs.mkdtempSync(path.join(os.tmpdir(), "pm-program-"));
         cache = path.join(project, "cache");
         fs.mkdirSync(path.join(project, "bin"));
-        fs.copyFileSync(path.join(repoRoot, "bin", "pulumi-program.js"), path.join(project, "bin", "pulumi-program.js"));
+        for (const file of ["compiled-entry.js", "pulumi-program.js", "prod-mirror.js"]) {
+            fs.copyFileSync(path.join(repoRoot, "bin", file), path.join(project, "bin", file));
+        }
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"));
         fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(project, "tsconfig.json"));
         fs.mkdirSync(path.join(project, "components", "data"), { recursive: true });
@@ -38,7 +41,7 @@ describe("the program's entry point (bin/pulumi-program.js)", function () {
     function run(cacheDir = cache): Record<string, string> {
         // Started in bin/, as Pulumi starts a `main`; the program must see the project's directory.
         const code = `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(project, "bin", "pulumi-program.js"))})))`;
-        const exports = JSON.parse(execFileSync("node", ["-e", code], { cwd: path.join(project, "bin"), env: { ...process.env, PROD_MIRROR_PROGRAM_CACHE: cacheDir }, encoding: "utf8" })) as Record<string, string>;
+        const exports = JSON.parse(execFileSync("node", ["-e", code], { cwd: path.join(project, "bin"), env: { ...process.env, PROD_MIRROR_COMPILED_CACHE: cacheDir }, encoding: "utf8" })) as Record<string, string>;
         assert.strictEqual(exports.cwd, fs.realpathSync(project));
         delete exports.cwd;
         return exports;
@@ -68,5 +71,16 @@ describe("the program's entry point (bin/pulumi-program.js)", function () {
 
     it("runs through ts-node where the cache cannot be written", () => {
         assert.deepStrictEqual(run("/dev/null/cache"), { word: "first", beside: "beside" });
+    });
+
+    it("runs the CLI compiled from cli/ and components/, telling it the project's directory", () => {
+        fs.mkdirSync(path.join(project, "cli"));
+        fs.writeFileSync(
+            path.join(project, "cli", "main.ts"),
+            'import { note } from "../components";\nconst from: string = process.env.PROD_MIRROR_PROJECT_DIR ?? "";\nprocess.stdout.write(JSON.stringify({ note, from, here: __dirname }));\n',
+        );
+        const out = JSON.parse(execFileSync("node", [path.join(project, "bin", "prod-mirror.js")], { env: { ...process.env, PROD_MIRROR_COMPILED_CACHE: cache, PROD_MIRROR_PROJECT_DIR: "/elsewhere" }, encoding: "utf8" })) as Record<string, string>;
+        assert.deepStrictEqual([out.note, out.from], ["beside", project]);
+        assert.ok(out.here.startsWith(cache), `${out.here} is the compiled copy`);
     });
 });
