@@ -311,15 +311,24 @@ describe("production's own deployment, from each source kind", function () {
                         `cloud-name ${container}/env/2/value`,
                         `cloud-name ${container}/env/3/value`,
                         ...[4, 5, 6, 7, 8].map((i) => `cloud-env ${container}/env/${i}`),
+                        `probe-period ${container}/readinessProbe/periodSeconds`,
+                        `probe-period ${container}/readinessProbe/failureThreshold`,
                     ].sort());
+                    // Production's 2 s probe runs every second, failing as long before the pod counts as unready (3 x 2 s).
+                    assert.deepStrictEqual(
+                        [change(report, workload, `${container}/readinessProbe/periodSeconds`).mirror, change(report, workload, `${container}/readinessProbe/failureThreshold`).mirror],
+                        [1, 6],
+                    );
                     assert.deepStrictEqual(change(report, workload, `${container}/image`), { path: `${container}/image`, production: c.productionImage, mirror: mirrorImage, rule: "image" });
                     const table = change(report, workload, `${container}/env/2/value`);
                     assert.deepStrictEqual([table.production, table.mirror], [c.table.production, cloudResourceName("table", DEFAULT_NAME_PREFIX, c.branch, c.table.name)]);
                     const queue = change(report, workload, `${container}/env/3/value`);
                     assert.strictEqual(queue.production, c.queue.production);
                     assert.match(String(queue.mirror), new RegExp(`^http://aws-emulator\\.${namespace}\\.svc\\.cluster\\.local:4566/\\d+/${cloudResourceName("queue", DEFAULT_NAME_PREFIX, c.branch, c.queue.name)}$`));
+                    // The workload's await covers its Service's pods: no 10 s of endpoint settling.
+                    const skipAwait = "skip-await /metadata/annotations/pulumi.com~1skipAwait";
                     for (const other of c.objects.filter((o) => o !== workload)) {
-                        assert.deepStrictEqual(changesOf(report, other), moved, other);
+                        assert.deepStrictEqual(changesOf(report, other), other.startsWith("Service/") ? [...moved, skipAwait] : moved, other);
                     }
                     // Production's replicas (values-prod.yaml, the overlay's patch), live: no rule changed them.
                     assert.strictEqual(kubectlJson(env, "get", "deployment", c.workload, "-n", namespace).spec.replicas, c.replicas);
