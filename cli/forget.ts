@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import { clusterAccessOf, clusterEndpoint } from "./cluster-access";
 import { closeForwardsAndFindStack, defaultOutDir, type Log } from "./mirror";
+import { maskedOutputs } from "./stack";
 
 /** One resource the stack's state holds. */
 export interface RecordedResource {
@@ -83,7 +84,7 @@ export async function forgetMirror(key: string, local: { mirrorsDir: string }, l
         return { existed: false, report: "" };
     }
     const resources = recordedResources((await stack.exportStack()).deployment);
-    const namespace = (await stack.outputs()).namespace?.value as string | undefined;
+    const namespace = (await maskedOutputs(stack)).namespace?.value as string | undefined;
     const access = await clusterAccessOf(stack, process.env);
     let endpoint: string | undefined;
     try {

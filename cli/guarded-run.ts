@@ -5,7 +5,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
 import { parseBackendUrl } from "./backend-url";
 import { acquireStackLock, lockPlaceFor } from "./lock-for-backend";
-import { runOnStack } from "./stack";
+import { exportedState } from "./stack";
 import { breakDeadBackendLocks, type BackendLock, type LockHolder } from "./run-lock";
 import { breakDeadBucketLocks, bucketClient } from "./s3-lease-store";
 
@@ -162,14 +162,6 @@ export async function recoverStack(
         done.push(`cleared ${pending} pending operation(s) with a refresh`);
     }
     return done;
-}
-
-/**
- * The stack's state for the look at its pending operations: `pulumi stack export` without
- * --show-secrets, so no key is derived (0.2 s) and no secret reaches this process.
- */
-export async function exportedState(stack: Stack): Promise<{ deployment?: unknown }> {
-    return JSON.parse((await runOnStack(stack, ["stack", "export"])).stdout) as { deployment?: unknown };
 }
 
 const LOCKED = /the stack is currently locked|currently locked by/i;

@@ -130,13 +130,16 @@ export async function prepareMirror(
     const stackName = stackNameFor(refKey(ref));
     log(`mirror of ${describeRef(ref)} @ ${ref.commit.slice(0, 7)} in stack ${stackName}`);
     const external = local.external;
+    // An external target's stack is looked for before one is created: an emulated mirror with no
+    // emulator image would fail only inside pulumi up. A stack found is the one used, with its config.
+    const existing = external === undefined ? undefined : await findStack(stackName);
+    const existingConfig = existing === undefined ? undefined : await existing.getAllConfig();
     if (external !== undefined) {
-        // Before the stack is created: an emulated mirror with no emulator image would fail only inside pulumi up.
-        const existing = await findStack(stackName);
-        externalDefaults(existing === undefined ? {} : await existing.getAllConfig(), external, stackName);
+        externalDefaults(existingConfig ?? {}, external, stackName);
     }
-    const { stack, created } = await openOrCreateStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined);
-    const current = await stack.getAllConfig();
+    const { stack, created } =
+        existing === undefined ? await openOrCreateStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined) : { stack: existing, created: false };
+    const current = existingConfig ?? (await stack.getAllConfig());
     // The docker provider plugin cannot be built here, so the image step builds and pushes, and
     // the program deploys the exact references it pushed.
     const config = await configureStack(stack, {

@@ -1,7 +1,6 @@
 import * as assert from "assert";
 import { PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { exportedState } from "../../cli/guarded-run";
-import { destroyStack, maskedOutputs, stampTags, TAGS, updateStack } from "../../cli/stack";
+import { destroyStack, exportedState, maskedOutputs, stampTags, TAGS, updateStack } from "../../cli/stack";
 
 /** A stack whose workspace records each `pulumi` command and answers it from `answers` (by the command's first two words). */
 function recordingStack(answers: Record<string, string> = {}): { stack: Stack; calls: { args: string[]; cwd: string; env: Record<string, string>; signal?: AbortSignal }[]; tags: string[][] } {
