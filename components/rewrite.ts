@@ -656,11 +656,12 @@ export const DEFAULT_PROBE_PERIOD_SECONDS = 1;
 /** The longest cap that still means something; 0 keeps production's probes. */
 export const PROBE_PERIOD_MAX_SECONDS = 60;
 
+/** The range, as every error says it. */
+export const PROBE_PERIOD_RANGE = `the probe period cap is a whole number of seconds from 1 to ${PROBE_PERIOD_MAX_SECONDS}, or 0 to keep production's probes`;
+
 /** Why `seconds` is no probe period cap, or undefined. */
 export function probePeriodProblem(seconds: number): string | undefined {
-    return Number.isInteger(seconds) && seconds >= 0 && seconds <= PROBE_PERIOD_MAX_SECONDS
-        ? undefined
-        : `the probe period cap is a whole number of seconds from 1 to ${PROBE_PERIOD_MAX_SECONDS}, or 0 to keep production's probes`;
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= PROBE_PERIOD_MAX_SECONDS ? undefined : PROBE_PERIOD_RANGE;
 }
 
 /** The probes whose period decides when a mirror's pods are first ready. */

@@ -35,7 +35,7 @@ import { IMAGE_REFERENCE } from "./image-reference";
 import { OPERATOR_GROUP } from "./manifests";
 import { DEFAULT_CLUSTER_DOMAIN, prefixProblem } from "./naming";
 import { DEFAULT_READY_TIMEOUT_SECONDS, READY_TIMEOUT_RANGE, readyTimeoutProblem } from "./ready-timeout";
-import { DEFAULT_PROBE_PERIOD_SECONDS, probePeriodProblem } from "./rewrite";
+import { DEFAULT_PROBE_PERIOD_SECONDS, PROBE_PERIOD_RANGE, probePeriodProblem } from "./rewrite";
 
 
 /** The registry images are pushed to and pulled from when prod-mirror:registryServer is not set: the local one. */
@@ -335,14 +335,7 @@ export function parseSettings(raw: RawSettings, ctx: ParseContext): MirrorSettin
 
 /** prod-mirror:ttlHours: whole hours within the one lifetime range (expiry.ts). */
 function parseTtlHours(where: Where, text: string | undefined): number {
-    if (text === undefined) {
-        return DEFAULT_TTL_HOURS;
-    }
-    const hours = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
-    if (!Number.isInteger(hours) || ttlProblem(hours) !== undefined) {
-        where.fail(`expected a whole number of hours; ${TTL_RANGE}`, text, `"${DEFAULT_TTL_HOURS}"`);
-    }
-    return hours;
+    return wholeNumber(where, text, DEFAULT_TTL_HOURS, (hours) => Number.isInteger(hours) && ttlProblem(hours) === undefined, `expected a whole number of hours; ${TTL_RANGE}`);
 }
 
 /** prod-mirror:deleteTimeout: whole seconds or minutes (`45s`, `2m`) within DELETE_TIMEOUT_RANGE_SECONDS. */
@@ -361,27 +354,27 @@ function parseDeleteTimeout(where: Where, text: string | undefined): number {
 
 /** prod-mirror:readyTimeoutSeconds: whole seconds within the one readiness range (ready-timeout.ts). */
 function parseReadyTimeout(where: Where, text: string | undefined): number {
-    if (text === undefined) {
-        return DEFAULT_READY_TIMEOUT_SECONDS;
-    }
-    const seconds = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
-    if (readyTimeoutProblem(seconds) !== undefined) {
-        where.fail(`expected a whole number of seconds; ${READY_TIMEOUT_RANGE}`, text, `"${DEFAULT_READY_TIMEOUT_SECONDS}"`);
-    }
-    return seconds;
+    return wholeNumber(where, text, DEFAULT_READY_TIMEOUT_SECONDS, (seconds) => readyTimeoutProblem(seconds) === undefined, `expected a whole number of seconds; ${READY_TIMEOUT_RANGE}`);
 }
 
-/** prod-mirror:probePeriodSeconds: whole seconds within probePeriodProblem's range (rewrite.ts). */
+/** prod-mirror:probePeriodSeconds: whole seconds within the probe period range (rewrite.ts). */
 function parseProbePeriod(where: Where, text: string | undefined): number {
+    return wholeNumber(where, text, DEFAULT_PROBE_PERIOD_SECONDS, (seconds) => probePeriodProblem(seconds) === undefined, PROBE_PERIOD_RANGE);
+}
+
+/**
+ * A setting written as digits only: `fallback` when unset; otherwise the number, when `valid` takes
+ * it, else `where` fails with `expected` and the default as the example.
+ */
+function wholeNumber(where: Where, text: string | undefined, fallback: number, valid: (n: number) => boolean, expected: string): number {
     if (text === undefined) {
-        return DEFAULT_PROBE_PERIOD_SECONDS;
+        return fallback;
     }
-    const seconds = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
-    const problem = probePeriodProblem(seconds);
-    if (problem !== undefined) {
-        where.fail(problem, text, `"${DEFAULT_PROBE_PERIOD_SECONDS}"`);
+    const n = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+    if (!valid(n)) {
+        where.fail(expected, text, `"${fallback}"`);
     }
-    return seconds;
+    return n;
 }
 
 function parseQuota(where: Where, text: string | undefined): QuotaSpec {
