@@ -4,6 +4,9 @@
 // compiler at each start; `npm run typecheck` is where the types are checked.
 "use strict";
 const { root, runCompiled } = require("./compiled-entry");
+const { deferPulumiRuntime } = require("./lazy-pulumi-runtime");
+
+deferPulumiRuntime();
 
 // A compiled copy runs from the cache: it learns the project's directory from here (cli/local-environment.ts).
 process.env.PROD_MIRROR_PROJECT_DIR = root;

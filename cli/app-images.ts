@@ -5,7 +5,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { builtImageName } from "../components/app-image";
+import { builtImageName } from "../components/naming";
 import type { AppSpec } from "../components/app-spec";
 import { repoRoot } from "./local-environment";
 

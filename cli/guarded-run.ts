@@ -7,7 +7,6 @@ import { parseBackendUrl } from "./backend-url";
 import { acquireStackLock, lockPlaceFor } from "./lock-for-backend";
 import { exportedState } from "./stack";
 import { breakDeadBackendLocks, type BackendLock, type LockHolder } from "./run-lock";
-import { breakDeadBucketLocks, bucketClient } from "./s3-lease-store";
 
 export type Log = (line: string) => void;
 
@@ -123,6 +122,8 @@ async function breakDeadUpdateLocks(env: NodeJS.ProcessEnv, stackName: string, d
         return breakDeadBackendLocks(backend.dir, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);
     }
     if (backend.kind === "s3") {
+        // Loaded for an S3 backend only: the AWS SDK costs every other command 0.1 s to load.
+        const { breakDeadBucketLocks, bucketClient } = await import("./s3-lease-store");
         const client = bucketClient(backend, env);
         try {
             return await breakDeadBucketLocks(client, backend, PROJECT, stackName, MAX_BACKEND_LOCK_AGE_MS, deadHolder);

@@ -11,7 +11,6 @@ import { parseBackendUrl } from "./backend-url";
 import { acquireLease } from "./lease-lock";
 import { processStartOf, thisProcessSpace } from "./process-record";
 import { acquireRunLock, LockTimeoutError } from "./run-lock";
-import { bucketClient, s3LeaseStore } from "./s3-lease-store";
 import type { LockPlace, StackLock } from "./stack-lock";
 
 export const LEASE_SECONDS_VARIABLE = "PROD_MIRROR_LEASE_SECONDS";
@@ -76,6 +75,8 @@ export async function acquireStackLock(
         case "lease": {
             const key = leaseKey(place.prefix, stackName);
             const where = `s3://${place.bucket}/${key}`;
+            // Loaded for an S3 backend only: the AWS SDK costs every other command 0.1 s to load.
+            const { bucketClient, s3LeaseStore } = await import("./s3-lease-store");
             const client = bucketClient(place, env);
             const lease = await acquireLease({
                 store: s3LeaseStore(client, place.bucket),

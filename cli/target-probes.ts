@@ -6,7 +6,6 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
-import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Backend, S3Backend } from "./backend-url";
 import { kubectlAsync } from "./kubectl";
 import type { ExternalTarget, RegistryCredentials } from "./target";
@@ -87,6 +86,8 @@ export async function registryProblem(server: string, serverSource: string, cred
 /** HeadBucket on the backend's bucket, with its endpoint, region and path style: exists, and these credentials may read it. */
 async function s3Problem(backend: S3Backend, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string | undefined> {
     const where = `${backend.endpoint ?? "AWS S3"}`;
+    // Loaded here, for an S3 backend's check only: the SDK costs every other command 0.1 s to load.
+    const { HeadBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
     const client = new S3Client({
         region: backend.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
         endpoint: backend.endpoint,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BuildSpec, DEFAULT_IMAGE_BUILDER, DEFAULT_IMAGE_REPOSITORY, IMAGE_BUILDERS, ImageBuilder } from "./app-spec";
+import { builtImageName } from "./naming";
 
 /** The placeholder a prebuilt image reference may carry for the branch's tag. */
 export const TAG_PLACEHOLDER = "{tag}";
@@ -24,11 +25,6 @@ export interface AppImageArgs {
      * for `image`. Default: DEFAULT_IMAGE_BUILDER (`docker`).
      */
     builder?: ImageBuilder;
-}
-
-/** The reference a built image is pushed as: `<server>/<repository>/<service>:<tag>`. */
-export function builtImageName(server: string, repository: string, service: string, tag: string): string {
-    return `${server}/${repository}/${service}:${tag}`;
 }
 
 /**

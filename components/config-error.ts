@@ -1,7 +1,7 @@
 // How configuration errors are worded: the error type, the stack file and key they name, and where
 // in a value a problem sits. Every message names the key (or the description's path), the file,
 // the bad value and an example, because the person reading it is editing that file.
-import { RunError } from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import { type DescriptionPath } from "./env-contract";
 
 /** The Pulumi project name, and so the namespace of every config key. */

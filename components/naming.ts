@@ -215,6 +215,11 @@ export function labelValueOrHash(value: string): string {
     return labelValue(value);
 }
 
+/** The reference a built image is pushed as: `<server>/<repository>/<service>:<tag>`. */
+export function builtImageName(server: string, repository: string, service: string, tag: string): string {
+    return `${server}/${repository}/${service}:${tag}`;
+}
+
 /** The image tag `<branch-slug>-<sha7>`, at most 128 characters. */
 export function imageTag(branch: string, commit: string): string {
     const sha7 = commit.slice(0, 7).toLowerCase();

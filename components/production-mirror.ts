@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage, builtImageName, TAG_PLACEHOLDER } from "./app-image";
+import { AppImage, TAG_PLACEHOLDER } from "./app-image";
 import { workloadServiceAccountAnnotations, type AwsCloudSettings } from "./cloud";
 import { mirrorKey, type BranchContext } from "./branch-context";
 import { BranchNamespace, deletedWithNamespace } from "./branch-namespace";
@@ -10,7 +10,7 @@ import { awsTags, commonLabels } from "./manifests";
 import { bucketVar, queueNameVar, queueUrlVar, serviceUrlVar, tableVar } from "./env-contract";
 import { generatedImage, generateProduction, productionCloudNames, type ProductionCloudNames } from "./generate";
 import type { KubeObject } from "./kube-object";
-import { DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
+import { builtImageName, DEFAULT_CLUSTER_DOMAIN, imageTag, namespaceName, previewHost, serviceUrl } from "./naming";
 import { RegistrySecret } from "./registry-secret";
 import { LateValues } from "./late-values";
 import { DEFAULT_READY_TIMEOUT_SECONDS, readyTimeoutProblem, readyTimeouts } from "./ready-timeout";

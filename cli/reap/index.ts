@@ -18,7 +18,8 @@ import { LockTimeoutError } from "../run-lock";
 import type { StackLock } from "../stack-lock";
 import { TAGS } from "../stack";
 import { usableStacks } from "../stack-path";
-import { awsClients, deleteAwsResource, listAwsResources, type AwsClients } from "./aws";
+// Loaded when a reap meets AWS resources: the AWS SDK costs every other command 0.1 s to load.
+import type { AwsClients } from "./aws";
 import {
     distrustAbsence,
     planReap,
@@ -193,7 +194,7 @@ async function deleteOrphan(workspace: LocalWorkspace, item: PlannedItem, client
         if (item.kind === "namespace") {
             kubectlOutput(["delete", "namespace", item.name, "--wait=true", "--timeout=120s"], options.env);
         } else if (item.kind !== "stack" && clients !== undefined) {
-            await deleteAwsResource(clients, item.kind, item.name);
+            await (await import("./aws")).deleteAwsResource(clients, item.kind, item.name);
         }
         return { action: "deleted" };
     });
@@ -223,6 +224,7 @@ export async function reap(options: ReapOptions): Promise<ReapReport> {
     let clients: AwsClients | undefined;
     let resources: ReapAwsResource[] = [];
     if (endpoint !== undefined && endpoint !== "") {
+        const { awsClients, listAwsResources } = await import("./aws");
         clients = awsClients(endpoint, options.awsRegion, env);
         try {
             resources = await listAwsResources(clients, log);

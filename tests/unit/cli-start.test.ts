@@ -1,0 +1,73 @@
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { repoRoot } from "../../cli/local-environment";
+
+// What every `prod-mirror` command loads before it does anything: the automation API without the
+// Pulumi runtime behind it (bin/lazy-pulumi-runtime.js), no TypeScript compiler, no AWS SDK.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { deferredModule } = require("../../bin/lazy-pulumi-runtime") as { deferredModule: <T extends object>(load: () => T) => T };
+
+describe("the CLI's start (bin/lazy-pulumi-runtime.js)", function () {
+    this.timeout(60_000);
+
+    it("loads nothing of a deferred module until something of it is asked for, then answers as the module does", () => {
+        let loads = 0;
+        const real = { channel: { "grpc.max_receive_message_length": 4 }, run: (x: number) => x * 2 };
+        const stand = deferredModule(() => {
+            loads += 1;
+            return real;
+        });
+        assert.strictEqual(loads, 0);
+        assert.deepStrictEqual({ ...stand.channel }, real.channel);
+        assert.strictEqual(stand.run(21), 42);
+        assert.ok("run" in stand && !("other" in stand));
+        assert.deepStrictEqual(Object.keys(stand).sort(), ["channel", "run"]);
+        assert.deepStrictEqual({ ...stand }, real);
+        assert.strictEqual(loads, 1);
+    });
+
+    /** The modules a fresh `node <args>` has loaded, those under node_modules as package-relative paths. */
+    function loadedAfter(args: string[], cwd = repoRoot): string[] {
+                const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-cli-start-"));
+        try {
+            const file = path.join(out, "loaded.json");
+            const preload = path.join(out, "report.js");
+            fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(file)}, JSON.stringify(Object.keys(require.cache))));`);
+            execFileSync("node", ["-r", preload, ...args], { cwd, stdio: "ignore" });
+            return (JSON.parse(fs.readFileSync(file, "utf8")) as string[]).map((m) => m.replace(/^.*node_modules[\\/]/, ""));
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+        }
+    }
+
+    const heavy = (loaded: string[]): string[] => loaded.filter((m) => /^(typescript|@aws-sdk|@npmcli)[\\/]|^@pulumi[\\/]pulumi[\\/](runtime[\\/]index|index)\.js$/.test(m));
+
+    it("`prod-mirror --help` loads neither the Pulumi runtime, nor TypeScript, nor the AWS SDK", () => {
+        const loaded = loadedAfter([path.join(repoRoot, "bin", "prod-mirror.js"), "--help"]);
+        // It did load the CLI and the automation API: the check looks at a real start.
+        assert.ok(loaded.some((m) => /@pulumi[\\/]pulumi[\\/]automation[\\/]stack\.js$/.test(m)), "the automation API was loaded");
+        assert.deepStrictEqual(heavy(loaded), []);
+    });
+
+    it("without the deferral, the automation API alone loads them (so the check above can fail)", () => {
+        assert.notDeepStrictEqual(heavy(loadedAfter(["-e", `require("@pulumi/pulumi/automation")`])), []);
+    });
+
+    it("the deferred runtime is the real one once asked for", () => {
+        const lazy = path.join(repoRoot, "bin", "lazy-pulumi-runtime.js");
+        const code = [
+            `require(${JSON.stringify(lazy)}).deferPulumiRuntime();`,
+            `require("@pulumi/pulumi/automation");`,
+            `const Module = require("module");`,
+            `const stack = require.resolve("@pulumi/pulumi/automation/stack.js");`,
+            `const stand = Module._load("../runtime", require.cache[stack], false);`,
+            `if (require.cache[require.resolve("@pulumi/pulumi/runtime")] !== undefined) throw new Error("loaded early");`,
+            `const real = require("@pulumi/pulumi/runtime");`,
+            `if (stand.grpcChannelOptions !== real.grpcChannelOptions || stand.grpcChannelOptions === undefined) throw new Error("not the real module");`,
+        ].join("\n");
+        assert.deepStrictEqual(heavy(loadedAfter(["-e", code])).includes("@pulumi/pulumi/runtime/index.js"), true);
+    });
+});
