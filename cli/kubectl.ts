@@ -53,3 +53,20 @@ export function kubectlOutput(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
     }
     return r.stdout;
 }
+
+/**
+ * kubectlAsync for each argument list, `atOnce` at a time (two cores here: more would only queue),
+ * the results in the order of `calls`.
+ */
+export async function kubectlEach(calls: string[][], env: NodeJS.ProcessEnv, atOnce = 2): Promise<ToolResult[]> {
+    const results: ToolResult[] = new Array<ToolResult>(calls.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+        while (next < calls.length) {
+            const i = next++;
+            results[i] = await kubectlAsync(calls[i], env);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(atOnce, calls.length) }, worker));
+    return results;
+}
