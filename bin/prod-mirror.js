@@ -4,7 +4,7 @@
 // compiler at each start; `npm run typecheck` is where the types are checked.
 "use strict";
 const { root, runCompiled } = require("./compiled-entry");
-const { deferPulumiRuntime } = require("./lazy-pulumi-runtime");
+const { deferPulumiRuntime } = require("./deferred-modules");
 
 deferPulumiRuntime();
 

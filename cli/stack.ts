@@ -1,6 +1,7 @@
 // One Pulumi stack per branch, on the configured backend, driven through the Automation API.
 // Everything here is what `pulumi stack init/select`, `config set` and `up` do by hand.
 import { spawnSync } from "child_process";
+import * as path from "path";
 import { LocalWorkspace, Stack, StackNotFoundError, type ConfigMap, type OutputMap } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
 import { repoRoot } from "./local-environment";
@@ -27,6 +28,25 @@ export interface StackSettings {
 }
 
 /**
+ * NODE_OPTIONS for the `pulumi` processes the CLI starts: the caller's own, and bin/program-preload.js
+ * preloaded into the program's node (0.5 s off every update and preview). A `pulumi up` run by hand
+ * runs the same program without it, only slower.
+ */
+export function programNodeOptions(callers: string | undefined, root = repoRoot): string {
+    const preload = `--require ${JSON.stringify(path.join(root, "bin", "program-preload.js"))}`;
+    return callers === undefined || callers.trim() === "" ? preload : `${callers} ${preload}`;
+}
+
+/** A workspace on the project, whose `pulumi` processes get programNodeOptions. */
+function projectWorkspace(secretsProvider?: string): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({
+        workDir: repoRoot,
+        envVars: { NODE_OPTIONS: programNodeOptions(process.env.NODE_OPTIONS) },
+        ...(secretsProvider === undefined ? {} : { secretsProvider }),
+    });
+}
+
+/**
  * Creates the stack when it does not exist yet, otherwise selects it. `secretsProvider` (a KMS URL)
  * applies to a stack created here; an existing stack keeps its own. Unset: the passphrase provider
  * (or Pulumi Cloud's own).
@@ -41,14 +61,14 @@ export async function openStack(stackName: string, secretsProvider?: string): Pr
  * createOrSelectStack: a select, and a create when the backend has no such stack.
  */
 export async function openOrCreateStack(stackName: string, secretsProvider?: string): Promise<{ stack: Stack; created: boolean }> {
-    const workspace = await LocalWorkspace.create({ workDir: repoRoot, ...(secretsProvider === undefined ? {} : { secretsProvider }) });
+    const workspace = await projectWorkspace(secretsProvider);
     const existing = await selectExisting(stackName, workspace);
     return existing === undefined ? { stack: await Stack.create(stackName, workspace), created: true } : { stack: existing, created: false };
 }
 
 /** Selects an existing stack, or returns undefined when the backend has none by that name. */
 export async function findStack(stackName: string): Promise<Stack | undefined> {
-    return selectExisting(stackName, await LocalWorkspace.create({ workDir: repoRoot }));
+    return selectExisting(stackName, await projectWorkspace());
 }
 
 /** One `stack select`, which fails on a missing stack, rather than listing every stack first. */

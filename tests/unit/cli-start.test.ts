@@ -5,12 +5,15 @@ import * as os from "os";
 import * as path from "path";
 import { repoRoot } from "../../cli/local-environment";
 
-// What every `prod-mirror` command loads before it does anything: the automation API without the
-// Pulumi runtime behind it (bin/lazy-pulumi-runtime.js), no TypeScript compiler, no AWS SDK.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { deferredModule } = require("../../bin/lazy-pulumi-runtime") as { deferredModule: <T extends object>(load: () => T) => T };
+import { programNodeOptions } from "../../cli/stack";
 
-describe("the CLI's start (bin/lazy-pulumi-runtime.js)", function () {
+// What every `prod-mirror` command loads before it does anything: the automation API without the
+// Pulumi runtime behind it, no TypeScript compiler, no AWS SDK; and what the program's node loads
+// with bin/program-preload.js (bin/deferred-modules.js).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { deferredModule } = require("../../bin/deferred-modules") as { deferredModule: <T extends object>(load: () => T) => T };
+
+describe("the CLI's and the program's start (bin/deferred-modules.js)", function () {
     this.timeout(60_000);
 
     it("loads nothing of a deferred module until something of it is asked for, then answers as the module does", () => {
@@ -30,19 +33,20 @@ describe("the CLI's start (bin/lazy-pulumi-runtime.js)", function () {
     });
 
     /** The modules a fresh `node <args>` has loaded, those under node_modules as package-relative paths. */
-    function loadedAfter(args: string[], cwd = repoRoot): string[] {
+    function loadedAfter(args: string[], cwd = repoRoot, extraEnv: NodeJS.ProcessEnv = {}): string[] {
                 const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-cli-start-"));
         try {
             const file = path.join(out, "loaded.json");
             const preload = path.join(out, "report.js");
             fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(file)}, JSON.stringify(Object.keys(require.cache))));`);
-            execFileSync("node", ["-r", preload, ...args], { cwd, stdio: "ignore" });
+            execFileSync("node", ["-r", preload, ...args], { cwd, stdio: "ignore", env: { ...process.env, ...extraEnv } });
             return (JSON.parse(fs.readFileSync(file, "utf8")) as string[]).map((m) => m.replace(/^.*node_modules[\\/]/, ""));
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }
     }
 
+    const typescript = (loaded: string[]): boolean => loaded.some((m) => /^typescript[\\/]/.test(m));
     const heavy = (loaded: string[]): string[] => loaded.filter((m) => /^(typescript|@aws-sdk|@npmcli)[\\/]|^@pulumi[\\/]pulumi[\\/](runtime[\\/]index|index)\.js$/.test(m));
 
     it("`prod-mirror --help` loads neither the Pulumi runtime, nor TypeScript, nor the AWS SDK", () => {
@@ -57,7 +61,7 @@ describe("the CLI's start (bin/lazy-pulumi-runtime.js)", function () {
     });
 
     it("the deferred runtime is the real one once asked for", () => {
-        const lazy = path.join(repoRoot, "bin", "lazy-pulumi-runtime.js");
+        const lazy = path.join(repoRoot, "bin", "deferred-modules.js");
         const code = [
             `require(${JSON.stringify(lazy)}).deferPulumiRuntime();`,
             `require("@pulumi/pulumi/automation");`,
@@ -69,5 +73,33 @@ describe("the CLI's start (bin/lazy-pulumi-runtime.js)", function () {
             `if (stand.grpcChannelOptions !== real.grpcChannelOptions || stand.grpcChannelOptions === undefined) throw new Error("not the real module");`,
         ].join("\n");
         assert.deepStrictEqual(heavy(loadedAfter(["-e", code])).includes("@pulumi/pulumi/runtime/index.js"), true);
+    });
+
+    it("the program's node, with the preload the CLI passes, runs without ts-node and loads TypeScript only when asked", () => {
+        // The preload from a copy of bin/ under a path with a space: NODE_OPTIONS must quote it.
+        const spaced = fs.mkdtempSync(path.join(os.tmpdir(), "pm preload "));
+        try {
+            fs.mkdirSync(path.join(spaced, "bin"));
+            for (const file of ["program-preload.js", "deferred-modules.js"]) {
+                fs.copyFileSync(path.join(repoRoot, "bin", file), path.join(spaced, "bin", file));
+            }
+            const options = programNodeOptions("--max-old-space-size=512", spaced);
+            assert.match(options, /^--max-old-space-size=512 --require "/);
+            const probe = `require("@pulumi/pulumi"); if (process.env.PULUMI_NODEJS_TYPESCRIPT !== "false") throw new Error("ts-node left on");`;
+            assert.strictEqual(typescript(loadedAfter(["-e", probe], repoRoot, { NODE_OPTIONS: options, PULUMI_NODEJS_TYPESCRIPT: "true" })), false);
+            // Asked for (the function serializer's parse), it is the real compiler.
+            const asked = `const ts = require("@pulumi/pulumi/typescript-shim"); if (typeof ts.createSourceFile !== "function") throw new Error("no compiler");`;
+            assert.strictEqual(typescript(loadedAfter(["-e", asked], repoRoot, { NODE_OPTIONS: options })), true);
+            // Without the preload, the SDK loads it at once: the first check can fail.
+            assert.strictEqual(typescript(loadedAfter(["-e", `require("@pulumi/pulumi")`])), true);
+        } finally {
+            fs.rmSync(spaced, { recursive: true, force: true });
+        }
+    });
+
+    it("keeps the caller's NODE_OPTIONS and adds the preload once", () => {
+        assert.strictEqual(programNodeOptions(undefined, "/p"), '--require "/p/bin/program-preload.js"');
+        assert.strictEqual(programNodeOptions("  ", "/p"), '--require "/p/bin/program-preload.js"');
+        assert.strictEqual(programNodeOptions("--enable-source-maps", "/p"), '--enable-source-maps --require "/p/bin/program-preload.js"');
     });
 });

@@ -17,7 +17,7 @@ describe("the compiled entry points (bin/compiled-entry.js)", function () {
         project = fs.mkdtempSync(path.join(os.tmpdir(), "pm-program-"));
         cache = path.join(project, "cache");
         fs.mkdirSync(path.join(project, "bin"));
-        for (const file of ["compiled-entry.js", "lazy-pulumi-runtime.js", "pulumi-program.js", "prod-mirror.js"]) {
+        for (const file of ["compiled-entry.js", "deferred-modules.js", "pulumi-program.js", "prod-mirror.js"]) {
             fs.copyFileSync(path.join(repoRoot, "bin", file), path.join(project, "bin", file));
         }
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"));

@@ -1,0 +1,51 @@
+// Modules of the Pulumi SDK that a process loads at start and never uses, deferred to their first
+// use: a require of them returns a stand-in that loads the real module the first time anything of it
+// is asked for. Nothing changes but when the module loads.
+//  - The CLI (bin/prod-mirror.js): the automation API's stack.js requires "../runtime" at load time,
+//    which pulls in the function serializer (the TypeScript compiler, npm's arborist, sigstore): about
+//    0.45 s of every command on 2 cores. stack.js uses the runtime only for inline programs, and the
+//    CLI runs programs with the `pulumi` binary.
+//  - The program (bin/program-preload.js): the runtime's function serializer requires the TypeScript
+//    compiler (0.2 s); the program serializes no function.
+"use strict";
+const Module = require("module");
+
+/** A stand-in for a module that loads it (with `load`) the first time anything of it is asked for. */
+function deferredModule(load) {
+    let real;
+    const module = () => (real ??= load());
+    // Every trap answers from the real module; descriptors are reported configurable, as a proxy of
+    // an empty target must (the real module's own properties stay what they are).
+    return new Proxy(Object.create(null), {
+        get: (_target, key) => module()[key],
+        has: (_target, key) => key in module(),
+        ownKeys: () => Reflect.ownKeys(module()),
+        getOwnPropertyDescriptor: (_target, key) => {
+            const descriptor = Reflect.getOwnPropertyDescriptor(module(), key);
+            return descriptor === undefined ? undefined : { ...descriptor, configurable: true };
+        },
+    });
+}
+
+/** From now on, `require(request)` from a module whose file matches `parentFile` returns a deferredModule. */
+function deferRequire(request, parentFile) {
+    const load = Module._load;
+    Module._load = function (wanted, parent, isMain) {
+        if (wanted === request && parent !== undefined && parent !== null && parentFile.test(parent.filename ?? "")) {
+            return deferredModule(() => load.call(Module, wanted, parent, isMain));
+        }
+        return load.apply(this, arguments);
+    };
+}
+
+/** For the CLI: the automation API without the runtime behind it until an inline program needs it. */
+function deferPulumiRuntime() {
+    deferRequire("../runtime", /[\\/]@pulumi[\\/]pulumi[\\/]automation[\\/]stack\.js$/);
+}
+
+/** For the program: the TypeScript compiler only when a function is serialized. */
+function deferTypeScript() {
+    deferRequire("typescript", /[\\/]@pulumi[\\/]pulumi[\\/]typescript-shim\.js$/);
+}
+
+module.exports = { deferPulumiRuntime, deferredModule, deferTypeScript };
