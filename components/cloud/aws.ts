@@ -1,8 +1,17 @@
-import * as aws from "@pulumi/aws";
+import type * as Aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IAM_ROLE_ARN, workloadPolicy, WORKLOAD_IDENTITY_ANNOTATION, type WorkloadResourceArns } from "./aws-workload-policy";
 import type { CloudResources, CloudResourcesArgs } from "./shape";
+
+/**
+ * @pulumi/aws, loaded by the first mirror that makes real AWS resources: loading it costs every
+ * program start 0.12 s on 2 cores, and the local default's mirrors use the emulator instead.
+ */
+function loadAws(): typeof Aws {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("@pulumi/aws") as typeof Aws;
+}
 
 /** What `aws` mode needs beyond the common args; index.ts builds it from config. */
 export interface AwsCloudSettings {
@@ -32,8 +41,8 @@ export function workloadServiceAccountAnnotations(settings: AwsCloudSettings): R
 export const AWS_SERVICES = ["dynamodb", "iam", "s3", "sqs", "sts"] as const;
 
 /** The explicit provider's args, a pure function of the settings (tests check it directly too). */
-export function awsProviderArgs(region: string, settings: AwsCloudSettings): aws.ProviderArgs {
-    const args: aws.ProviderArgs = { region };
+export function awsProviderArgs(region: string, settings: AwsCloudSettings): Aws.ProviderArgs {
+    const args: Aws.ProviderArgs = { region };
     if (settings.accessKeyId !== undefined && settings.secretAccessKey !== undefined) {
         args.accessKey = pulumi.secret(settings.accessKeyId);
         args.secretKey = pulumi.secret(settings.secretAccessKey);
@@ -69,7 +78,7 @@ export class AwsCloudResources extends pulumi.ComponentResource implements Cloud
     public readonly credentialsSecretName?: pulumi.Output<string>;
     /** The workloads' key (both parts secret Outputs), when this mirror made an IAM user for them. */
     public readonly workloadKey?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> };
-    public readonly provider: aws.Provider;
+    public readonly provider: Aws.Provider;
 
     constructor(name: string, args: AwsCloudResourcesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("prod-mirror:cloud:AwsCloudResources", name, {}, opts);
@@ -85,6 +94,7 @@ export class AwsCloudResources extends pulumi.ComponentResource implements Cloud
             this.endpoint = pulumi.output(workloadEndpoint);
         }
 
+        const aws = loadAws();
         this.provider = new aws.Provider(`${name}-provider`, awsProviderArgs(args.region, args), { parent: this });
         const opt = { parent: this, provider: this.provider };
         const arns: Array<[keyof WorkloadResourceArns, pulumi.Output<string>]> = [];
@@ -159,6 +169,7 @@ export class AwsCloudResources extends pulumi.ComponentResource implements Cloud
         arns: Array<[keyof WorkloadResourceArns, pulumi.Output<string>]>,
         opt: pulumi.CustomResourceOptions,
     ): NonNullable<AwsCloudResources["workloadKey"]> {
+        const aws = loadAws();
         // Autonamed under a path of our own: IAM user names are account-wide, and two mirrors (or two
         // instances in one program) must never share one.
         const user = new aws.iam.User(`${name}-workload`, { path: "/prod-mirror/", tags: args.tags, forceDestroy: true }, opt);

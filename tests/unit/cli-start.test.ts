@@ -102,4 +102,10 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
         assert.strictEqual(programNodeOptions("  ", "/p"), '--require "/p/bin/program-preload.js"');
         assert.strictEqual(programNodeOptions("--enable-source-maps", "/p"), '--enable-source-maps --require "/p/bin/program-preload.js"');
     });
+
+    it("the program's components load @pulumi/aws only for a mirror that makes real AWS resources", () => {
+        const loaded = loadedAfter(["-r", "ts-node/register/transpile-only", "-e", `require("./components")`]);
+        assert.ok(loaded.some((m) => /^@pulumi[\\/]kubernetes[\\/]/.test(m)), "the components were loaded");
+        assert.deepStrictEqual(loaded.filter((m) => /^@pulumi[\\/]aws[\\/]/.test(m)), []);
+    });
 });
