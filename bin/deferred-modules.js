@@ -6,7 +6,8 @@
 //    0.45 s of every command on 2 cores. stack.js uses the runtime only for inline programs, and the
 //    CLI runs programs with the `pulumi` binary.
 //  - The program (bin/program-preload.js): the runtime's function serializer requires the TypeScript
-//    compiler (0.2 s); the program serializes no function.
+//    compiler (0.2 s); the program serializes no function. And one module is left out altogether:
+//    see skipSourceMapSupport.
 "use strict";
 const Module = require("module");
 
@@ -48,4 +49,22 @@ function deferTypeScript() {
     deferRequire("typescript", /[\\/]@pulumi[\\/]pulumi[\\/]typescript-shim\.js$/);
 }
 
-module.exports = { deferPulumiRuntime, deferredModule, deferTypeScript };
+/**
+ * For the program: Pulumi's entry script (cmd/run) installs source-map-support, and the SDK reads
+ * `new Error().stack` at every resource's construction (its source position), which
+ * source-map-support then maps frame by frame through the source maps of the SDK's own files: 0.2 s
+ * of every run here. The program itself is compiled without source maps (compiled-entry.js), so all
+ * that is lost is the SDK's frames in a stack trace naming its .js lines rather than its .ts ones.
+ */
+function skipSourceMapSupport() {
+    const load = Module._load;
+    const entry = /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run[\\/]index\.js$/;
+    Module._load = function (wanted, parent) {
+        if (wanted === "source-map-support/register" && parent !== undefined && parent !== null && entry.test(parent.filename ?? "")) {
+            return {};
+        }
+        return load.apply(this, arguments);
+    };
+}
+
+module.exports = { deferPulumiRuntime, deferredModule, deferTypeScript, skipSourceMapSupport };

@@ -90,6 +90,14 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
             // Asked for (the function serializer's parse), it is the real compiler.
             const asked = `const ts = require("@pulumi/pulumi/typescript-shim"); if (typeof ts.createSourceFile !== "function") throw new Error("no compiler");`;
             assert.strictEqual(typescript(loadedAfter(["-e", asked], repoRoot, { NODE_OPTIONS: options })), true);
+            // Pulumi's entry script's source-map-support is left out; anyone else's is not.
+            const sourceMaps = (parent: string): string =>
+                `const Module = require("module"); Module._load("source-map-support/register", { filename: ${JSON.stringify(parent)}, paths: module.paths }, false);`;
+            const sms = (loaded: string[]): boolean => loaded.some((m) => /^source-map-support[\\/]/.test(m));
+            const entry = path.join(repoRoot, "node_modules", "@pulumi", "pulumi", "cmd", "run", "index.js");
+            assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(entry)], repoRoot, { NODE_OPTIONS: options })), false);
+            assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(path.join(repoRoot, "other.js"))], repoRoot, { NODE_OPTIONS: options })), true);
+            assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(entry)])), true);
             // Without the preload, the SDK loads it at once: the first check can fail.
             assert.strictEqual(typescript(loadedAfter(["-e", `require("@pulumi/pulumi")`])), true);
         } finally {
