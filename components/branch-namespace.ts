@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BranchContext } from "./branch-context";
 import { ContainerDefaults, DEFAULT_CONTAINER_DEFAULTS, DEFAULT_DELETE_TIMEOUT_SECONDS, DEFAULT_INSTALLATION, DEFAULT_QUOTA, QuotaSpec } from "./app-spec";
 import { commonLabels, MIRROR_ADMIN_ROLE, namespaceAnnotations, namespaceLabels } from "./manifests";
+import { SKIP_AWAIT_ANNOTATION } from "./rewrite";
 
 export interface BranchNamespaceArgs {
     /** The namespace's physical name, from naming.namespaceName. */
@@ -104,7 +105,10 @@ export class BranchNamespace extends pulumi.ComponentResource {
         new k8s.core.v1.ResourceQuota(
             `${name}-quota`,
             {
-                metadata: { namespace: ns, labels },
+                // Not awaited: the provider polls every 0.5 s for the quota controller's first count,
+                // and every pod waited for that. Pods need only the quota to exist: until it is
+                // counted, quota admission refuses them (the ReplicaSet retries), so none escapes it.
+                metadata: { namespace: ns, labels, annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } },
                 spec: {
                     hard: {
                         "requests.cpu": quota.requestsCpu,

@@ -106,6 +106,8 @@ describe("BranchNamespace", () => {
             assert.strictEqual(quota.metadata.namespace, "pm-feature-login");
             // The documented defaults (README, configuration reference), as literals.
             assert.deepStrictEqual(quota.spec.hard, { "requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi", pods: "50" });
+            // Created, not awaited: admission holds pods back until the quota is counted.
+            assert.strictEqual(quota.metadata.annotations["pulumi.com/skipAwait"], "true");
             const [limit] = mocks.one("kubernetes:core/v1:LimitRange", "ns-limits").inputs.spec.limits;
             assert.deepStrictEqual(limit, {
                 type: "Container",
