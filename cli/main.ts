@@ -67,12 +67,12 @@ async function up(args: ParsedArgs): Promise<void> {
         // While the images build: an interrupted run's leftovers cleared, and the tags `ls` and `reap`
         // read stamped before the update (a mirror whose update fails is still listed with its expiry).
         let tags: Record<string, string> = {};
-        const mirror = await prepareMirror(ref, args.ttlHours, local, log, args.readyTimeoutSeconds, async (stack, settings, created) => {
+        const mirror = await prepareMirror(ref, args.ttlHours, local, log, args.readyTimeoutSeconds, async (stack, stamped, created) => {
             // A stack created by this run has neither leftovers nor tags to read.
             if (!created) {
                 await recoverStack(stack, process.env, log, run);
             }
-            tags = await stampTags(stack, { branch: ref.branch, commit: settings.commit ?? "", expiresAt: settings.expiresAt ?? "" }, created ? {} : undefined);
+            tags = await stampTags(stack, { branch: ref.branch, ...stamped }, created ? {} : undefined);
         });
         // A signal during the image step: do not start an update only to cancel it.
         if (cancelled()) {

@@ -111,10 +111,18 @@ export interface PreparedMirror {
     local: Place;
 }
 
+/** What `alongside` is told: the commit and the expiry this run stamps into the stack's config. */
+export interface Stamped {
+    commit: string;
+    expiresAt: string;
+}
+
 /**
  * Selects or creates the branch's stack, stamps its config and expiry (and `readyTimeoutSeconds`, when
- * given), builds and pushes its images. `alongside` runs while the images build (the CLI's state
- * checks and tags: `pulumi` processes that would otherwise wait their turn); the update must not.
+ * given), builds and pushes its images. `alongside` (the CLI's state checks and tags: `pulumi`
+ * processes that would otherwise wait their turn) runs while the images build, and for a stack created
+ * now from its creation on, beside the config writes too: those go to the project's Pulumi.<stack>.yaml,
+ * tags and state to the backend, and a new stack has no state to recover. The update must not.
  */
 export async function prepareMirror(
     ref: BranchRef,
@@ -122,7 +130,7 @@ export async function prepareMirror(
     local: Place,
     log: Log,
     readyTimeoutSeconds?: number,
-    alongside?: (stack: Stack, settings: MirrorSettings, created: boolean) => Promise<unknown>,
+    alongside?: (stack: Stack, stamped: Stamped, created: boolean) => Promise<unknown>,
 ): Promise<PreparedMirror> {
     if (ref.commit === undefined) {
         throw new UsageError(`no commit for ${describeRef(ref)}: pass --commit SHA or run in a git checkout`);
@@ -139,46 +147,56 @@ export async function prepareMirror(
     }
     const { stack, created } =
         existing === undefined ? await openOrCreateStack(stackName, external?.secrets.kind === "url" ? external.secrets.url : undefined) : { stack: existing, created: false };
-    const current = existingConfig ?? (await stack.getAllConfig());
-    // The docker provider plugin cannot be built here, so the image step builds and pushes, and
-    // the program deploys the exact references it pushed.
-    const config = await configureStack(stack, {
-        branch: ref.branch,
-        commit: ref.commit,
-        pullRequest: ref.pullRequest === undefined ? undefined : String(ref.pullRequest.number),
-        sourceRepo: ref.pullRequest?.sourceRepo,
-        expiresAt: expiryFrom(new Date(), ttlHours),
-        // Always this CLI's own: its reap must recognise the mirror's leftovers (a template's value would not be).
-        installation: cliInstallation(process.env),
-        registryUsername: local.registry.username,
-        registryPassword: local.registry.password,
-        imageBuilder: "external",
-        readyTimeoutSeconds,
-    }, current, external === undefined ? await localDefaults(current, local) : externalDefaults(current, external, stackName, operatorGroupOf(process.env)));
-    const settings = settingsOf(stack.name, config);
-    // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
-    // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
-    // provider retrying) minutes into the update.
-    if (external === undefined) {
-        const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
-        await checkRegistryAnswers(settings.registryServer, source);
-    }
-    if (settings.cloudMode === "aws" && settings.awsEndpoint !== undefined) {
-        await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
-    }
-    const tag = imageTag(refKey(ref), ref.commit);
-    // Both end before either's failure is thrown: nothing of this run is left working on the stack
-    // once the caller gives up its lock.
-    const ended = await Promise.allSettled([
-        buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log, external?.registry),
-        alongside?.(stack, settings, created),
-    ]);
-    for (const end of ended) {
-        if (end.status === "rejected") {
-            throw end.reason;
+    const stamped: Stamped = { commit: ref.commit, expiresAt: expiryFrom(new Date(), ttlHours) };
+    // A new stack's tags need nothing of its config: they start now, beside the config writes.
+    const early = created ? alongside?.(stack, stamped, created) : undefined;
+    // Awaited below, on every path: no unhandled rejection in between.
+    early?.catch(() => undefined);
+    try {
+        const current = existingConfig ?? (await stack.getAllConfig());
+        // The docker provider plugin cannot be built here, so the image step builds and pushes, and
+        // the program deploys the exact references it pushed.
+        const config = await configureStack(stack, {
+            branch: ref.branch,
+            commit: ref.commit,
+            pullRequest: ref.pullRequest === undefined ? undefined : String(ref.pullRequest.number),
+            sourceRepo: ref.pullRequest?.sourceRepo,
+            expiresAt: stamped.expiresAt,
+            // Always this CLI's own: its reap must recognise the mirror's leftovers (a template's value would not be).
+            installation: cliInstallation(process.env),
+            registryUsername: local.registry.username,
+            registryPassword: local.registry.password,
+            imageBuilder: "external",
+            readyTimeoutSeconds,
+        }, current, external === undefined ? await localDefaults(current, local) : externalDefaults(current, external, stackName, operatorGroupOf(process.env)));
+        const settings = settingsOf(stack.name, config);
+        // Before the build: a registry (or an aws-mode endpoint) that is down fails here in seconds, with
+        // nothing pushed and the stack's state untouched, instead of as pods stuck pulling (or the AWS
+        // provider retrying) minutes into the update.
+        if (external === undefined) {
+            const source = settings.registryServer === local.registry.server ? { kind: "local" as const } : { kind: "stack" as const, stackName };
+            await checkRegistryAnswers(settings.registryServer, source);
         }
+        if (settings.cloudMode === "aws" && settings.awsEndpoint !== undefined) {
+            await checkAwsEndpointAnswers(settings.awsEndpoint, stackName);
+        }
+        const tag = imageTag(refKey(ref), ref.commit);
+        // Both end before either's failure is thrown: nothing of this run is left working on the stack
+        // once the caller gives up its lock.
+        const ended = await Promise.allSettled([
+            buildAndPushImages(plannedImageBuilds(settings.app, settings.registryServer, settings.imageRepository, tag, repoRoot), process.env, log, external?.registry),
+            early ?? alongside?.(stack, stamped, created),
+        ]);
+        for (const end of ended) {
+            if (end.status === "rejected") {
+                throw end.reason;
+            }
+        }
+        return { stack, stackName, branch: ref.branch, settings, local };
+    } finally {
+        // Ended, whatever failed first (a no-op once the images are built).
+        await early?.catch(() => undefined);
     }
-    return { stack, stackName, branch: ref.branch, settings, local };
 }
 
 /** Writes outputs.json (secrets masked) and outputs.env (runnerEnv) for test runners. */

@@ -1,6 +1,6 @@
 // One Pulumi stack per branch, on the configured backend, driven through the Automation API.
 // Everything here is what `pulumi stack init/select`, `config set` and `up` do by hand.
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as path from "path";
 import { LocalWorkspace, Stack, StackNotFoundError, type ConfigMap, type OutputMap } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../components/config-error";
@@ -110,7 +110,7 @@ export async function configureStack(stack: Stack, settings: StackSettings, curr
     const now: ConfigMap = { ...current, ...Object.fromEntries(Object.entries(changed).map(([key, { value }]) => [key, { value, secret: false }])) };
     const passwordKey = `${PROJECT}:registryPassword`;
     if (settings.registryPassword !== undefined && current[passwordKey]?.value !== settings.registryPassword) {
-        setSecretFromStdin(stack.name, passwordKey, settings.registryPassword);
+        await setSecretFromStdin(stack.name, passwordKey, settings.registryPassword);
         now[passwordKey] = { value: settings.registryPassword, secret: true };
     }
     return now;
@@ -118,18 +118,27 @@ export async function configureStack(stack: Stack, settings: StackSettings, curr
 
 /**
  * `pulumi config set --secret KEY` with the value on standard input: the Automation API would put
- * it on the command line, where any local user can read it in the process table.
+ * it on the command line, where any local user can read it in the process table. Without blocking:
+ * a new stack's tags are stamped meanwhile (cli/mirror.ts prepareMirror).
  */
-export function setSecretFromStdin(stackName: string, key: string, value: string): void {
-    const result = spawnSync("pulumi", ["config", "set", "--secret", key, "--stack", stackName, "--non-interactive"], {
-        cwd: repoRoot,
-        input: value,
-        encoding: "utf8",
+export function setSecretFromStdin(stackName: string, key: string, value: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("pulumi", ["config", "set", "--secret", key, "--stack", stackName, "--non-interactive"], { cwd: repoRoot, stdio: ["pipe", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.on("error", (err) => reject(new Error(`pulumi config set --secret ${key} failed for stack ${stackName}: ${err.message}`)));
+        child.on("close", (code) => {
+            // The CLI never echoes the value it read, so its message is safe to show.
+            if (code === 0) {
+                resolve();
+            } else {
+                reject(new Error(`pulumi config set --secret ${key} failed for stack ${stackName}: ${stderr.trim()}`));
+            }
+        });
+        // A pulumi that exits before reading says why on stderr, reported on close.
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(value);
     });
-    if (result.status !== 0) {
-        // The CLI never echoes the value it read, so its message is safe to show.
-        throw new Error(`pulumi config set --secret ${key} failed for stack ${stackName}: ${result.stderr.trim()}`);
-    }
 }
 
 /** Stack tags the CLI stamps, read back by `ls` and `reap` without opening the stack's state. */

@@ -1,6 +1,9 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { ConfigMap, Stack } from "@pulumi/pulumi/automation";
-import { configureStack } from "../../cli/stack";
+import { configureStack, setSecretFromStdin } from "../../cli/stack";
 
 /** A stack that records each `setAllConfig`; any other call fails the test. */
 function recordingStack(): { stack: Stack; writes: ConfigMap[] } {
@@ -54,5 +57,46 @@ describe("configureStack", () => {
         const current = { ...written({}), "prod-mirror:registryPassword": { value: "pw", secret: true } };
         assert.deepStrictEqual(await configureStack(stack, SETTINGS, current, { appFile: "app/production.yaml" }), current);
         assert.deepStrictEqual(writes, []);
+    });
+});
+
+describe("setSecretFromStdin", () => {
+    let dir: string;
+    let savedPath: string | undefined;
+
+    /** A `pulumi` on PATH that records its arguments and standard input, then exits with `code`. */
+    function fakePulumi(code: number): void {
+        fs.writeFileSync(
+            path.join(dir, "pulumi"),
+            `#!/usr/bin/env bash\nprintf '%s\\n' "$@" > ${JSON.stringify(path.join(dir, "args"))}\ncat > ${JSON.stringify(path.join(dir, "stdin"))}\n` +
+                (code === 0 ? "exit 0\n" : `echo "error: no stack named 'feature-x' found" >&2\nexit ${code}\n`),
+            { mode: 0o755 },
+        );
+    }
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secret-"));
+        savedPath = process.env.PATH;
+        process.env.PATH = `${dir}:${savedPath ?? ""}`;
+    });
+    afterEach(() => {
+        process.env.PATH = savedPath;
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("hands the value over on standard input, never on the command line", async () => {
+        fakePulumi(0);
+        await setSecretFromStdin("feature-x", "prod-mirror:registryPassword", "s3cret value");
+        assert.strictEqual(fs.readFileSync(path.join(dir, "stdin"), "utf8"), "s3cret value");
+        const args = fs.readFileSync(path.join(dir, "args"), "utf8").trim().split("\n");
+        assert.deepStrictEqual(args, ["config", "set", "--secret", "prod-mirror:registryPassword", "--stack", "feature-x", "--non-interactive"]);
+    });
+
+    it("fails with pulumi's own message, which never holds the value", async () => {
+        fakePulumi(255);
+        await assert.rejects(setSecretFromStdin("feature-x", "prod-mirror:registryPassword", "s3cret"), (err: Error) => {
+            assert.match(err.message, /^pulumi config set --secret prod-mirror:registryPassword failed for stack feature-x: error: no stack named 'feature-x' found$/);
+            return true;
+        });
     });
 });
