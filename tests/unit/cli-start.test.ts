@@ -47,6 +47,7 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
     }
 
     const typescript = (loaded: string[]): boolean => loaded.some((m) => /^typescript[\\/]/.test(m));
+    const arborist = (loaded: string[]): boolean => loaded.some((m) => /^@npmcli[\\/]arborist[\\/]/.test(m));
     const heavy = (loaded: string[]): string[] => loaded.filter((m) => /^(typescript|@aws-sdk|@npmcli)[\\/]|^@pulumi[\\/]pulumi[\\/](runtime[\\/]index|index)\.js$/.test(m));
 
     it("`prod-mirror --help` loads neither the Pulumi runtime, nor TypeScript, nor the AWS SDK", () => {
@@ -75,7 +76,7 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
         assert.deepStrictEqual(heavy(loadedAfter(["-e", code])).includes("@pulumi/pulumi/runtime/index.js"), true);
     });
 
-    it("the program's node, with the preload the CLI passes, runs without ts-node and loads TypeScript only when asked", () => {
+    it("the program's node, with the preload the CLI passes, runs without ts-node and loads the function serializer's TypeScript and arborist only when asked", () => {
         // The preload from a copy of bin/ under a path with a space: NODE_OPTIONS must quote it.
         const spaced = fs.mkdtempSync(path.join(os.tmpdir(), "pm preload "));
         try {
@@ -86,10 +87,18 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
             const options = programNodeOptions("--max-old-space-size=512", spaced);
             assert.match(options, /^--max-old-space-size=512 --require "/);
             const probe = `require("@pulumi/pulumi"); if (process.env.PULUMI_NODEJS_TYPESCRIPT !== "false") throw new Error("ts-node left on");`;
-            assert.strictEqual(typescript(loadedAfter(["-e", probe], repoRoot, { NODE_OPTIONS: options, PULUMI_NODEJS_TYPESCRIPT: "true" })), false);
-            // Asked for (the function serializer's parse), it is the real compiler.
-            const asked = `const ts = require("@pulumi/pulumi/typescript-shim"); if (typeof ts.createSourceFile !== "function") throw new Error("no compiler");`;
-            assert.strictEqual(typescript(loadedAfter(["-e", asked], repoRoot, { NODE_OPTIONS: options })), true);
+            const started = loadedAfter(["-e", probe], repoRoot, { NODE_OPTIONS: options, PULUMI_NODEJS_TYPESCRIPT: "true" });
+            assert.ok(started.some((m) => /^@pulumi[\\/]pulumi[\\/]runtime[\\/]closure[\\/]codePaths\.js$/.test(m)), "the function serializer was loaded");
+            assert.deepStrictEqual([typescript(started), arborist(started)], [false, false]);
+            // Asked for (the function serializer's parse, its code-path search), they are the real ones.
+            const asked = [
+                `const ts = require("@pulumi/pulumi/typescript-shim"); if (typeof ts.createSourceFile !== "function") throw new Error("no compiler");`,
+                `const Module = require("module"); const codePaths = require.resolve("@pulumi/pulumi/runtime/closure/codePaths.js");`,
+                `const arb = Module._load("@npmcli/arborist", { filename: codePaths, paths: Module._nodeModulePaths(require("path").dirname(codePaths)) }, false);`,
+                `if (!arb.__esModule || arb.Arborist !== require(require.resolve("@npmcli/arborist", { paths: [require("path").dirname(codePaths)] })).Arborist || typeof arb.Arborist !== "function") throw new Error("not arborist");`,
+            ].join("\n");
+            const used = loadedAfter(["-e", asked], repoRoot, { NODE_OPTIONS: options });
+            assert.deepStrictEqual([typescript(used), arborist(used)], [true, true]);
             // Pulumi's entry script's source-map-support is left out; anyone else's is not.
             const sourceMaps = (parent: string): string =>
                 `const Module = require("module"); Module._load("source-map-support/register", { filename: ${JSON.stringify(parent)}, paths: module.paths }, false);`;
@@ -98,8 +107,9 @@ describe("the CLI's and the program's start (bin/deferred-modules.js)", function
             assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(entry)], repoRoot, { NODE_OPTIONS: options })), false);
             assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(path.join(repoRoot, "other.js"))], repoRoot, { NODE_OPTIONS: options })), true);
             assert.strictEqual(sms(loadedAfter(["-e", sourceMaps(entry)])), true);
-            // Without the preload, the SDK loads it at once: the first check can fail.
-            assert.strictEqual(typescript(loadedAfter(["-e", `require("@pulumi/pulumi")`])), true);
+            // Without the preload, the SDK loads both at once: the first check can fail.
+            const plain = loadedAfter(["-e", `require("@pulumi/pulumi")`]);
+            assert.deepStrictEqual([typescript(plain), arborist(plain)], [true, true]);
         } finally {
             fs.rmSync(spaced, { recursive: true, force: true });
         }
