@@ -186,7 +186,9 @@ function podFinding(workload: string, pod: Pod, events: KubeEvent[], logs: (sour
     }
     const unready = containers.filter((c) => c.state?.running !== undefined && c.ready === false);
     if (unready.length > 0) {
-        const probe = about((e) => e.reason === "Unhealthy" && (e.message ?? "").startsWith("Readiness probe failed"));
+        // A startup probe holds readiness back until it passes; the mirror gives a container with a
+        // readiness probe alone one that checks the same thing (components/rewrite.ts probe-period).
+        const probe = about((e) => e.reason === "Unhealthy" && /^(Readiness|Startup) probe failed/.test(e.message ?? ""));
         return {
             workload,
             reason: "ReadinessProbeFailed",

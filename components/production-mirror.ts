@@ -70,7 +70,7 @@ export interface ProductionMirrorArgs {
      */
     readyTimeoutSeconds?: number;
     /**
-     * The readiness and startup probes' longest period in the mirror (the `probe-period` rule);
+     * How often the mirror's containers are probed while they start (the `probe-period` rule);
      * 0 keeps production's probes. Default: DEFAULT_PROBE_PERIOD_SECONDS (1).
      */
     probePeriodSeconds?: number;

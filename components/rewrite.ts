@@ -664,38 +664,61 @@ export function probePeriodProblem(seconds: number): string | undefined {
     return Number.isInteger(seconds) && seconds >= 0 && seconds <= PROBE_PERIOD_MAX_SECONDS ? undefined : PROBE_PERIOD_RANGE;
 }
 
-/** The probes whose period decides when a mirror's pods are first ready. */
-const READINESS_PROBES = ["readinessProbe", "startupProbe"] as const;
-
 /** Kubernetes' defaults for a probe's periodSeconds and failureThreshold. */
 const PROBE_DEFAULTS = { periodSeconds: 10, failureThreshold: 3 };
+
+/** What a probe checks, one of which each probe has: what an added startup probe copies from readiness. */
+const PROBE_CHECK_FIELDS = ["httpGet", "tcpSocket", "exec", "grpc", "initialDelaySeconds", "timeoutSeconds"] as const;
+
+/**
+ * How long an added startup probe lets a container fail before the kubelet restarts it: a day, so
+ * that it never ends a start that production's readiness probe (which restarts nothing) would have
+ * waited out; a mirror's `up` gives up long before (readyTimeoutSeconds).
+ */
+const ADDED_STARTUP_WINDOW_SECONDS = 86_400;
 
 /**
  * `probe-period`: a pod is ready at the first readiness probe that passes after it can serve, so a
  * production period of 5 or 10 s (right for a fleet under load) costs a mirror up to that much per
- * service, and more along a chain of services whose readiness asks the next one. A readiness or
- * startup probe's period is capped at `periodSeconds`; its failureThreshold grows so that
- * failureThreshold × period, the time a pod may fail before it counts as unready or failed to
- * start, stays production's. 0 keeps production's probes.
+ * service, and more along a chain of services whose readiness asks the next one. Only the start is
+ * sped up, and after it production's probes run as production's:
+ *  - a container with a readiness probe and neither a startup nor a liveness probe gets a startup
+ *    probe checking what its readiness probe checks, every `periodSeconds`: the kubelet probes
+ *    readiness as soon as a startup probe passes, and a mirror left running probes no more often
+ *    than production (each probe of every idle mirror costs the cluster CPU);
+ *  - a startup probe of production's runs every `periodSeconds`;
+ *  - with a liveness probe and no startup probe, the readiness probe itself runs every
+ *    `periodSeconds`: an added startup probe would hold production's liveness probe back while the
+ *    container starts.
+ * A capped probe's failureThreshold grows so that failureThreshold × period, the time a pod may fail
+ * before it counts as unready or failed to start, stays production's. 0 keeps production's probes.
  */
 export function capProbePeriods(o: KubeObject, periodSeconds: number): Rewritten {
     return edit(o, "probe-period", (e) => {
         if (periodSeconds <= 0) {
             return;
         }
+        const cap = (path: FieldPath, spec: Record<string, unknown>): void => {
+            const period = typeof spec.periodSeconds === "number" ? spec.periodSeconds : PROBE_DEFAULTS.periodSeconds;
+            const threshold = typeof spec.failureThreshold === "number" ? spec.failureThreshold : PROBE_DEFAULTS.failureThreshold;
+            if (period > periodSeconds) {
+                e.set([...path, "periodSeconds"], periodSeconds);
+                e.set([...path, "failureThreshold"], Math.ceil((threshold * period) / periodSeconds));
+            }
+        };
         for (const { path, container } of containersOf(e.object, ["containers", "initContainers"])) {
-            for (const probe of READINESS_PROBES) {
-                const spec = container[probe];
-                if (!isRecord(spec)) {
-                    continue;
-                }
-                const period = typeof spec.periodSeconds === "number" ? spec.periodSeconds : PROBE_DEFAULTS.periodSeconds;
-                const threshold = typeof spec.failureThreshold === "number" ? spec.failureThreshold : PROBE_DEFAULTS.failureThreshold;
+            const { readinessProbe: readiness, startupProbe: startup, livenessProbe: liveness } = container;
+            if (isRecord(startup)) {
+                cap([...path, "startupProbe"], startup);
+            } else if (isRecord(readiness) && isRecord(liveness)) {
+                cap([...path, "readinessProbe"], readiness);
+            } else if (isRecord(readiness)) {
+                const period = typeof readiness.periodSeconds === "number" ? readiness.periodSeconds : PROBE_DEFAULTS.periodSeconds;
                 if (period <= periodSeconds) {
                     continue;
                 }
-                e.set([...path, probe, "periodSeconds"], periodSeconds);
-                e.set([...path, probe, "failureThreshold"], Math.ceil((threshold * period) / periodSeconds));
+                const check = Object.fromEntries(PROBE_CHECK_FIELDS.filter((f) => readiness[f] !== undefined).map((f) => [f, readiness[f]]));
+                e.set([...path, "startupProbe"], { ...check, periodSeconds, failureThreshold: Math.ceil(ADDED_STARTUP_WINDOW_SECONDS / periodSeconds) });
             }
         }
     });

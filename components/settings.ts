@@ -67,8 +67,8 @@ export interface MirrorSettings {
      */
     readyTimeoutSeconds: number;
     /**
-     * prod-mirror:probePeriodSeconds: the readiness and startup probes' longest period in the mirror;
-     * 0 keeps production's. Default: DEFAULT_PROBE_PERIOD_SECONDS (1).
+     * prod-mirror:probePeriodSeconds: how often the mirror's containers are probed while they start
+     * (the `probe-period` rule); 0 keeps production's probes. Default: DEFAULT_PROBE_PERIOD_SECONDS (1).
      */
     probePeriodSeconds: number;
     /** prod-mirror:installation: which installation's reap may remove this mirror's leftovers. Default: DEFAULT_INSTALLATION. */

@@ -155,12 +155,10 @@ export class EmulatedCloudResources extends pulumi.ComponentResource implements 
                                     lifecycle: {
                                         postStart: { exec: { command: ["python3", `${SCRIPT_DIR}/${CREATE_SCRIPT_KEY}`, `http://127.0.0.1:${EMULATOR_PORT}`] } },
                                     },
-                                    readinessProbe: {
-                                        httpGet: { path: "/moto-api/", port: EMULATOR_PORT },
-                                        // As the probe-period rule makes production's: ready within a second of the hook.
-                                        periodSeconds: 1,
-                                        failureThreshold: 60,
-                                    },
+                                    // As the probe-period rule makes production's: ready within a second of the hook (the
+                                    // kubelet probes readiness as soon as the startup probe passes), then probed every 10 s.
+                                    startupProbe: { httpGet: { path: "/moto-api/", port: EMULATOR_PORT }, periodSeconds: 1, failureThreshold: 60 },
+                                    readinessProbe: { httpGet: { path: "/moto-api/", port: EMULATOR_PORT }, periodSeconds: 10 },
                                     resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
                                     securityContext: restrictedContainerSecurity(),
                                     volumeMounts: [TMP_MOUNT, { name: SCRIPT_VOLUME, mountPath: SCRIPT_DIR, readOnly: true }],

@@ -311,14 +311,11 @@ describe("production's own deployment, from each source kind", function () {
                         `cloud-name ${container}/env/2/value`,
                         `cloud-name ${container}/env/3/value`,
                         ...[4, 5, 6, 7, 8].map((i) => `cloud-env ${container}/env/${i}`),
-                        `probe-period ${container}/readinessProbe/periodSeconds`,
-                        `probe-period ${container}/readinessProbe/failureThreshold`,
+                        `probe-period ${container}/startupProbe`,
                     ].sort());
-                    // Production's 2 s probe runs every second, failing as long before the pod counts as unready (3 x 2 s).
-                    assert.deepStrictEqual(
-                        [change(report, workload, `${container}/readinessProbe/periodSeconds`).mirror, change(report, workload, `${container}/readinessProbe/failureThreshold`).mirror],
-                        [1, 6],
-                    );
+                    // Production's 2 s readiness probe stays; a startup probe checks the same every second until it passes.
+                    const startup = change(report, workload, `${container}/startupProbe`).mirror as Record<string, unknown>;
+                    assert.deepStrictEqual([startup.periodSeconds, startup.failureThreshold, startup.httpGet === undefined], [1, 86_400, false]);
                     assert.deepStrictEqual(change(report, workload, `${container}/image`), { path: `${container}/image`, production: c.productionImage, mirror: mirrorImage, rule: "image" });
                     const table = change(report, workload, `${container}/env/2/value`);
                     assert.deepStrictEqual([table.production, table.mirror], [c.table.production, cloudResourceName("table", DEFAULT_NAME_PREFIX, c.branch, c.table.name)]);

@@ -424,7 +424,8 @@ describe("cloud resources", () => {
                 assert.deepStrictEqual(moto.lifecycle.postStart.exec.command, ["python3", "/etc/prod-mirror/create_resources.py", "http://127.0.0.1:4566"]);
                 assert.ok(moto.volumeMounts.some((m: any) => m.mountPath === "/etc/prod-mirror" && m.readOnly === true));
                 // No readiness of its own: the kubelet starts probing only after the hook succeeded.
-                assert.deepStrictEqual(moto.readinessProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 1, failureThreshold: 60 });
+                assert.deepStrictEqual(moto.startupProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 1, failureThreshold: 60 });
+                assert.deepStrictEqual(moto.readinessProbe, { httpGet: { path: "/moto-api/", port: 4566 }, periodSeconds: 10 });
                 const env = Object.fromEntries(moto.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
                 // moto itself must not be pointed at an endpoint; the hook gets its own as an argument.
                 assert.strictEqual(env.AWS_ENDPOINT_URL, undefined);

@@ -120,6 +120,9 @@ describe("cli: diagnose unready workloads", () => {
             { workload: "Deployment unready", reason: "ReadinessProbeFailed", detail: "container unready runs but is not ready: Readiness probe failed: HTTP probe failed with statuscode: 404" },
         ]);
         assert.deepStrictEqual(diagnoseWorkloads([deployment("unready", UNAVAILABLE)], [pod], [], noLogs)[0].detail, "container unready runs but is not ready: no readiness probe failure recorded yet");
+        // A startup probe (the mirror's copy of the readiness check, or production's) holds readiness back.
+        const starting = [...events, event("Pod", pod.metadata.name, "Unhealthy", "Startup probe failed: HTTP probe failed with statuscode: 503", "2026-11-26T18:01:00Z")];
+        assert.deepStrictEqual(diagnoseWorkloads([deployment("unready", UNAVAILABLE)], [pod], starting, noLogs)[0].detail, "container unready runs but is not ready: Startup probe failed: HTTP probe failed with statuscode: 503");
     });
 
     it("names a pod the scheduler cannot place, and a pod the quota refused (no pod at all)", () => {

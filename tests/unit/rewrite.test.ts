@@ -531,30 +531,50 @@ describe("rewrite rules", () => {
         };
         const change = (path: string, production: unknown, mirror: unknown): FieldChange => ({ path: `/spec/template/spec/${path}`, production, mirror, rule: "probe-period" });
 
-        it("caps readiness and startup probe periods and keeps production's failure window (failureThreshold x period)", () => {
-            const o = probed({ readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 }, startupProbe: { exec: { command: ["true"] }, failureThreshold: 30 } });
+        it("gives a container with a readiness probe alone a startup probe checking the same thing every second; readiness stays production's", () => {
+            const readiness = { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5, initialDelaySeconds: 2, timeoutSeconds: 3, successThreshold: 2, failureThreshold: 4 };
+            const o = probed({ readinessProbe: readiness });
+            // A day of failures before a restart: production's readiness probe restarts nothing.
             complete(o, capProbePeriods(o, 1), [
-                change("containers/0/readinessProbe/periodSeconds", 5, 1),
-                change("containers/0/readinessProbe/failureThreshold", undefined, 15),
-                // Kubernetes' default period is 10 s: 30 x 10 s stays 300 x 1 s.
-                change("containers/0/startupProbe/periodSeconds", undefined, 1),
-                change("containers/0/startupProbe/failureThreshold", 30, 300),
+                change("containers/0/startupProbe", undefined, { httpGet: { path: "/healthz", port: 8080 }, initialDelaySeconds: 2, timeoutSeconds: 3, periodSeconds: 1, failureThreshold: 86_400 }),
             ]);
             const two = capProbePeriods(o, 2);
             assert.deepStrictEqual(two.changes, [
-                change("containers/0/readinessProbe/periodSeconds", 5, 2),
-                change("containers/0/readinessProbe/failureThreshold", undefined, 8),
-                change("containers/0/startupProbe/periodSeconds", undefined, 2),
-                change("containers/0/startupProbe/failureThreshold", 30, 150),
+                change("containers/0/startupProbe", undefined, { httpGet: { path: "/healthz", port: 8080 }, initialDelaySeconds: 2, timeoutSeconds: 3, periodSeconds: 2, failureThreshold: 43_200 }),
             ]);
             assert.deepStrictEqual(two.object, applyChanges(o, two.changes));
+            // Kubernetes' default period is 10 s; an exec check is copied as it is.
+            const exec = probed({ readinessProbe: { exec: { command: ["ready"] } } });
+            assert.deepStrictEqual(capProbePeriods(exec, 1).changes, [change("containers/0/startupProbe", undefined, { exec: { command: ["ready"] }, periodSeconds: 1, failureThreshold: 86_400 })]);
         });
 
-        it("caps init containers' probes (sidecars), and leaves liveness probes, short periods and a cap of 0 alone", () => {
-            const init = probed({ restartPolicy: "Always", readinessProbe: { periodSeconds: 3, failureThreshold: 1 } }, "initContainers");
-            complete(init, capProbePeriods(init, 1), [change("initContainers/0/readinessProbe/periodSeconds", 3, 1), change("initContainers/0/readinessProbe/failureThreshold", 1, 3)]);
+        it("caps production's startup probe, or with a liveness probe the readiness probe, and keeps production's failure window (failureThreshold x period)", () => {
+            const started = probed({ readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 }, startupProbe: { exec: { command: ["true"] }, failureThreshold: 30 } });
+            // Kubernetes' default period is 10 s: 30 x 10 s stays 300 x 1 s; the kubelet probes readiness once it passes.
+            complete(started, capProbePeriods(started, 1), [
+                change("containers/0/startupProbe/periodSeconds", undefined, 1),
+                change("containers/0/startupProbe/failureThreshold", 30, 300),
+            ]);
+            // An added startup probe would hold the liveness probe back while the container starts.
+            const live = probed({ livenessProbe: { periodSeconds: 30 }, readinessProbe: { periodSeconds: 5 } });
+            complete(live, capProbePeriods(live, 1), [
+                change("containers/0/readinessProbe/periodSeconds", 5, 1),
+                change("containers/0/readinessProbe/failureThreshold", undefined, 15),
+            ]);
+            const two = capProbePeriods(live, 2);
+            assert.deepStrictEqual(two.changes, [change("containers/0/readinessProbe/periodSeconds", 5, 2), change("containers/0/readinessProbe/failureThreshold", undefined, 8)]);
+            assert.deepStrictEqual(two.object, applyChanges(live, two.changes));
+        });
+
+        it("treats init containers' probes (sidecars) alike, and leaves liveness probes, short periods and a cap of 0 alone", () => {
+            const init = probed({ restartPolicy: "Always", readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 3, failureThreshold: 1 } }, "initContainers");
+            complete(init, capProbePeriods(init, 1), [change("initContainers/0/startupProbe", undefined, { tcpSocket: { port: 9000 }, periodSeconds: 1, failureThreshold: 86_400 })]);
             const kept = probed({ livenessProbe: { periodSeconds: 30 }, readinessProbe: { periodSeconds: 1 } });
             complete(kept, capProbePeriods(kept, 1), []);
+            const fast = probed({ readinessProbe: { periodSeconds: 1 } });
+            complete(fast, capProbePeriods(fast, 1), []);
+            const livenessOnly = probed({ livenessProbe: { periodSeconds: 30 } });
+            complete(livenessOnly, capProbePeriods(livenessOnly, 1), []);
             const production = probed({ readinessProbe: { periodSeconds: 10 } });
             complete(production, capProbePeriods(production, 0), []);
             const service: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "api" }, spec: { readinessProbe: { periodSeconds: 10 } } };
@@ -853,8 +873,7 @@ describe("a whole production deployment", () => {
                     { path: "/spec/replicas", production: 3, mirror: 1, rule: "replicas" },
                     { path: `${POD}/containers/0/resources`, production: { requests: { cpu: "500m", memory: "512Mi" } }, mirror: RESOURCES, rule: "resources" },
                     { path: `${POD}/containers/1/resources`, production: undefined, mirror: RESOURCES, rule: "resources" },
-                    { path: `${POD}/containers/0/readinessProbe/periodSeconds`, production: 5, mirror: 1, rule: "probe-period" },
-                    { path: `${POD}/containers/0/readinessProbe/failureThreshold`, production: undefined, mirror: 15, rule: "probe-period" },
+                    { path: `${POD}/containers/0/startupProbe`, production: undefined, mirror: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1, failureThreshold: 86_400 }, rule: "probe-period" },
                 ],
             },
             { object: "Service/api", changes: [...common, { path: "/metadata/annotations/pulumi.com~1skipAwait", production: undefined, mirror: "true", rule: "skip-await" }] },
