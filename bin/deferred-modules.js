@@ -33,15 +33,23 @@ function deferredModule(load, namedOnly = false) {
     });
 }
 
-/** From now on, `require(request)` from a module whose file matches `parentFile` returns a deferredModule. */
-function deferRequire(request, parentFile, namedOnly = false) {
+/**
+ * From now on, `require(request)` from a module whose file matches `parentFile` returns
+ * `standIn(load)`, where `load()` would load the real module.
+ */
+function replaceRequire(request, parentFile, standIn) {
     const load = Module._load;
     Module._load = function (wanted, parent, isMain) {
         if (wanted === request && parent !== undefined && parent !== null && parentFile.test(parent.filename ?? "")) {
-            return deferredModule(() => load.call(Module, wanted, parent, isMain), namedOnly);
+            return standIn(() => load.call(Module, wanted, parent, isMain));
         }
         return load.apply(this, arguments);
     };
+}
+
+/** From now on, `require(request)` from a module whose file matches `parentFile` returns a deferredModule. */
+function deferRequire(request, parentFile, namedOnly = false) {
+    replaceRequire(request, parentFile, (load) => deferredModule(load, namedOnly));
 }
 
 /** For the CLI: the automation API without the runtime behind it until an inline program needs it. */
@@ -67,14 +75,7 @@ function deferFunctionSerializer() {
  * that is lost is the SDK's frames in a stack trace naming its .js lines rather than its .ts ones.
  */
 function skipSourceMapSupport() {
-    const load = Module._load;
-    const entry = /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run[\\/]index\.js$/;
-    Module._load = function (wanted, parent) {
-        if (wanted === "source-map-support/register" && parent !== undefined && parent !== null && entry.test(parent.filename ?? "")) {
-            return {};
-        }
-        return load.apply(this, arguments);
-    };
+    replaceRequire("source-map-support/register", /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run[\\/]index\.js$/, () => ({}));
 }
 
 module.exports = { deferFunctionSerializer, deferPulumiRuntime, deferredModule, skipSourceMapSupport };
