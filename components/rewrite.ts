@@ -667,6 +667,9 @@ export function probePeriodProblem(seconds: number): string | undefined {
 /** Kubernetes' defaults for a probe's periodSeconds and failureThreshold. */
 const PROBE_DEFAULTS = { periodSeconds: 10, failureThreshold: 3 };
 
+/** A probe's periodSeconds, Kubernetes' default where it sets none. */
+const periodOf = (probe: Record<string, unknown>): number => (typeof probe.periodSeconds === "number" ? probe.periodSeconds : PROBE_DEFAULTS.periodSeconds);
+
 /** What a probe checks, one of which each probe has: what an added startup probe copies from readiness. */
 const PROBE_CHECK_FIELDS = ["httpGet", "tcpSocket", "exec", "grpc", "initialDelaySeconds", "timeoutSeconds"] as const;
 
@@ -699,7 +702,7 @@ export function capProbePeriods(o: KubeObject, periodSeconds: number): Rewritten
             return;
         }
         const cap = (path: FieldPath, spec: Record<string, unknown>): void => {
-            const period = typeof spec.periodSeconds === "number" ? spec.periodSeconds : PROBE_DEFAULTS.periodSeconds;
+            const period = periodOf(spec);
             const threshold = typeof spec.failureThreshold === "number" ? spec.failureThreshold : PROBE_DEFAULTS.failureThreshold;
             if (period > periodSeconds) {
                 e.set([...path, "periodSeconds"], periodSeconds);
@@ -712,11 +715,7 @@ export function capProbePeriods(o: KubeObject, periodSeconds: number): Rewritten
                 cap([...path, "startupProbe"], startup);
             } else if (isRecord(readiness) && isRecord(liveness)) {
                 cap([...path, "readinessProbe"], readiness);
-            } else if (isRecord(readiness)) {
-                const period = typeof readiness.periodSeconds === "number" ? readiness.periodSeconds : PROBE_DEFAULTS.periodSeconds;
-                if (period <= periodSeconds) {
-                    continue;
-                }
+            } else if (isRecord(readiness) && periodOf(readiness) > periodSeconds) {
                 const check = Object.fromEntries(PROBE_CHECK_FIELDS.filter((f) => readiness[f] !== undefined).map((f) => [f, readiness[f]]));
                 e.set([...path, "startupProbe"], { ...check, periodSeconds, failureThreshold: Math.ceil(ADDED_STARTUP_WINDOW_SECONDS / periodSeconds) });
             }
