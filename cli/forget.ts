@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import { clusterAccessOf, clusterEndpoint } from "./cluster-access";
 import { closeForwardsAndFindStack, defaultOutDir, type Log } from "./mirror";
-import { maskedOutputs } from "./stack";
+import { exportedState, maskedOutputs } from "./stack";
 
 /** One resource the stack's state holds. */
 export interface RecordedResource {
@@ -19,7 +19,7 @@ const asObject = (v: unknown): Json => (typeof v === "object" && v !== null && !
 const asString = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /**
- * The real resources in an exported deployment (`stack.exportStack().deployment`): not the stack,
+ * The real resources in an exported deployment (`exportedState(stack).deployment`): not the stack,
  * the providers or the components, which exist only in the state. Kubernetes objects by kind,
  * name and namespace; anything else by its id.
  */
@@ -83,7 +83,7 @@ export async function forgetMirror(key: string, local: { mirrorsDir: string }, l
     if (stack === undefined) {
         return { existed: false, report: "" };
     }
-    const resources = recordedResources((await stack.exportStack()).deployment);
+    const resources = recordedResources((await exportedState(stack)).deployment);
     const namespace = (await maskedOutputs(stack)).namespace?.value as string | undefined;
     const access = await clusterAccessOf(stack, process.env);
     let endpoint: string | undefined;
