@@ -380,6 +380,9 @@ cmd_start() {
   write_configs
   pm_start k8s-containerd containerd --config "$K/containerd/config.toml"
   pm_wait_for "containerd on $CTR_SOCK" 30 ctr --address "$CTR_SOCK" version
+  # Its CRI service answers only once it has loaded its state (longer with many images): a kubelet
+  # started before exits at once ("server is not initialized yet") and the node never gets Ready.
+  pm_wait_for "containerd's CRI service on $CTR_SOCK" 60 crictl_k8s info
   import_images
   start_control_plane
   start_node
